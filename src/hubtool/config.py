@@ -1,0 +1,146 @@
+"""The hub's configuration: hub/hub.yaml, validated, with defaults and environment overrides."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import frontmatter, yamlsource
+from .errors import ConfigError
+from .schema import Validator, load_schema
+
+CONFIG_RELPATH = Path("hub") / "hub.yaml"
+DEFAULT_MAX_CARD_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Download policy (DESIGN.md section 5)."""
+
+    allowed_schemes: tuple[str, ...] = ("https",)
+    allowed_hosts: tuple[str, ...] = ()
+    allow_private: tuple[str, ...] = ()
+    max_asset_bytes: int = 16 * 1024**3
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retries: int = 5
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class Mirror:
+    url: str
+    layout: str = "by-hash"
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything hubtool needs to know about one hub."""
+
+    root: Path
+    path: Path | None = None  # the hub.yaml read, if any
+    name: str = "hub"
+    cards_dir: Path = Path("cards")
+    max_card_bytes: int = DEFAULT_MAX_CARD_BYTES
+    extra_module_types: tuple[str, ...] = ()
+    extra_file_formats: tuple[str, ...] = ()
+    extra_backends: tuple[str, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    mirrors: tuple[Mirror, ...] = ()
+    store: Path | None = None
+    publish_to: Path = Path("dist/hub")
+    default_golden_sets: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def find_hub_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds hub/hub.yaml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_RELPATH).is_file():
+            return folder
+    return None
+
+
+def cache_dir() -> Path:
+    """hubtool's cache: $HUBTOOL_HOME, else $XDG_CACHE_HOME/hubtool, else ~/.cache/hubtool."""
+    if os.environ.get("HUBTOOL_HOME"):
+        return Path(os.environ["HUBTOOL_HOME"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "hubtool"
+    return Path.home() / ".cache" / "hubtool"
+
+
+def load_config(config_path: Path | None = None, *, start: Path | None = None) -> HubConfig:
+    """Read hub/hub.yaml (explicit path, or found above `start`); defaults when there is none."""
+    if config_path is None:
+        root = find_hub_root(start or Path.cwd())
+        if root is None:
+            return HubConfig(root=(start or Path.cwd()).resolve())
+        config_path = root / CONFIG_RELPATH
+    config_path = config_path.resolve()
+    root = config_path.parent.parent if config_path.parent.name == "hub" else config_path.parent
+    raw = _read_yaml(config_path)
+    return _from_raw(raw, root=root, path=config_path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    text = frontmatter.decode(data, str(path))
+    if not isinstance(text, str):
+        raise ConfigError(f"{path}:{text.line}:{text.col}: {text.message}")
+    doc = yamlsource.parse(text, path=str(path), line_offset=1)
+    if doc.diagnostics:
+        d = doc.diagnostics[0]
+        raise ConfigError(f"{path}:{d.line}:{d.col}: {d.message}", hint=d.hint)
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: the hub configuration must be a mapping")
+    validator = Validator(load_schema("hub"))
+    if not validator.is_valid(doc.data):
+        errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.path))
+        first = errors[0]
+        pointer = "".join(f"/{p}" for p in first.absolute_path)
+        pos = doc.values.get(pointer) or doc.values.get("")
+        where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
+        raise ConfigError(f"{where}: {first.message} (at {pointer or '/'})",
+                          hint="see schemas/hub.schema.json for the allowed settings")
+    return doc.data
+
+
+def _from_raw(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
+    pol = raw.get("policy", {})
+    default = Policy()
+    policy = Policy(
+        allowed_schemes=tuple(pol.get("allowed-schemes", default.allowed_schemes)),
+        allowed_hosts=tuple(h.lower() for h in pol.get("allowed-hosts", ())),
+        allow_private=tuple(pol.get("allow-private-addresses", ())),
+        max_asset_bytes=int(pol.get("max-asset-bytes", default.max_asset_bytes)),
+        connect_timeout=float(pol.get("connect-timeout", default.connect_timeout)),
+        read_timeout=float(pol.get("read-timeout", default.read_timeout)),
+        retries=int(pol.get("retries", default.retries)),
+        max_redirects=int(pol.get("max-redirects", default.max_redirects)),
+    )
+    schema_ext = raw.get("schema", {})
+    store = raw.get("store")
+    max_card = os.environ.get("HUBTOOL_MAX_CARD_BYTES") or raw.get("limits", {}).get("max-card-bytes")
+    return HubConfig(
+        root=root, path=path, name=str(raw.get("name", root.name)),
+        cards_dir=Path(raw.get("cards", "cards")),
+        max_card_bytes=int(max_card or DEFAULT_MAX_CARD_BYTES),
+        extra_module_types=tuple(schema_ext.get("extra-module-types", ())),
+        extra_file_formats=tuple(schema_ext.get("extra-file-formats", ())),
+        extra_backends=tuple(schema_ext.get("extra-backends", ())),
+        policy=policy,
+        mirrors=tuple(Mirror(m["url"], m.get("layout", "by-hash")) for m in raw.get("mirrors", ())),
+        store=(root / store) if store else None,
+        publish_to=Path(raw.get("publish", {}).get("to", "dist/hub")),
+        default_golden_sets=dict(raw.get("golden", {}).get("default-sets", {})),
+        raw=raw,
+    )

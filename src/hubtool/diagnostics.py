@@ -1,0 +1,65 @@
+"""Diagnostics: what hubtool found wrong in the hub, as plain values (no printing here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding at an exact place in a card file.
+
+    `line` and `col` are 1-based positions in the card file itself (not in its
+    YAML block); 0 means "the whole file".  `pointer` is the RFC 6901 JSON
+    pointer of the field concerned ("" for the whole document).
+    """
+
+    path: str
+    line: int
+    col: int
+    code: str
+    severity: Severity
+    message: str
+    pointer: str = ""
+    hint: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "pointer": self.pointer,
+            "hint": self.hint,
+        }
+
+
+def error(path: str, line: int, col: int, code: str, message: str, *,
+          pointer: str = "", hint: str = "") -> Diagnostic:
+    return Diagnostic(path, line, col, code, Severity.ERROR, message, pointer, hint)
+
+
+def warning(path: str, line: int, col: int, code: str, message: str, *,
+            pointer: str = "", hint: str = "") -> Diagnostic:
+    return Diagnostic(path, line, col, code, Severity.WARNING, message, pointer, hint)
+
+
+def escape_pointer_token(token: str | int) -> str:
+    """RFC 6901: '~' becomes '~0' and '/' becomes '~1'."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def make_pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    return "".join("/" + escape_pointer_token(p) for p in parts)

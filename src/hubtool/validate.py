@@ -1,0 +1,269 @@
+"""Validate cards: schema errors and rules become Diagnostics at exact file positions."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import rules
+from .card import Card, LoadedCard, discover, load_card
+from .config import HubConfig
+from .diagnostics import Diagnostic, Severity, error, make_pointer, warning
+from .schema import Validator, extended_card_schema, property_names, wants_string
+
+_CODES = {"required": "HUB201", "type": "HUB202", "enum": "HUB203", "const": "HUB203",
+          "pattern": "HUB204", "format": "HUB204", "additionalProperties": "HUB205"}
+
+
+@dataclass
+class CheckResult:
+    """All findings of one `check` run."""
+
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
+
+
+@dataclass(frozen=True)
+class CardVerdict:
+    """What checking one card file found: small, so that worker processes return it cheaply."""
+
+    display: str
+    diagnostics: list[Diagnostic]
+    identity: rules.Identity | None = None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"a {'list' if isinstance(value, list) else 'mapping'}"
+
+
+class CardChecker:
+    """Loads and validates cards against one hub configuration."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.schema = extended_card_schema(module_types=config.extra_module_types,
+                                           file_formats=config.extra_file_formats,
+                                           backends=config.extra_backends)
+        self.validator = Validator(self.schema)
+        self._wants = lru_cache(maxsize=None)(self._wants_string)
+
+    def _wants_string(self, shape: tuple[str | int, ...]) -> bool:
+        return wants_string(self.schema, shape)
+
+    def wants(self, parts: tuple[str | int, ...]) -> bool:
+        return bool(self._wants(tuple(0 if isinstance(p, int) else p for p in parts)))
+
+    def load(self, path: Path) -> LoadedCard:
+        return load_card(path, display=display_path(path), max_bytes=self.config.max_card_bytes,
+                         wants_string=self.wants)
+
+    def verdict(self, path: Path) -> CardVerdict:
+        """Everything about one card file that does not need the other cards."""
+        item = self.load(path)
+        card = item.card
+        if card is None:
+            return CardVerdict(item.display, _twin_parse_failure(item) if _is_twin(path) else item.diagnostics)
+        diags = item.diagnostics + self.check_card(card)
+        if card.is_twin:
+            diags += self._twin_check(card)
+        return CardVerdict(item.display, diags, rules.identity_of(card))
+
+    def _twin_check(self, twin: Card) -> list[Diagnostic]:
+        english_path = twin.path.with_name(twin.path.name[: -len("_cn.md")] + ".md")
+        if not english_path.is_file():
+            return [warning(twin.display, 1, 1, "HUB305",
+                            f"this _cn twin has no English card ({english_path.name})",
+                            hint="add the English card next to it")]
+        english = self.load(english_path)  # twins are few: re-reading beats shipping cards around
+        if english.card is None:
+            return [rules.twin_not_comparable(twin.display, 1, f"{english.display} does not parse")]
+        return rules.twin_rules(twin, english.card)
+
+    def check_card(self, card: Card) -> list[Diagnostic]:
+        """Schema and per-card rules for one parsed card."""
+        diags, handled = rules.hash_rules(card)
+        diags += self.schema_diagnostics(card, skip=handled)
+        diags += rules.date_rule(card)
+        diags += rules.link_rules(card, self.config)
+        return diags
+
+    def schema_diagnostics(self, card: Card, *, skip: set[str]) -> list[Diagnostic]:
+        if self.validator.is_valid(card.metadata):
+            return []
+        diags: list[Diagnostic] = []
+        seen: set[tuple[str, str]] = set()
+        for err in self.validator.iter_errors(card.metadata):
+            parts = tuple(err.absolute_path)
+            pointer = make_pointer(parts)
+            if pointer in skip:
+                continue
+            for diag in self._translate(card, err, parts, pointer):
+                if (diag.pointer, diag.code) not in seen:
+                    seen.add((diag.pointer, diag.code))
+                    diags.append(diag)
+        return diags
+
+    def _translate(self, card: Card, err: Any, parts: tuple[Any, ...], pointer: str) -> list[Diagnostic]:
+        kind = err.validator
+        code = _CODES.get(kind, "HUB206")
+        name = field_name(parts)
+        if kind == "required":
+            missing = [k for k in err.validator_value if k not in err.instance]
+            pos = card.value_pos(pointer)
+            return [error(card.display, pos.line, pos.col, code,
+                          f"missing required key '{k}'" + (f" in {pointer}" if pointer else ""),
+                          pointer=f"{pointer}/{k}", hint=self._field_hint(parts + (k,)))
+                    for k in missing]
+        if kind == "additionalProperties":
+            return self._unknown_keys(card, err, parts)
+        pos = card.value_pos(pointer)
+        value = err.instance
+        if kind == "type":
+            expected = err.validator_value
+            expected = " or ".join(expected) if isinstance(expected, list) else expected
+            message = f"{name} must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, not {_describe(value)}"
+        elif kind == "enum":
+            message = f"{name}: {value!r} is not one of: {', '.join(map(str, err.validator_value))}"
+            close = difflib.get_close_matches(str(value), [str(v) for v in err.validator_value], n=1)
+            if close:
+                return [error(card.display, pos.line, pos.col, code, message, pointer=pointer,
+                              hint=f"did you mean '{close[0]}'?")]
+        elif kind == "pattern":
+            message = f"{name}: {value!r} does not have the required form"
+        else:
+            message = f"{name}: {err.message}"
+        return [error(card.display, pos.line, pos.col, code, message, pointer=pointer,
+                      hint=self._field_hint(parts))]
+
+    def _unknown_keys(self, card: Card, err: Any, parts: tuple[Any, ...]) -> list[Diagnostic]:
+        known = property_names(self.schema, parts)
+        out = []
+        for key in err.instance:
+            if key in known:
+                continue
+            pointer = make_pointer(parts + (key,))
+            pos = card.key_pos(pointer)
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+            hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the schema for the right name"
+            out.append(warning(card.display, pos.line, pos.col, "HUB205",
+                               f"unknown key '{key}'", pointer=pointer, hint=hint))
+        return out
+
+    def _field_hint(self, parts: tuple[Any, ...]) -> str:
+        node: Any = self.schema
+        for part in parts:
+            while isinstance(node, dict) and "$ref" in node:
+                node = self.schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+            node = node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
+            if not isinstance(node, dict):
+                return ""
+        while "$ref" in node:
+            node = self.schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        hint = str(node.get("description", ""))
+        if node.get("examples"):
+            hint += f" Example: {node['examples'][0]}"
+        return hint.strip()
+
+
+def field_name(parts: tuple[Any, ...]) -> str:
+    """A readable name for a field: asset[0].asset-sha256, input-shape[1]."""
+    if not parts:
+        return "the metadata"
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def display_path(path: Path) -> str:
+    """A path as a linter prints it: relative to the working directory when inside it."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+#: below this many cards a worker pool costs more than it saves
+PARALLEL_THRESHOLD = 256
+_worker_checker: CardChecker | None = None  # inherited by forked workers
+
+
+def _verdicts(paths: list[Path]) -> list[CardVerdict]:
+    assert _worker_checker is not None
+    return [_worker_checker.verdict(path) for path in paths]
+
+
+def _all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
+    """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub."""
+    global _worker_checker
+    _worker_checker = checker
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+    if len(paths) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in _start_methods():
+        return _verdicts(paths)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(paths) // workers)
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
+        return [verdict for chunk in pool.map(_verdicts, chunks) for verdict in chunk]
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def check_paths(paths: list[Path], config: HubConfig) -> CheckResult:
+    """Validate every card under `paths`; all findings of all cards, never the first only."""
+    verdicts = _all_verdicts(CardChecker(config), discover(paths))
+    result = CheckResult(files=[v.display for v in verdicts])
+    for verdict in verdicts:
+        result.diagnostics += verdict.diagnostics
+    result.diagnostics += rules.identity_rule([v.identity for v in verdicts if v.identity])
+    result.diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
+    return result
+
+
+def _real(path: Path) -> Path:
+    # os.path.realpath never raises on symlink loops (Path.resolve does in 3.11)
+    return Path(os.path.realpath(path))
+
+
+def _is_twin(path: Path) -> bool:
+    return path.name.endswith("_cn.md")
+
+
+def _twin_parse_failure(item: LoadedCard) -> list[Diagnostic]:
+    """A twin whose keys are Chinese with '：' cannot be compared: say so instead of YAML noise."""
+    try:
+        text = item.path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return item.diagnostics
+    if "\uff1a" in text and all(d.code in ("HUB101", "HUB109") for d in item.diagnostics):
+        line = item.diagnostics[0].line if item.diagnostics else 1
+        return [rules.twin_not_comparable(item.display, line,
+                                          "its metadata keys are written with full-width colons '：'")]
+    return item.diagnostics
