@@ -107,6 +107,155 @@ def schema(
     typer.echo(path.read_text(encoding="utf-8").rstrip() if print_ else str(path))
 
 
+class AssetFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _card_paths(paths: list[Path] | None, config: Path | None) -> tuple[Any, list[Path]]:
+    given = _existing(list(paths or []))
+    hub = _config(config, given)
+    return hub, given or _existing([hub.root / hub.cards_dir])
+
+
+def _report_unparsed(problems: list[Any]) -> None:
+    for d in problems:
+        typer.echo(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}", err=True)
+
+
+@app.command()
+@_handled
+def fetch(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
+    keep_bad: bool = typer.Option(False, "--keep-bad", help="Keep mismatching downloads in quarantine/."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Bring every asset of the cards into the store, verified by SHA-256."""
+    from .assets import load_cards, make_fetcher, run_fetch, store_for
+    from .report import render_assets
+
+    hub, card_paths = _card_paths(paths, config)
+    cards, problems = load_cards(card_paths, hub)
+    _report_unparsed(problems)
+    fetcher = make_fetcher(hub, store_for(hub, store), offline=offline, keep_bad=keep_bad)
+    results = run_fetch(cards, fetcher, jobs=jobs)
+    typer.echo(render_assets(results, fmt.value))
+    raise typer.Exit(EXIT_FINDINGS if problems or any(not r.ok for r in results) else EXIT_OK)
+
+
+@app.command()
+@_handled
+def mirror(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    to: Path = typer.Option(..., "--to", help="Mirror folder (blobs/ + manifest.json)."),
+    store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
+    from .assets import load_cards, make_fetcher, run_fetch, store_for
+    from .mirror import manifest, write_json_atomic
+    from .report import render_assets
+    from .store import BlobStore
+
+    hub, card_paths = _card_paths(paths, config)
+    cards, problems = load_cards(card_paths, hub)
+    _report_unparsed(problems)
+    target = BlobStore(to)
+    fetcher = make_fetcher(hub, target, local_stores=(store_for(hub, store),))
+    results = run_fetch(cards, fetcher, jobs=jobs)
+    write_json_atomic(to / "manifest.json", manifest(cards, results))
+    typer.echo(render_assets(results, fmt.value))
+    raise typer.Exit(EXIT_FINDINGS if problems or any(not r.ok for r in results) else EXIT_OK)
+
+
+@app.command("inspect")
+@_handled
+def inspect_cmd(
+    files: list[Path] = typer.Argument(..., help="Files to inspect."),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
+) -> None:
+    """Say what a file really is from its bytes (.ms format and version, ONNX, LFS pointer, HTML...)."""
+    import json
+
+    from .inspect import inspect_file
+
+    out = []
+    for path in _existing(files):
+        if not path.is_file():
+            raise UsageError(f"not a file: {path}")
+        facts = inspect_file(path)
+        out.append({"path": str(path), "kind": facts.kind, "description": facts.description, **facts.details})
+    if fmt is AssetFormat.json:
+        typer.echo(json.dumps(out, indent=2, sort_keys=True))
+    else:
+        for item in out:
+            typer.echo(f"{item['path']}: {item['kind']}: {item['description']}")
+
+
+store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("verify")
+@_handled
+def store_verify(
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    repair: bool = typer.Option(False, "--repair", help="Remove blobs whose content does not match their name."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Re-hash every blob; report (and with --repair remove) the ones that do not match their name."""
+    from .assets import store_for
+
+    blob_store = store_for(_config(config, []), store)
+    bad = 0
+    count = 0
+    for info in blob_store.iter_blobs():
+        count += 1
+        actual = blob_store.verify(info.digest) if len(info.digest) == 64 else "not a blob name"
+        if actual is not None:
+            bad += 1
+            typer.echo(f"CORRUPT {info.path}: content hashes to {actual}" + (" (removed)" if repair else ""))
+            if repair:
+                info.path.unlink(missing_ok=True)
+    typer.echo(f"{count} blobs verified: {bad} corrupt")
+    raise typer.Exit(EXIT_FINDINGS if bad and not repair else EXIT_OK)
+
+
+@store_app.command("gc")
+@_handled
+def store_gc(
+    paths: list[Path] | None = typer.Argument(None, help="Cards whose assets are kept (default: the hub's)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Remove blobs that no card references (and temp files of processes that are gone)."""
+    from .assets import load_cards, referenced_digests, store_for
+
+    hub, card_paths = _card_paths(paths, config)
+    cards, problems = load_cards(card_paths, hub)
+    if problems:
+        _report_unparsed(problems)
+        raise UsageError("some cards do not parse: refusing to collect garbage that they might reference")
+    keep = referenced_digests(cards)
+    blob_store = store_for(hub, store)
+    removed = 0
+    for info in blob_store.iter_blobs():
+        if info.digest not in keep:
+            removed += 1
+            typer.echo(f"{'would remove' if dry_run else 'removed'} {info.digest} ({info.size:,} B)")
+            if not dry_run:
+                blob_store.remove(info.digest)
+    temps = 0 if dry_run else blob_store.clean_tmp()
+    typer.echo(f"{removed} unreferenced blobs {'found' if dry_run else 'removed'}; {temps} stale temp files removed")
+
+
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print hubtool's version.")) -> None:
     if version:

@@ -12,7 +12,8 @@ Exceptions are for failures that stop an operation::
     ├── AssetError               one asset could not be brought into the store
     │   ├── PolicyError          the URL, a redirect or the size breaks the hub's policy
     │   ├── TransferError        the network failed (after retries)
-    │   └── IntegrityError       the bytes are not the ones the card promised
+    │   ├── IntegrityError       the bytes are not the ones the card promised
+    │   └── OfflineError         --offline and the asset is not in the store
     └── LockTimeout              another process held a store lock for too long
 """
 
@@ -65,6 +66,10 @@ class TransferError(AssetError):
 
 class IntegrityError(AssetError):
     kind = "integrity"
+
+
+class OfflineError(AssetError):
+    kind = "offline"
 
 
 class LockTimeout(HubtoolError):
