@@ -264,18 +264,63 @@ class Fetcher:
     def _stream(self, url: str, resp: requests.Response, writer: BlobWriter, policy: Policy,
                 length: int | None) -> None:
         received = 0
+        start = writer.offset
         try:
-            for chunk in resp.iter_content(CHUNK):
-                writer.write(chunk)
-                received += len(chunk)
-                self.on_bytes(writer.digest, len(chunk))
-                if writer.offset > policy.max_asset_bytes:
-                    raise PolicyError(f"{url}: more than the hub's limit of {policy.max_asset_bytes:,} bytes",
-                                      url=url)
+            with _Pipeline(writer) as sink:
+                for chunk in resp.iter_content(CHUNK):
+                    sink.put(chunk)
+                    received += len(chunk)
+                    self.on_bytes(writer.digest, len(chunk))
+                    if start + received > policy.max_asset_bytes:
+                        raise PolicyError(f"{url}: more than the hub's limit of {policy.max_asset_bytes:,} "
+                                          "bytes", url=url)
         except requests.RequestException as exc:
             raise _Retry(f"connection lost after {received:,} bytes: {_short(exc)}", progress=received > 0) from exc
         if length is not None and received != length:
             raise _Retry(f"body of {received:,} bytes, but Content-Length said {length:,}", progress=received > 0)
+
+
+class _Pipeline:
+    """Hash and write in a second thread while the next chunk arrives.
+
+    hashlib, file writes and socket reads all release the GIL on large buffers,
+    so receiving overlaps hashing: the download costs max(network, hash + disk)
+    instead of their sum.  The queue is bounded: memory stays at a few chunks.
+    """
+
+    def __init__(self, writer: BlobWriter, depth: int = 4) -> None:
+        import queue
+
+        self._writer = writer
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hubtool-hash", daemon=True)
+
+    def __enter__(self) -> _Pipeline:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(chunk)
+                except BaseException as exc:  # re-raised in the receiving thread
+                    self._error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._queue.put(None)  # whatever arrived before a failure is still written (and resumable)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _int_or_none(value: str | None) -> int | None:
