@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the MindSpore Lite runtime env (CPython 3.7) lives in the checkout, next to .venv
+export HUBTOOL_RUNTIME_DIR := $(CURDIR)/.runtimes
+RUNTIME := $(VENV)/.runtime-installed
 
 .PHONY: demo test bench lint clean
 
@@ -12,10 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUNTIME): $(STAMP) src/hubtool/runtimes/requirements-mslite.txt
+	$(BIN)/hubtool runtime install mindspore-lite
+	touch $(RUNTIME)
+
+demo: $(RUNTIME)
 	$(BIN)/hubtool check cards/
 
-test: $(STAMP)
+test: $(RUNTIME)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -26,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache
+	rm -rf $(VENV) .runtimes dist build .pytest_cache .mypy_cache

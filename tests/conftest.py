@@ -18,10 +18,25 @@ class RealNetworkUsed(AssertionError):
     """A test tried to reach a host outside 127.0.0.0/8."""
 
 
+def _runtime_dir() -> str:
+    """Where the real runtime envs are, decided before any test redirects the cache dir.
+
+    Tests use the installed MindSpore Lite env read-only; everything they write
+    goes to their own temp dirs.
+    """
+    from hubtool.runtimes.mslite_env import runtimes_dir
+
+    return str(runtimes_dir())
+
+
+RUNTIME_DIR = _runtime_dir()
+
+
 @pytest.fixture(autouse=True)
 def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("hubtool-home")
     monkeypatch.setenv("HUBTOOL_HOME", str(home))
+    monkeypatch.setenv("HUBTOOL_RUNTIME_DIR", RUNTIME_DIR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg"))
     monkeypatch.delenv("HUBTOOL_MAX_CARD_BYTES", raising=False)
     real_connect = socket.socket.connect

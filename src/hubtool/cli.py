@@ -256,6 +256,58 @@ def store_gc(
     typer.echo(f"{removed} unreferenced blobs {'found' if dry_run else 'removed'}; {temps} stale temp files removed")
 
 
+runtime_app = typer.Typer(help="Manage model runtimes (MindSpore Lite in a CPython 3.7 env).",
+                          no_args_is_help=True)
+app.add_typer(runtime_app, name="runtime")
+
+
+def _runtime_name(name: str) -> None:
+    if name not in ("mindspore-lite", "mslite"):
+        raise UsageError(f"unknown runtime {name!r}; hubtool manages: mindspore-lite")
+
+
+@runtime_app.command("install")
+@_handled
+def runtime_install(
+    name: str = typer.Argument("mindspore-lite", help="The runtime to install."),
+    force: bool = typer.Option(False, "--force", help="Reinstall even if it is installed."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Create the runtime's environment and install its pinned, hash-checked packages (idempotent)."""
+    from .runtimes import mslite_env
+
+    _runtime_name(name)
+    env = mslite_env.install(_config(config, []), force=force, log=lambda m: typer.echo(f"hubtool: {m}", err=True))
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(env.record.get("packages", {}).items()))
+    typer.echo(f"mindspore-lite runtime ready in {env.root} ({versions})")
+
+
+@runtime_app.command("status")
+@_handled
+def runtime_status(
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Report each runtime: interpreter, environment, versions and health (a real import)."""
+    import json
+
+    from .runtimes import mslite_env
+
+    report = mslite_env.status(_config(config, []))
+    if fmt is AssetFormat.json:
+        typer.echo(json.dumps({"runtimes": [report]}, indent=2, sort_keys=True))
+    else:
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(report.get("versions", {}).items()))
+        typer.echo(f"{report['runtime']}: {report['health']}")
+        typer.echo(f"  interpreter: {report.get('interpreter') or 'none found'}")
+        typer.echo(f"  environment: {report['env']}" + ("" if report["installed"] else " (not installed)"))
+        if versions:
+            typer.echo(f"  versions:    {versions}")
+        if report.get("problem"):
+            typer.echo(f"  problem:     {report['problem']}")
+    raise typer.Exit(EXIT_OK if report["health"] == "ok" else EXIT_FINDINGS)
+
+
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print hubtool's version.")) -> None:
     if version:

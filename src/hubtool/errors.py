@@ -14,7 +14,12 @@ Exceptions are for failures that stop an operation::
     │   ├── TransferError        the network failed (after retries)
     │   ├── IntegrityError       the bytes are not the ones the card promised
     │   └── OfflineError         --offline and the asset is not in the store
-    └── LockTimeout              another process held a store lock for too long
+    ├── LockTimeout              another process held a store lock for too long
+    ├── RuntimeUnavailable       no usable runtime (e.g. no CPython 3.7 for MindSpore Lite): never "model failed"
+    └── WorkerError              the runtime worker failed
+        ├── ModelError           the runtime refused the model or an input (load/predict error, as data)
+        ├── WorkerCrashed        the worker died (signal, EOF), with its log tail
+        └── WorkerHung           the worker missed its deadline and was killed
 """
 
 from __future__ import annotations
@@ -74,3 +79,29 @@ class OfflineError(AssetError):
 
 class LockTimeout(HubtoolError):
     kind = "lock"
+
+
+class RuntimeUnavailable(HubtoolError):
+    kind = "runtime-unavailable"
+
+
+class WorkerError(HubtoolError):
+    kind = "worker"
+
+    def __init__(self, message: str, *, hint: str | None = None, native: list[str] | None = None,
+                 log_tail: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.native = native or []
+        self.log_tail = log_tail
+
+
+class ModelError(WorkerError):
+    kind = "model"
+
+
+class WorkerCrashed(WorkerError):
+    kind = "crashed"
+
+
+class WorkerHung(WorkerError):
+    kind = "hung"
