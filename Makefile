@@ -20,7 +20,7 @@ $(RUNTIME): $(STAMP) src/hubtool/runtimes/requirements-mslite.txt
 	touch $(RUNTIME)
 
 demo: $(RUNTIME)
-	$(BIN)/hubtool check cards/
+	scripts/demo.sh
 
 test: $(RUNTIME)
 	$(BIN)/python -m pytest -q

@@ -256,6 +256,38 @@ def store_gc(
     typer.echo(f"{removed} unreferenced blobs {'found' if dry_run else 'removed'}; {temps} stale temp files removed")
 
 
+class GoldenFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command()
+@_handled
+def golden(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds a runtime request may take."),
+    fmt: GoldenFormat = typer.Option(GoldenFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Run each card's model on its golden images in its real runtime and judge every case."""
+    from .assets import load_cards, make_fetcher, store_for
+    from .goldencard import golden_for_card
+    from .goldenreport import render
+
+    hub, card_paths = _card_paths(paths, config)
+    cards, problems = load_cards(card_paths, hub)
+    _report_unparsed(problems)
+    fetcher = make_fetcher(hub, store_for(hub, store), offline=offline)
+    results = [(card.display, golden_for_card(card, hub, fetcher, timeout=timeout))
+               for card in cards if not card.is_twin]
+    typer.echo(render(results, fmt.value))
+    bad = problems or any(r.status not in ("passed", "skipped") for _, r in results)
+    raise typer.Exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
 runtime_app = typer.Typer(help="Manage model runtimes (MindSpore Lite in a CPython 3.7 env).",
                           no_args_is_help=True)
 app.add_typer(runtime_app, name="runtime")

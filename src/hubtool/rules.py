@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -177,3 +178,40 @@ def identity_rule(identities: list[Identity]) -> list[Diagnostic]:
                                f"{first.display}:{first.line}",
                                pointer="/model-name", hint="bump model-version, or remove one of the cards"))
     return diags
+
+
+def golden_rule(card: Card, config: HubConfig) -> list[Diagnostic]:
+    """A card that names a golden set must name one that exists, with all its images (offline)."""
+    golden = card.metadata.get("golden")
+    if not isinstance(golden, dict) or not isinstance(golden.get("set"), str):
+        return []
+    diags = []
+    problem = _golden_set_problem(str(config.root), golden["set"])
+    if problem:
+        pos = card.value_pos("/golden/set")
+        diags.append(error(card.display, pos.line, pos.col, "HUB501", problem, pointer="/golden/set",
+                           hint="name a folder of hub/golden/ that holds a valid golden.yaml"))
+    overrides = golden.get("preprocess")
+    if isinstance(overrides, dict) and overrides:
+        from .schema import Validator, load_schema
+
+        schema = load_schema("golden")
+        sub = dict(schema["$defs"]["preprocess"], **{"$defs": schema["$defs"]})
+        for err in Validator(sub).iter_errors(overrides) if not Validator(sub).is_valid(overrides) else ():
+            pointer = "/golden/preprocess" + "".join(f"/{p}" for p in err.absolute_path)
+            pos = card.value_pos(pointer)
+            diags.append(error(card.display, pos.line, pos.col, "HUB502",
+                               f"golden preprocess override: {err.message}", pointer=pointer,
+                               hint="see $defs/preprocess in schemas/golden.schema.json"))
+    return diags
+
+
+@lru_cache(maxsize=64)
+def _golden_set_problem(root: str, name: str) -> str | None:
+    from .goldenset import GoldenSetError, load_set
+
+    try:
+        load_set(Path(root), name)
+    except GoldenSetError as exc:
+        return exc.message
+    return None

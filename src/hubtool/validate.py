@@ -105,6 +105,7 @@ class CardChecker:
         diags += self.schema_diagnostics(card, skip=handled)
         diags += rules.date_rule(card)
         diags += rules.link_rules(card, self.config)
+        diags += rules.golden_rule(card, self.config)
         return diags
 
     def schema_diagnostics(self, card: Card, *, skip: set[str]) -> list[Diagnostic]:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make demo`: run hubtool on this repository's hub, step by step.
+# Exit status 1 from a step means "findings" (a card held back, an asset not fetched) and is
+# part of the demonstration; exit status 2 means hubtool itself failed, and stops the demo.
+set -u
+HUBTOOL=${HUBTOOL:-.venv/bin/hubtool}
+step() {
+  echo
+  echo "\$ hubtool $*"
+  "$HUBTOOL" "$@"
+  local rc=$?
+  if [ "$rc" -ge 2 ]; then
+    echo "demo: 'hubtool $*' failed (exit $rc)" >&2
+    exit "$rc"
+  fi
+  [ "$rc" -eq 1 ] && echo "(exit 1: findings above)"
+  return 0
+}
+step check cards/
+step inspect hub/assets/cifar10-cnn-canary.ms
+step golden
