@@ -64,7 +64,7 @@ def main() -> None:
         hub_times, bare_times = [], []
         for _ in range(ROUNDS):
             start = time.perf_counter()
-            result = golden_for_card(card, config, fetcher)
+            result = golden_for_card(card.metadata, config, fetcher)
             hub_times.append(time.perf_counter() - start)
             assert result.status == "passed", result.message
             start = time.perf_counter()

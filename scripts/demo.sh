@@ -18,4 +18,6 @@ step() {
 }
 step check cards/
 step inspect hub/assets/cifar10-cnn-canary.ms
-step golden
+step publish --to dist/hub
+echo
+echo "The published hub: dist/hub/index.json (a symlink to the newest complete generation)"

@@ -47,7 +47,7 @@ def verdict(root: Path, rel: str, **fetch_kwargs: object):  # type: ignore[no-un
     card = CardChecker(config).load(root / "cards" / rel).card
     assert card is not None
     fetcher = Fetcher(BlobStore(root / "store"), config.policy, hub_root=config.root, **fetch_kwargs)  # type: ignore[arg-type]
-    return golden_for_card(card, config, fetcher, timeout=60)
+    return golden_for_card(card.metadata, config, fetcher, timeout=60)
 
 
 def test_canary_passes_its_set(tmp_path: Path) -> None:

@@ -59,15 +59,7 @@ class Card:
 
     @property
     def assets(self) -> list[Asset]:
-        items = self.metadata.get("asset")
-        if not isinstance(items, list):
-            return []
-        out = []
-        for i, item in enumerate(items):
-            item = item if isinstance(item, dict) else {}
-            out.append(Asset(i, _str_or_none(item.get("file-format")),
-                             _str_or_none(item.get("asset-link")), _str_or_none(item.get("asset-sha256"))))
-        return out
+        return assets_from(self.metadata)
 
     @property
     def is_twin(self) -> bool:
@@ -82,6 +74,19 @@ class LoadedCard:
     display: str
     card: Card | None
     diagnostics: list[Diagnostic]
+
+
+def assets_from(metadata: dict[str, Any]) -> list[Asset]:
+    """The `asset` entries of card metadata (missing fields are None)."""
+    items = metadata.get("asset")
+    if not isinstance(items, list):
+        return []
+    out = []
+    for i, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        out.append(Asset(i, _str_or_none(item.get("file-format")),
+                         _str_or_none(item.get("asset-link")), _str_or_none(item.get("asset-sha256"))))
+    return out
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -281,11 +281,72 @@ def golden(
     cards, problems = load_cards(card_paths, hub)
     _report_unparsed(problems)
     fetcher = make_fetcher(hub, store_for(hub, store), offline=offline)
-    results = [(card.display, golden_for_card(card, hub, fetcher, timeout=timeout))
+    results = [(card.display, golden_for_card(card.metadata, hub, fetcher, timeout=timeout))
                for card in cards if not card.is_twin]
     typer.echo(render(results, fmt.value))
     bad = problems or any(r.status not in ("passed", "skipped") for _, r in results)
     raise typer.Exit(EXIT_FINDINGS if bad else EXIT_OK)
+
+
+class PublishFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+@_handled
+def publish(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    to: Path | None = typer.Option(None, "--to", help="Published hub folder (default: publish.to in hub.yaml)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="No network: use only what the store holds."),
+    allow_unverified: bool = typer.Option(False, "--allow-unverified",
+                                          help="Publish cards whose golden check could not run, marked so."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ignore the ledger: verify every step again."),
+    with_assets: bool = typer.Option(False, "--with-assets", help="Also publish the verified asset files."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64),
+    report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
+    fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Gate every card on check, fetch, inspect and golden; publish the ones that pass, atomically."""
+    from .assets import make_fetcher, store_for
+    from .ledger import Ledger
+    from .publish import Publisher, PublishOptions
+    from .publishreport import render_annotations, render_json, render_junit, render_table
+    from .runtimes.mslite_env import installed_env
+
+    hub, card_paths = _card_paths(paths, config)
+    targets = _report_targets(report or [])
+    blob_store = store_for(hub, store)
+    env = installed_env()
+    identity = {"mindspore-lite": env.record["packages"]["mindspore_lite"]} if env else {}
+    options = PublishOptions(to=to or hub.root / hub.publish_to, offline=offline, allow_unverified=allow_unverified,
+                             no_cache=no_cache, with_assets=with_assets, jobs=jobs)
+    ledger = Ledger(blob_store.root / "ledger.sqlite")
+    try:
+        publisher = Publisher(hub, make_fetcher(hub, blob_store, offline=offline), ledger, options, identity)
+        if sys.stderr.isatty():
+            publisher.progress = lambda text: typer.echo(f"hubtool: {text}", err=True)
+        result = publisher.run(card_paths)
+    finally:
+        ledger.close()
+    for kind, path in targets:
+        path.write_text(render_json(result) if kind == "json" else render_junit(result))
+    rendered = {"json": render_json, "github": render_annotations}.get(fmt.value, render_table)(result)
+    typer.echo(rendered)
+    raise typer.Exit(EXIT_FINDINGS if result.held_back else EXIT_OK)
+
+
+def _report_targets(specs: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for spec in specs:
+        kind, _, path = spec.partition(":")
+        if kind not in ("json", "junit") or not path:
+            raise UsageError(f"--report {spec!r}: expected json:PATH or junit:PATH")
+        out.append((kind, Path(path)))
+    return out
 
 
 runtime_app = typer.Typer(help="Manage model runtimes (MindSpore Lite in a CPython 3.7 env).",

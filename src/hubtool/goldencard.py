@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .card import Asset, Card
+from .card import Asset, assets_from
 from .config import HubConfig
 from .download import Fetcher
 from .errors import AssetError, OfflineError, RuntimeUnavailable, WorkerError
@@ -27,11 +27,11 @@ class GoldenPlan:
     reason: str = ""  # why nothing will run, when set_name or asset is None
 
 
-def plan(card: Card, config: HubConfig) -> GoldenPlan:
-    set_name = set_for_card(card.metadata, config.default_golden_sets)
-    raw = card.metadata.get("golden")
+def plan(metadata: dict[str, Any], config: HubConfig) -> GoldenPlan:
+    set_name = set_for_card(metadata, config.default_golden_sets)
+    raw = metadata.get("golden")
     golden: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    assets = card.assets
+    assets = assets_from(metadata)
     if isinstance(golden.get("asset"), int):
         chosen = [a for a in assets if a.index == golden["asset"]]
     else:
@@ -47,9 +47,10 @@ def plan(card: Card, config: HubConfig) -> GoldenPlan:
     return GoldenPlan(set_name, chosen[0])
 
 
-def golden_for_card(card: Card, config: HubConfig, fetcher: Fetcher, *, timeout: float = 120.0) -> GoldenResult:
-    """The golden verdict of one card; every outcome is a GoldenResult, never an exception."""
-    p = plan(card, config)
+def golden_for_card(metadata: dict[str, Any], config: HubConfig, fetcher: Fetcher, *,
+                    timeout: float = 120.0) -> GoldenResult:
+    """The golden verdict of one card's metadata; every outcome is a GoldenResult, never an exception."""
+    p = plan(metadata, config)
     if p.set_name is None or p.asset is None:
         return GoldenResult("skipped", p.reason, p.set_name)
     asset = p.asset
@@ -73,9 +74,15 @@ def golden_for_card(card: Card, config: HubConfig, fetcher: Fetcher, *, timeout:
     if asset.file_format == "mslite" and facts.ms_format != "MSL2":
         why = facts.description if facts.kind == "mslite" else f"the asset is {facts.description}, not a .ms model"
         return GoldenResult("failed", why, p.set_name, details=details)
-    overrides = (card.metadata.get("golden") or {}).get("preprocess") or {}
+    overrides = preprocess_overrides(metadata)
     pre = Preprocess.from_dict(gset.preprocess).merged(dict(overrides))
     return _run(gset, pre, path, str(asset.file_format), timeout, details)
+
+
+def preprocess_overrides(metadata: dict[str, Any]) -> dict[str, Any]:
+    golden = metadata.get("golden")
+    overrides = golden.get("preprocess") if isinstance(golden, dict) else None
+    return dict(overrides) if isinstance(overrides, dict) else {}
 
 
 def _run(gset: Any, pre: Preprocess, path: Path, file_format: str, timeout: float,

@@ -79,14 +79,19 @@ class CardChecker:
 
     def verdict(self, path: Path) -> CardVerdict:
         """Everything about one card file that does not need the other cards."""
+        return self.examine(path)[0]
+
+    def examine(self, path: Path) -> tuple[CardVerdict, Card | None]:
+        """The verdict, and the parsed card when it parses."""
         item = self.load(path)
         card = item.card
         if card is None:
-            return CardVerdict(item.display, _twin_parse_failure(item) if _is_twin(path) else item.diagnostics)
+            diags = _twin_parse_failure(item) if _is_twin(path) else item.diagnostics
+            return CardVerdict(item.display, diags), None
         diags = item.diagnostics + self.check_card(card)
         if card.is_twin:
             diags += self._twin_check(card)
-        return CardVerdict(item.display, diags, rules.identity_of(card))
+        return CardVerdict(item.display, diags, rules.identity_of(card)), card
 
     def _twin_check(self, twin: Card) -> list[Diagnostic]:
         english_path = twin.path.with_name(twin.path.name[: -len("_cn.md")] + ".md")

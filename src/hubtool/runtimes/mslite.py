@@ -27,6 +27,8 @@ from .mslite_env import RuntimeEnv, require_env
 
 WORKER = Path(__file__).with_name("mslite_worker.py")
 DEFAULT_RLIMIT_AS = 2 * 1024**3
+#: workers started by this process (reports prove that a re-run spawned none)
+STARTED = {"workers": 0}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class MsliteWorker:
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> MsliteWorker:
         start = time.perf_counter()
+        STARTED["workers"] += 1
         folder = self._log_dir or Path(tempfile.gettempdir())
         fd, name = tempfile.mkstemp(prefix="hubtool-mslite-", suffix=".log", dir=folder)
         self.log_path = Path(name)
