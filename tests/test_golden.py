@@ -106,7 +106,7 @@ def test_near_tie_is_reported(tmp_path: Path) -> None:
     assert case12.top_k == 2 and case12.passed and {case12.top[0][0], case12.top[1][0]} == {"dog", "deer"}
 
 
-def test_legacy_ms_fails_by_inspection_without_a_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untranslatable_legacy_ms_fails_without_a_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from test_urlpolicy_inspect import _fake_ms
 
     legacy = _fake_ms(b"\0\0\0\0", "MindSpore Lite 1.0.0")
@@ -125,6 +125,8 @@ def test_legacy_ms_fails_by_inspection_without_a_worker(tmp_path: Path, monkeypa
     assert result.status == "failed"
     assert "built by MindSpore Lite 1.0.0" in result.message and "runtime 2.0.0 cannot load" in result.message
     assert "reconvert with converter >= 1.2" in result.message
+    assert "translator cannot revive it: cannot translate this model to MSL2: the graph has no operators" \
+        in result.message
 
 
 def test_corrupted_asset_fails_and_the_next_card_still_passes(tmp_path: Path) -> None:

@@ -190,12 +190,57 @@ def inspect_cmd(
         if not path.is_file():
             raise UsageError(f"not a file: {path}")
         facts = inspect_file(path)
-        out.append({"path": str(path), "kind": facts.kind, "description": facts.description, **facts.details})
+        item: dict[str, Any] = {"path": str(path), "kind": facts.kind, "description": facts.description,
+                                **facts.details}
+        if facts.ms_format in ("v0", "MSL1"):
+            item.update(_legacy_verdict(path))
+        out.append(item)
     if fmt is AssetFormat.json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
     else:
         for item in out:
             typer.echo(f"{item['path']}: {item['kind']}: {item['description']}")
+            if "operators" in item:
+                ops = ", ".join(f"{name} {count}" for name, count in item["operators"].items())
+                typer.echo(f"    operators: {ops}")
+                verdict = ("can translate it to MSL2 (`hubtool upgrade-ms`)" if item["translatable"]
+                           else "refuses: " + "; ".join(item["refusals"]))
+                typer.echo(f"    translator: {verdict}")
+
+
+def _legacy_verdict(path: Path) -> dict[str, Any]:
+    from .legacy.flatread import LegacyFormatError
+    from .legacy.upgrade import analyze_file
+
+    try:
+        analysis = analyze_file(path)
+    except LegacyFormatError as exc:
+        return {"operators": {}, "translatable": False, "refusals": [exc.message]}
+    return {"operators": analysis.histogram, "translatable": analysis.translatable, "refusals": analysis.refusals}
+
+
+@app.command("upgrade-ms")
+@_handled
+def upgrade_ms_cmd(
+    source: Path = typer.Argument(..., help="A MindSpore Lite 1.0 / 1.1 .ms file."),
+    dest: Path = typer.Argument(..., help="Where to write the MSL2 file."),
+) -> None:
+    """Translate a MindSpore Lite 1.0/1.1 model to the MSL2 format that runtime 2.x loads."""
+    from .legacy.flatread import LegacyFormatError
+    from .legacy.upgrade import TranslationRefused, upgrade_ms
+
+    _existing([source])
+    try:
+        size = upgrade_ms(source, dest)
+    except TranslationRefused as exc:
+        typer.echo(f"hubtool: refused: {source} cannot be translated faithfully:", err=True)
+        for reason in exc.reasons:
+            typer.echo(f"  - {reason}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+    except LegacyFormatError as exc:
+        typer.echo(f"hubtool: {source}: {exc.message}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+    typer.echo(f"{dest}: MSL2, {size:,} bytes (translated from {source})")
 
 
 store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)

@@ -71,12 +71,40 @@ def golden_for_card(metadata: dict[str, Any], config: HubConfig, fetcher: Fetche
     path = fetcher.store.blob_path(asset.sha256)
     facts = inspect_file(path)
     details["inspect"] = facts.description
+    if asset.file_format == "mslite" and facts.kind != "mslite":
+        return GoldenResult("failed", f"the asset is {facts.description}, not a .ms model", p.set_name,
+                            details=details)
     if asset.file_format == "mslite" and facts.ms_format != "MSL2":
-        why = facts.description if facts.kind == "mslite" else f"the asset is {facts.description}, not a .ms model"
-        return GoldenResult("failed", why, p.set_name, details=details)
+        translated = _translate(fetcher, asset.sha256, facts.description, p.set_name, details)
+        if isinstance(translated, GoldenResult):
+            return translated
+        path = translated
     overrides = preprocess_overrides(metadata)
     pre = Preprocess.from_dict(gset.preprocess).merged(dict(overrides))
-    return _run(gset, pre, path, str(asset.file_format), timeout, details)
+    result = _run(gset, pre, path, str(asset.file_format), timeout, details)
+    if "translated" in details:
+        t = details["translated"]
+        result.message += (f" (on an MSL2 translation of the {t['from-version']} file by hubtool's "
+                           f"legacy translator {t['translator']}, sha256 {t['sha256'][:12]}…)")
+    return result
+
+
+def _translate(fetcher: Fetcher, sha256: str, description: str, set_name: str,
+               details: dict[str, Any]) -> Path | GoldenResult:
+    """Runtime 2.0.0 cannot load 1.0/1.1 files: translate them (once, into the store) and test that."""
+    from .legacy.flatread import LegacyFormatError
+    from .legacy.store_translation import translate_into_store
+    from .legacy.upgrade import TranslationRefused
+
+    try:
+        done = translate_into_store(fetcher.store, sha256)
+    except (TranslationRefused, LegacyFormatError) as exc:
+        return GoldenResult("failed", f"{description}; hubtool's translator cannot revive it: {exc.message}",
+                            set_name, details=details)
+    version = description.split("built by ", 1)[-1].split(" (")[0]
+    details["translated"] = {"from": sha256, "from-version": version, "sha256": done.sha256,
+                             "translator": done.translator}
+    return done.path
 
 
 def preprocess_overrides(metadata: dict[str, Any]) -> dict[str, Any]:

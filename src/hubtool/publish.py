@@ -278,7 +278,8 @@ class Publisher:
         result = golden_for_card(metadata, self.config, self.fetcher, timeout=self.options.timeout)
         detail = {"set": result.set_name, "correct": result.correct, "required": result.required,
                   "cases": len(result.cases), "message": result.message,
-                  "runtime": self.runtime_identity.get("mindspore-lite")}
+                  "runtime": self.runtime_identity.get("mindspore-lite"),
+                  "translated": result.details.get("translated")}
         run.steps["golden"] = Step(result.status, "" if result.status == "passed" else result.message,
                                    detail=detail)
         if result.status == "passed" and key is not None:
@@ -289,8 +290,10 @@ class Publisher:
             gset = load_set(self.config.root, set_name)
         except GoldenSetError:
             return None
+        from .legacy import TRANSLATOR_VERSION
+
         return key_of("golden", asset.sha256, asset.file_format, gset.content_sha256,
-                      preprocess_overrides(metadata), self.runtime_identity)
+                      preprocess_overrides(metadata), self.runtime_identity, TRANSLATOR_VERSION)
 
     def _gate(self, run: CardRun) -> None:
         """Published only if every step passed or was legitimately not applicable."""
@@ -321,7 +324,16 @@ class Publisher:
         golden = run.steps["golden"]
         summary = {"status": golden.status, "reason": golden.reason or None,
                    **{k: golden.detail.get(k) for k in ("set", "correct", "required", "cases", "runtime")}}
-        return CardEntry(run.display, run.title, metadata, tuple(assets), summary, run.verified)
+        extra: dict[str, Any] = {}
+        translated = golden.detail.get("translated")
+        if translated:
+            # users of runtime 2.x can fetch the translation the verdict was obtained on
+            t_sha = translated["sha256"]
+            extra["asset-extra"] = {translated["from"]: {"translated": {
+                "sha256": t_sha, "translator": translated["translator"],
+                "path": f"blobs/sha256/{t_sha[:2]}/{t_sha}" if self.options.with_assets else None}}}
+            summary["translated"] = True
+        return CardEntry(run.display, run.title, metadata, tuple(assets), summary, run.verified, extra)
 
     def _write(self, target: PublishTarget, runs: list[CardRun]) -> Path:
         entries = [self.entry(r) for r in runs if r.published]
@@ -337,6 +349,9 @@ class Publisher:
                     if self.options.with_assets:
                         for asset in entry.assets:
                             _link_blob(self.fetcher.store.blob_path(asset.sha256), stage / (asset.path or ""))
+                        for extra in entry.extra.get("asset-extra", {}).values():
+                            t_sha = extra["translated"]["sha256"]
+                            _link_blob(self.fetcher.store.blob_path(t_sha), stage / extra["translated"]["path"])
                 target.write_bytes(stage, "index.json", index)
                 return target.commit(stage)
 

@@ -240,7 +240,7 @@ class BlobWriter:
     def write_meta(self, meta: dict[str, Any]) -> None:
         self.meta_path.write_text(json.dumps(meta, sort_keys=True))
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self._fh.write(chunk)
         self._hash.update(chunk)
         self.offset += len(chunk)

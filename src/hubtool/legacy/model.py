@@ -1,0 +1,108 @@
+"""Read a v0 .ms file into plain values (no copies of tensor data)."""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass, field
+from typing import Any
+
+from .flatread import Buffer, LegacyFormatError, Table
+from .schema_v0 import DEFAULTS_1_0, FIELDS, NAME_OF
+
+MAX_NODES = 200_000
+MAX_TENSORS = 1_000_000
+
+
+@dataclass
+class LegacyTensor:
+    node_type: int
+    data_type: int
+    dims: list[int]
+    format: int
+    ref_count: int
+    offset: int
+    data: memoryview
+    quant_inited: int  # how many quantParams say inited
+    data_offset: int = 0  # where `data` starts in the file
+
+
+@dataclass
+class LegacyNode:
+    name: str
+    op: str  # the v0 union member name, or "#<n>" for an unknown type
+    attrs: dict[str, Any]
+    inputs: list[int]
+    outputs: list[int]
+    quant_type: int
+
+
+@dataclass
+class LegacyModel:
+    format: str  # "v0" (1.0, no identifier) or "MSL1" (1.1)
+    name: str
+    version: str
+    fmk_type: int
+    inputs: list[int]
+    outputs: list[int]
+    nodes: list[LegacyNode] = field(default_factory=list)
+    tensors: list[LegacyTensor] = field(default_factory=list)
+
+
+def _attrs(table: Table | None, op: str, is_1_0: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for slot, (name, kind, default) in enumerate(FIELDS.get(op, [])):
+        if is_1_0 and (op, name) in DEFAULTS_1_0:
+            default = DEFAULTS_1_0[(op, name)]
+        if table is None:
+            attrs[name] = default
+        elif kind.startswith("["):
+            attrs[name] = table.scalars(slot, kind[1:-1]) if table.has(slot) else None
+        else:
+            attrs[name] = table.scalar(slot, kind, default)
+    return attrs
+
+
+def read_model(data: bytes | memoryview | mmap.mmap) -> LegacyModel:
+    """Parse a 1.0/1.1 file; LegacyFormatError for anything malformed."""
+    buf = Buffer(data)
+    if buf.size < 16:
+        raise LegacyFormatError(f"the file is {buf.size} bytes: too small to be a model")
+    ident = bytes(data[4:8])
+    try:
+        root = buf.root()
+        version = root.string(1) or ""
+    except LegacyFormatError as exc:
+        raise LegacyFormatError(f"not a MindSpore Lite model: {exc.message}") from exc
+    if ident == b"MSL2":
+        raise LegacyFormatError("the file is already in the MSL2 format: nothing to translate")
+    fmt = "MSL1" if ident == b"MSL1" else "v0"
+    if fmt == "v0" and not version.startswith("MindSpore Lite"):
+        raise LegacyFormatError("not a MindSpore Lite 1.x model: no file identifier and no "
+                                "'MindSpore Lite' version string")
+    is_1_0 = fmt == "v0"
+    node_tables = root.tables(6, "CNode")
+    tensor_tables = root.tables(7, "Tensor")
+    if len(node_tables) > MAX_NODES or len(tensor_tables) > MAX_TENSORS:
+        raise LegacyFormatError(f"absurd graph size: {len(node_tables):,} nodes, {len(tensor_tables):,} tensors")
+    model = LegacyModel(fmt, root.string(0) or "", version, root.scalar(2, "int", 0),
+                        root.scalars(3, "uint"), root.scalars(4, "uint"))
+    for t in tensor_tables:
+        quant = t.tables(7, "QuantParam")
+        inited = sum(1 for q in quant if q.scalar(6, "bool", False))
+        blob, start = t.blob_at(6)
+        model.tensors.append(LegacyTensor(t.scalar(0, "int", 0), t.scalar(1, "int", 0), t.scalars(2, "int"),
+                                          t.scalar(3, "int", 0), t.scalar(4, "int", 0), t.scalar(5, "int", 0),
+                                          blob, inited, start))
+    for n in node_tables:
+        prim = n.table(2, "Primitive")
+        kind = prim.scalar(0, "ubyte", 0) if prim else 0
+        op = NAME_OF.get(kind, f"#{kind}")
+        value = prim.table(1, op) if prim else None
+        model.nodes.append(LegacyNode(n.string(0) or "", op, _attrs(value, op, is_1_0), n.scalars(3, "uint"),
+                                      n.scalars(4, "uint"), n.scalar(5, "int", 0)))
+    count = len(model.tensors)
+    bad = [i for node in model.nodes for i in node.inputs + node.outputs if i >= count]
+    bad += [i for i in model.inputs + model.outputs if i >= count]
+    if bad:
+        raise LegacyFormatError(f"tensor index {bad[0]} is out of range ({count} tensors)")
+    return model
