@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, yamlsource
 from .errors import ConfigError
-from .schema import Validator, load_schema
+from .yamlfile import read_validated
 
 CONFIG_RELPATH = Path("hub") / "hub.yaml"
 DEFAULT_MAX_CARD_BYTES = 1024 * 1024
@@ -87,31 +86,8 @@ def load_config(config_path: Path | None = None, *, start: Path | None = None) -
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    text = frontmatter.decode(data, str(path))
-    if not isinstance(text, str):
-        raise ConfigError(f"{path}:{text.line}:{text.col}: {text.message}")
-    doc = yamlsource.parse(text, path=str(path), line_offset=1)
-    if doc.diagnostics:
-        d = doc.diagnostics[0]
-        raise ConfigError(f"{path}:{d.line}:{d.col}: {d.message}", hint=d.hint)
-    if doc.data is None:
-        return {}
-    if not isinstance(doc.data, dict):
-        raise ConfigError(f"{path}: the hub configuration must be a mapping")
-    validator = Validator(load_schema("hub"))
-    if not validator.is_valid(doc.data):
-        errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.path))
-        first = errors[0]
-        pointer = "".join(f"/{p}" for p in first.absolute_path)
-        pos = doc.values.get(pointer) or doc.values.get("")
-        where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
-        raise ConfigError(f"{where}: {first.message} (at {pointer or '/'})",
-                          hint="see schemas/hub.schema.json for the allowed settings")
-    return doc.data
+    data: dict[str, Any] = read_validated(path, "hub", ConfigError, empty_ok=True).data
+    return data
 
 
 def _from_raw(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, yamlsource
 from .errors import HubtoolError
-from .schema import Validator, load_schema
+from .yamlfile import read_validated
 
 GOLDEN_DIR = Path("hub") / "golden"
 
@@ -56,7 +55,7 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
     if "/" in name or name.startswith(".") or not path.is_file():
         raise GoldenSetError(f"golden set '{name}' does not exist ({path} is missing)",
                              hint="create hub/golden/<set>/golden.yaml, or name an existing set")
-    doc = _read(path)
+    doc = read_validated(path, "golden", GoldenSetError)
     raw = doc.data
     images_dir = (folder / raw.get("images", ".")).resolve()
     labels = _labels(folder, raw["labels"], path)
@@ -82,26 +81,6 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
     return GoldenSet(name, folder, images_dir, tuple(labels), dict(raw["preprocess"]), tuple(cases),
                      float(raw.get("min-correct", 1.0)), reference,
                      _content_hash(path, folder, images_dir, cases, raw))
-
-
-def _read(path: Path) -> yamlsource.YamlDoc:
-    text = frontmatter.decode(path.read_bytes(), str(path))
-    if not isinstance(text, str):
-        raise GoldenSetError(f"{path}:{text.line}:{text.col}: {text.message}")
-    doc = yamlsource.parse(text, path=str(path), line_offset=1)
-    if doc.diagnostics:
-        d = doc.diagnostics[0]
-        raise GoldenSetError(f"{path}:{d.line}:{d.col}: {d.message}", hint=d.hint)
-    validator = Validator(load_schema("golden"))
-    if not isinstance(doc.data, dict) or not validator.is_valid(doc.data):
-        errors = list(validator.iter_errors(doc.data))
-        first = errors[0] if errors else None
-        pointer = "".join(f"/{p}" for p in first.absolute_path) if first else ""
-        pos = doc.values.get(pointer) or doc.values.get("")
-        where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
-        raise GoldenSetError(f"{where}: {first.message if first else 'not a mapping'} (at {pointer or '/'})",
-                             hint="see schemas/golden.schema.json")
-    return doc
 
 
 def _labels(folder: Path, labels: Any, path: Path) -> list[str]:

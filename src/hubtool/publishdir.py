@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import StoreError
 from .index import canonical
+from .store import pid_alive
 
 KEEP_GENERATIONS = 3
 
@@ -138,15 +139,5 @@ class PublishTarget:
                 shutil.rmtree(old, ignore_errors=True)
         for stale in self.generations.glob(".staging-*"):
             pid = stale.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

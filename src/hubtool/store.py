@@ -50,7 +50,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid == 0:  # a partial that its writer gave up on, for anyone to resume
         return False
     if pid == os.getpid():
@@ -144,7 +144,7 @@ class BlobStore:
             return None
         for path in sorted(self.tmp_dir.glob(f"{digest}.*.part")):
             match = _PART.fullmatch(path.name)
-            if match is None or _pid_alive(int(match["pid"])):
+            if match is None or pid_alive(int(match["pid"])):
                 continue
             mine = self._unique_tmp(digest)
             try:
@@ -172,7 +172,7 @@ class BlobStore:
         removed = 0
         for path in self.tmp_dir.glob("*.part") if self.tmp_dir.is_dir() else ():
             match = _PART.fullmatch(path.name)
-            if match and not _pid_alive(int(match["pid"])):
+            if match and not pid_alive(int(match["pid"])):
                 path.unlink(missing_ok=True)
                 path.with_name(path.name + ".json").unlink(missing_ok=True)
                 removed += 1

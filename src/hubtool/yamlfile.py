@@ -1,0 +1,38 @@
+"""Read a YAML settings file (hub/hub.yaml, golden.yaml) and validate it against a bundled schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import frontmatter, yamlsource
+from .errors import HubtoolError
+from .schema import Validator, load_schema
+
+
+def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
+                   empty_ok: bool = False) -> yamlsource.YamlDoc:
+    """The parsed document; the first problem raises `error` naming file:line:col and the fix."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror}") from exc
+    text = frontmatter.decode(data, str(path))
+    if not isinstance(text, str):
+        raise error(f"{path}:{text.line}:{text.col}: {text.message}")
+    doc = yamlsource.parse(text, path=str(path), line_offset=1)
+    if doc.diagnostics:
+        d = doc.diagnostics[0]
+        raise error(f"{path}:{d.line}:{d.col}: {d.message}", hint=d.hint)
+    if doc.data is None and empty_ok:
+        doc.data = {}
+        return doc
+    validator = Validator(load_schema(schema))
+    if not isinstance(doc.data, dict) or not validator.is_valid(doc.data):
+        errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path))
+        first = errors[0] if errors else None
+        pointer = "".join(f"/{p}" for p in first.absolute_path) if first else ""
+        pos = doc.values.get(pointer) or doc.values.get("")
+        where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
+        message = first.message if first else "the file must be a mapping"
+        raise error(f"{where}: {message} (at {pointer or '/'})", hint=f"see schemas/{schema}.schema.json")
+    return doc
