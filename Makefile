@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 # the MindSpore Lite runtime env (CPython 3.7) lives in the checkout, next to .venv
 export HUBTOOL_RUNTIME_DIR := $(CURDIR)/.runtimes
 RUNTIME := $(VENV)/.runtime-installed
+# a single-node Ceph RGW (S3 API) on loopback for the object-storage tests; HUBTOOL_SKIP_RGW=1 skips it on purpose
+RGW_DIR := $(CURDIR)/.rgw
+export HUBTOOL_RGW_ENV := $(RGW_DIR)/env
 
 .PHONY: demo test bench lint clean
 
@@ -23,7 +26,8 @@ demo: $(RUNTIME)
 	scripts/demo.sh
 
 test: $(RUNTIME)
-	$(BIN)/python -m pytest -q
+	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
+	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/check_bench.py
@@ -33,4 +37,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .runtimes dist build .pytest_cache .mypy_cache
+	rm -rf $(VENV) .runtimes .rgw dist build .pytest_cache .mypy_cache

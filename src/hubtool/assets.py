@@ -37,7 +37,7 @@ def make_fetcher(config: HubConfig, store: BlobStore, *, offline: bool = False, 
                  local_stores: tuple[BlobStore, ...] = ()) -> Fetcher:
     return Fetcher(store, config.policy, hub_root=config.root, mirrors=config.mirrors, offline=offline,
                    keep_bad=keep_bad, local_stores=local_stores,
-                   on_message=lambda text: print(f"hubtool: {text}", file=sys.stderr))
+                   on_message=lambda text: print(f"hubtool: {text}", file=sys.stderr), s3_client=config.s3_client)
 
 
 def run_fetch(cards: list[Card], fetcher: Fetcher, *, jobs: int) -> list[AssetResult]:

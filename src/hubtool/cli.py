@@ -151,7 +151,7 @@ def fetch(
 @_handled
 def mirror(
     paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
-    to: Path = typer.Option(..., "--to", help="Mirror folder (blobs/ + manifest.json)."),
+    to: str = typer.Option(..., "--to", help="Mirror folder, or s3://bucket/prefix (blobs/ + manifest.json)."),
     store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
     fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
@@ -166,10 +166,14 @@ def mirror(
     hub, card_paths = _card_paths(paths, config)
     cards, problems = load_cards(card_paths, hub)
     _report_unparsed(problems)
-    target = BlobStore(to)
-    fetcher = make_fetcher(hub, target, local_stores=(store_for(hub, store),))
-    results = run_fetch(cards, fetcher, jobs=jobs)
-    write_json_atomic(to / "manifest.json", manifest(cards, results))
+    if to.startswith("s3://"):
+        from .mirror import mirror_to_s3
+
+        results = mirror_to_s3(cards, hub, to, make_fetcher(hub, store_for(hub, store)), jobs=jobs)
+    else:
+        fetcher = make_fetcher(hub, BlobStore(Path(to)), local_stores=(store_for(hub, store),))
+        results = run_fetch(cards, fetcher, jobs=jobs)
+        write_json_atomic(Path(to) / "manifest.json", manifest(cards, results))
     typer.echo(render_assets(results, fmt.value))
     raise typer.Exit(EXIT_FINDINGS if problems or any(not r.ok for r in results) else EXIT_OK)
 
@@ -343,7 +347,7 @@ class PublishFormat(str, Enum):
 @_handled
 def publish(
     paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
-    to: Path | None = typer.Option(None, "--to", help="Published hub folder (default: publish.to in hub.yaml)."),
+    to: str | None = typer.Option(None, "--to", help="Folder or s3://bucket/prefix (default: publish.to in hub.yaml)."),
     store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
     offline: bool = typer.Option(False, "--offline", help="No network: use only what the store holds."),
     allow_unverified: bool = typer.Option(False, "--allow-unverified",
@@ -367,7 +371,8 @@ def publish(
     blob_store = store_for(hub, store)
     env = installed_env()
     identity = {"mindspore-lite": env.record["packages"]["mindspore_lite"]} if env else {}
-    options = PublishOptions(to=to or hub.root / hub.publish_to, offline=offline, allow_unverified=allow_unverified,
+    destination: Path | str = to if to and to.startswith("s3://") else Path(to) if to else hub.root / hub.publish_to
+    options = PublishOptions(to=destination, offline=offline, allow_unverified=allow_unverified,
                              no_cache=no_cache, with_assets=with_assets, jobs=jobs)
     ledger = Ledger(blob_store.root / "ledger.sqlite")
     try:

@@ -53,6 +53,16 @@ class HubConfig:
     default_golden_sets: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
+    def s3_client(self) -> Any:
+        """A boto3 client for s3:// targets, configured by `object-store:` in hub/hub.yaml."""
+        from .s3store import make_client
+
+        settings = self.raw.get("object-store", {}) or {}
+        ca = settings.get("ca-bundle")
+        return make_client(endpoint_url=settings.get("endpoint-url"), region=settings.get("region"),
+                           addressing_style=settings.get("addressing-style"),
+                           verify=str(self.root / ca) if ca else True)
+
 
 def find_hub_root(start: Path) -> Path | None:
     """The nearest folder at or above `start` that holds hub/hub.yaml."""

@@ -72,7 +72,8 @@ class Fetcher:
                  mirrors: tuple[Mirror, ...] = (), local_stores: tuple[BlobStore, ...] = (),
                  offline: bool = False, keep_bad: bool = False, backoff: float = 0.5,
                  lock_timeout: float = 600.0, on_bytes: Callable[[str, int], None] | None = None,
-                 on_message: Callable[[str], None] | None = None) -> None:
+                 on_message: Callable[[str], None] | None = None,
+                 s3_client: Callable[[], Any] | None = None) -> None:
         self.store = store
         self.policy = policy
         self.hub_root = hub_root
@@ -85,6 +86,7 @@ class Fetcher:
         self.on_bytes = on_bytes or (lambda digest, n: None)
         self.on_message = on_message or (lambda text: None)
         self._local = threading.local()
+        self.s3_client = s3_client  # makes the client for s3:// mirrors, when the hub lists any
         self.requests_sent = 0  # observable by tests and reports
 
     # --- sources --------------------------------------------------------------------
@@ -124,9 +126,23 @@ class Fetcher:
             raise TransferError(f"{link}: no such file in the hub ({path})", url=link)
         return path
 
+    def _from_s3(self, url: str, digest: str) -> FetchOutcome:
+        """A published hub or mirror on S3 storage, read through the local store's door."""
+        from .s3store import S3BlobStore, S3Location
+
+        if self.s3_client is None:
+            raise TransferError(f"{url}: no S3 client configured", url=url)
+        remote = S3BlobStore(S3Location.parse(url), self.s3_client())
+        if remote.stat(digest) is None:
+            raise TransferError(f"{url}: blob {digest[:12]}… is not there", url=url)
+        info = remote.fetch(digest, self.store)
+        return FetchOutcome(digest, info.size, url, "downloaded", info.size)
+
     def _candidates(self, link: str, digest: str) -> list[tuple[str, Policy]]:
         out = []
         for mirror in self.mirrors:
+            if mirror.url.startswith("s3://"):
+                continue  # handled by _from_s3
             base = mirror.url.rstrip("/")
             url = (f"{base}/blobs/sha256/{digest[:2]}/{digest}" if mirror.layout == "by-hash"
                    else base + urlsplit(link).path)
@@ -140,6 +156,14 @@ class Fetcher:
 
     def _from_network(self, link: str, digest: str) -> FetchOutcome:
         failures: list[str] = []
+        for mirror in self.mirrors:
+            if mirror.url.startswith("s3://"):
+                try:
+                    return self._from_s3(mirror.url, digest)
+                except (AssetError, OSError) as exc:
+                    failures.append(f"{mirror.url}: {exc}")
+                except Exception as exc:  # noqa: BLE001 - botocore's errors: the next source is tried
+                    failures.append(f"{mirror.url}: {type(exc).__name__}: {exc}")
         candidates = self._candidates(link, digest)
         for i, (url, policy) in enumerate(candidates):
             is_origin = i == len(candidates) - 1

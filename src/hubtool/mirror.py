@@ -140,3 +140,30 @@ class Progress:
     def shown(self) -> Iterator[Progress]:
         with self._bars:
             yield self
+
+
+def mirror_to_s3(cards: list[Card], config: Any, url: str, fetcher: Fetcher, *, jobs: int = 4) -> list[AssetResult]:
+    """Fetch into the local store (verified), then upload each blob put-if-absent, then the manifest."""
+    from .assets import run_fetch
+    from .index import canonical
+    from .s3store import S3BlobStore, S3Location, S3RefStore
+
+    location = S3Location.parse(url)
+    client = config.s3_client()
+    remote = S3BlobStore(location, client)
+    results = run_fetch(cards, fetcher, jobs=jobs)
+    uploaded: list[AssetResult] = []
+    for result in results:
+        if result.outcome is None:
+            uploaded.append(result)
+            continue
+        try:
+            action = remote.put_file(result.task.digest, fetcher.store.blob_path(result.task.digest),
+                                     source=result.task.link)
+        except AssetError as exc:
+            uploaded.append(AssetResult(result.task, None, exc.message, exc.kind))
+            continue
+        uploaded.append(AssetResult(result.task, FetchOutcome(result.task.digest, result.outcome.size, url,
+                                                              "present" if action == "exists" else "copied")))
+    S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded)))
+    return uploaded

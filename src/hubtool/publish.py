@@ -28,6 +28,7 @@ from .inspect import inspect_file
 from .ledger import Ledger, key_of
 from .mirror import AssetTask, fetch_assets
 from .publishdir import PublishTarget
+from .s3store import is_s3
 from .validate import CardChecker
 
 STEPS = ("check", "fetch", "inspect", "golden")
@@ -58,7 +59,7 @@ class CardRun:
 
 @dataclass
 class PublishOptions:
-    to: Path
+    to: Path | str  # a folder, or s3://bucket/prefix
     offline: bool = False
     allow_unverified: bool = False
     no_cache: bool = False
@@ -70,7 +71,7 @@ class PublishOptions:
 @dataclass
 class PublishResult:
     runs: list[CardRun]
-    generation: Path | None
+    generation: Path | str | None
     counters: dict[str, int]
 
     @property
@@ -124,8 +125,8 @@ class Publisher:
             if "golden" in run.steps and not run.steps["golden"].cached and run.steps["golden"].status != "skipped":
                 self.progress(f"golden {i}/{len(runs)}: {run.display}: {run.steps['golden'].status}")
         self.progress("writing the index")
-        target = PublishTarget(self.options.to)
-        generation = self._write(target, runs)
+        generation = self._write_s3(runs) if is_s3(self.options.to) else \
+            self._write(PublishTarget(Path(self.options.to)), runs)
         from .runtimes.mslite import STARTED
 
         self.counters.update(cards=len(runs), ledger_hits=self.ledger.hits, requests=self.fetcher.requests_sent,
@@ -334,6 +335,22 @@ class Publisher:
                 "path": f"blobs/sha256/{t_sha[:2]}/{t_sha}" if self.options.with_assets else None}}}
             summary["translated"] = True
         return CardEntry(run.display, run.title, metadata, tuple(assets), summary, run.verified, extra)
+
+    def _write_s3(self, runs: list[CardRun]) -> str:
+        from . import s3publish
+        from .s3store import S3Location
+
+        location = S3Location.parse(str(self.options.to))
+        entries = [self.entry(r) for r in runs if r.published]
+        index = build_index(entries, hub_name=self.config.name, runtimes=dict(self.runtime_identity))
+        blobs = sorted({a.sha256 for e in entries for a in e.assets} |
+                       {x["translated"]["sha256"] for e in entries for x in e.extra.get("asset-extra", {}).values()}
+                       ) if self.options.with_assets else []
+        done = s3publish.publish(location, self.config.s3_client(), index=index,
+                                 documents=[card_document(e) for e in entries], blobs=blobs,
+                                 local=self.fetcher.store)
+        self.counters["unchanged"] = int(done.unchanged)
+        return f"s3://{location.bucket}/{location.prefix}{s3publish.REFS}{done.generation:010d}.json"
 
     def _write(self, target: PublishTarget, runs: list[CardRun]) -> Path:
         entries = [self.entry(r) for r in runs if r.published]

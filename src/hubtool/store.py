@@ -113,10 +113,37 @@ class BlobStore:
             for path in sorted(sub.iterdir()) if sub.is_dir() else ():
                 yield BlobInfo(path.name, path.stat().st_size, path)
 
-    def verify(self, digest: str) -> str | None:
+    def verify(self, digest: str, *, deep: bool = True) -> str | None:
         """Re-hash a blob; returns the actual digest when it does not match its name."""
+        if not deep:
+            return None if self.has(digest) else "missing"
         actual = hash_file(self.blob_path(digest))
         return None if actual == digest else actual
+
+    def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Bytes [start, end) of a blob; a negative start reads the last -start bytes."""
+        path = self.blob_path(digest)
+        size = path.stat().st_size
+        first = max(size + start, 0) if start < 0 else start
+        last = size if end is None else min(end, size)
+        if first >= size or first >= last:
+            raise StoreError(f"range {start}-{end} of {digest[:12]}… ({size} bytes) is not satisfiable")
+        with open(path, "rb") as fh:
+            fh.seek(first)
+            left = last - first
+            while left:
+                chunk = fh.read(min(CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+    def put_if_absent(self, digest: str, src: Path, *, source: str = "") -> str:
+        """The store contract's upload: "created" or "exists" (shared with the S3 store)."""
+        if self.has(digest):
+            return "exists"
+        self.put_file(digest, src, source=source or str(src))
+        return "created"
 
     # --- the door ---------------------------------------------------------------
     def writer(self, digest: str, *, source: str, resume: bool = True, keep_bad: bool = False) -> BlobWriter:
@@ -267,7 +294,11 @@ class BlobWriter:
             self._reject(actual)
         final = self.store.blob_path(self.digest)
         self.store._ensure(final.parent)
-        os.replace(self.path, final)
+        try:
+            os.link(self.path, final)  # put-if-absent: an existing blob (same name, same bytes) stays
+        except FileExistsError:
+            pass
+        os.unlink(self.path)
         _fsync_dir(final.parent)
         self.meta_path.unlink(missing_ok=True)
         return BlobInfo(self.digest, self.offset, final)
@@ -324,3 +355,54 @@ def hash_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class LocalRefStore:
+    """Small create-only files (O_EXCL): the local twin of the S3 store's conditional refs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, name: str) -> Path:
+        if name.startswith("/") or ".." in Path(name).parts:
+            raise StoreError(f"bad ref name {name!r}")
+        return self.root / name
+
+    def read(self, name: str) -> tuple[bytes, str] | None:
+        try:
+            path = self._path(name)
+            data = path.read_bytes()
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        return data, f"{stat.st_ino}-{stat.st_mtime_ns}"
+
+    def create(self, name: str, body: bytes) -> bool:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp.write_bytes(body)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic create-only: the body is complete before the name exists
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put(self, name: str, body: bytes) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        folder = base if base.is_dir() else base.parent
+        if not folder.is_dir():
+            return []
+        names = [str(p.relative_to(self.root)) for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        return sorted(n for n in names if n.startswith(prefix))

@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-import flatbuffers  # type: ignore[import-untyped]
+import flatbuffers
 
 from . import TRANSLATOR_VERSION
 from . import schema_msl2 as m2

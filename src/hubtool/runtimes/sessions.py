@@ -31,7 +31,7 @@ class MsliteSession:
 class OnnxSession:
     def __init__(self, path: Path) -> None:
         try:
-            import onnxruntime  # type: ignore[import-untyped]
+            import onnxruntime
         except ImportError as exc:
             raise RuntimeUnavailable("runtime unavailable: onnxruntime is not installed",
                                      hint="pip install onnxruntime (hubtool's `onnx` extra)") from exc
