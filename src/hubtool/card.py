@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import frontmatter, yamlsource
-from .diagnostics import Diagnostic, error, make_pointer, warning
+from .diagnostics import Diagnostic, error, warning
 from .yamlsource import Pos, YamlDoc
 
 _LINK = re.compile(r"<([^<>\s]+)>")
@@ -160,24 +160,23 @@ def _normalise(doc: YamlDoc, display: str,
                 f"'{raw.text}' is kept as the string \"{raw.text}\", but YAML readers will read "
                 f"it as the number {raw.value!r}", pointer=pointer,
                 hint=f"quote it: \"{raw.text}\""))
-    _unwrap_links(doc, doc.data, ())
+    _unwrap_links(doc)
     return diags
 
 
-def _unwrap_links(doc: YamlDoc, node: Any, parts: tuple[str | int, ...]) -> None:
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        child = parts + (key,)
-        if isinstance(value, str):
-            match = _LINK.fullmatch(value)
-            if match:
-                node[key] = match.group(1)
-                pointer = make_pointer(child)
-                pos = doc.values.get(pointer)
-                if pos is not None:
-                    doc.values[pointer] = Pos(pos.line, pos.col + 1)
-        elif isinstance(value, (dict, list)):
-            _unwrap_links(doc, value, child)
+def _unwrap_links(doc: YamlDoc) -> None:
+    for pointer in doc.angled:
+        parts = _parts(pointer)
+        node: Any = doc.data
+        for part in parts[:-1]:
+            node = node[part]
+        value = node[parts[-1]] if parts else None
+        match = _LINK.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            node[parts[-1]] = match.group(1)
+            pos = doc.values.get(pointer)
+            if pos is not None:
+                doc.values[pointer] = Pos(pos.line, pos.col + 1)
 
 
 def discover(paths: list[Path]) -> list[Path]:

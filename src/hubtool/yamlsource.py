@@ -54,6 +54,7 @@ class YamlDoc:
     values: dict[str, Pos] = field(default_factory=dict)  # pointer -> value position
     keys: dict[str, Pos] = field(default_factory=dict)  # pointer -> key position
     raw: dict[str, RawScalar] = field(default_factory=dict)  # pointer -> non-string plain scalar
+    angled: list[str] = field(default_factory=list)  # pointers of strings written <like this>
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
@@ -239,6 +240,8 @@ class _Builder:
 
     def _scalar(self, event: ev.ScalarEvent, pointer: str) -> Any:
         text = event.value
+        if text[:1] == "<":
+            self.doc.angled.append(pointer)  # a <link>: the card layer unwraps it (no second tree walk)
         if event.style or not event.implicit[0] or event.tag in _STR_TAGS:
             return text  # quoted, block or explicitly a string: exactly as written
         tag = event.tag or _plain_tag(text)
