@@ -123,6 +123,16 @@ def _report_unparsed(problems: list[Any]) -> None:
         typer.echo(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}", err=True)
 
 
+def _load_cards(paths: list[Path] | None, config: Path | None) -> tuple[Any, list[Any], list[Any]]:
+    """The hub, its parsed cards, and the cards that do not parse (reported on stderr)."""
+    from .assets import load_cards
+
+    hub, card_paths = _card_paths(paths, config)
+    cards, problems = load_cards(card_paths, hub)
+    _report_unparsed(problems)
+    return hub, cards, problems
+
+
 @app.command()
 @_handled
 def fetch(
@@ -135,12 +145,10 @@ def fetch(
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Bring every asset of the cards into the store, verified by SHA-256."""
-    from .assets import load_cards, make_fetcher, run_fetch, store_for
+    from .assets import make_fetcher, run_fetch, store_for
     from .report import render_assets
 
-    hub, card_paths = _card_paths(paths, config)
-    cards, problems = load_cards(card_paths, hub)
-    _report_unparsed(problems)
+    hub, cards, problems = _load_cards(paths, config)
     fetcher = make_fetcher(hub, store_for(hub, store), offline=offline, keep_bad=keep_bad)
     results = run_fetch(cards, fetcher, jobs=jobs)
     typer.echo(render_assets(results, fmt.value))
@@ -158,14 +166,12 @@ def mirror(
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
-    from .assets import load_cards, make_fetcher, run_fetch, store_for
+    from .assets import make_fetcher, run_fetch, store_for
     from .mirror import manifest, write_json_atomic
     from .report import render_assets
     from .store import BlobStore
 
-    hub, card_paths = _card_paths(paths, config)
-    cards, problems = load_cards(card_paths, hub)
-    _report_unparsed(problems)
+    hub, cards, problems = _load_cards(paths, config)
     if to.startswith("s3://"):
         from .mirror import mirror_to_s3
 
@@ -322,13 +328,11 @@ def golden(
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
-    from .assets import load_cards, make_fetcher, store_for
+    from .assets import make_fetcher, store_for
     from .goldencard import golden_for_card
     from .goldenreport import render
 
-    hub, card_paths = _card_paths(paths, config)
-    cards, problems = load_cards(card_paths, hub)
-    _report_unparsed(problems)
+    hub, cards, problems = _load_cards(paths, config)
     fetcher = make_fetcher(hub, store_for(hub, store), offline=offline)
     results = [(card.display, golden_for_card(card.metadata, hub, fetcher, timeout=timeout))
                for card in cards if not card.is_twin]

@@ -114,9 +114,7 @@ def write_msl2(model: LegacyModel, translation: Translation,
 
 def _node(b: flatbuffers.Builder, name: str, op: str, attrs: dict[str, Any], inputs: list[int],
           outputs: list[int]) -> int:
-    value = _op_table(b, op, attrs)
-    if op == "PadFusion":
-        pass  # paddings travel as the second input; the Vec2D attribute stays empty, as the converter does
+    value = _op_table(b, op, attrs)  # PadFusion: paddings travel as the 2nd input, the Vec2D attribute stays empty
     b.StartObject(2)
     b.PrependUint8Slot(0, m2.TYPE_OF[op], 0)
     b.PrependUOffsetTRelativeSlot(1, value, 0)
