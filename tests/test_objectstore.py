@@ -189,18 +189,20 @@ def test_deep_verify_detects_an_overwrite(backend: Backend, src: Path) -> None:
 class _Flaky:
     """A client whose conditional put fails with HTTP 500, before or after doing the write."""
 
-    def __init__(self, client: Any, *, after: bool) -> None:
-        self._client, self._after = client, after
+    def __init__(self, client: Any, *, after: bool, timeout: bool = False) -> None:
+        self._client, self._after, self._timeout = client, after, timeout
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
     def put_object(self, **kwargs: Any) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, ReadTimeoutError
 
         if "IfNoneMatch" in kwargs:
             if self._after:
                 self._client.put_object(**kwargs)
+            if self._timeout:
+                raise ReadTimeoutError(endpoint_url="http://127.0.0.1")
             raise ClientError({"Error": {"Code": "InternalError", "Message": "boom"},
                                "ResponseMetadata": {"HTTPStatusCode": 500}}, "PutObject")
         return self._client.put_object(**kwargs)
@@ -218,6 +220,10 @@ def test_5xx_on_a_conditional_write_is_outcome_unknown(kind: str, moto: Server) 
         lost.create("refs/index/0000000002.json", b"mine")
     S3RefStore(location, client).create("refs/index/0000000003.json", b"theirs")
     assert S3RefStore(location, _Flaky(client, after=False)).create("refs/index/0000000003.json", b"mine") is False
+    timed_out = S3RefStore(location, _Flaky(client, after=True, timeout=True))
+    assert timed_out.create("refs/index/0000000004.json", b"mine") is True  # a timeout is re-read too
+    with pytest.raises(OutcomeUnknown):
+        S3RefStore(location, _Flaky(client, after=False, timeout=True)).create("refs/index/0000000005.json", b"x")
 
 
 def _publish_doc(i: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -237,6 +243,8 @@ def test_publish_generations_and_a_crash_at_every_step(kind: str, moto: Server, 
     index, docs = _publish_doc(1)
     first = s3publish.publish(location, client, index=index, documents=docs, blobs=[], local=local)
     assert first.generation == 1 and not first.unchanged
+    assert first.capabilities["conditional-writes"] is True
+    assert isinstance(first.capabilities["checksum-sha256"], bool)
     assert s3publish.publish(location, client, index=_publish_doc(1)[0], documents=_publish_doc(1)[1], blobs=[],
                              local=local).unchanged
     real_put, real_create = S3RefStore.put, S3RefStore.create

@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .errors import IntegrityError, StoreError
 from .index import canonical
-from .s3store import S3BlobStore, S3Location, S3RefStore, probe_conditional_writes
+from .s3store import S3BlobStore, S3Location, S3RefStore, capabilities
 from .store import BlobStore
 
 REFS = "refs/index/"
@@ -32,6 +32,7 @@ class Published:
     generation: int
     index_sha256: str
     unchanged: bool
+    capabilities: dict[str, bool]
 
 
 def _generation(name: str) -> int | None:
@@ -71,7 +72,8 @@ def publish(location: S3Location, client: Any, *, index: dict[str, Any], documen
             blobs: list[str], local: BlobStore) -> Published:
     """Upload blobs, documents and index, then commit a new generation (unless nothing changed)."""
     refs = S3RefStore(location, client)
-    if not probe_conditional_writes(refs):
+    found = capabilities(refs)
+    if not found["conditional-writes"]:
         raise StoreError(f"s3://{location.bucket}/{location.prefix}: the server ignores If-None-Match, so two "
                          "publishers could overwrite each other's generation",
                          hint="publish from a single job only, or use a server with conditional writes")
@@ -86,19 +88,19 @@ def publish(location: S3Location, client: Any, *, index: dict[str, Any], documen
     body = canonical(index)
     digest = hashlib.sha256(body).hexdigest()
     refs.put(f"indexes/sha256/{digest}.json", body)
-    return _commit(refs, digest)
+    return _commit(refs, digest, found)
 
 
-def _commit(refs: S3RefStore, digest: str) -> Published:
+def _commit(refs: S3RefStore, digest: str, found: dict[str, bool]) -> Published:
     for _attempt in range(MAX_ATTEMPTS):
         head = latest(refs)
         number, parent = (head[0], head[1]["index_sha256"]) if head else (0, None)
         if parent == digest:
-            return Published(number, digest, unchanged=True)
+            return Published(number, digest, unchanged=True, capabilities=found)
         ref = {"generation": number + 1, "index_sha256": digest, "parent_index_sha256": parent,
                "created_at": int(time.time()), "tool_version": __version__, "nonce": secrets.token_hex(8)}
         if refs.create(f"{REFS}{number + 1:010d}.json", json.dumps(ref, sort_keys=True).encode()):
-            return Published(number + 1, digest, unchanged=False)
+            return Published(number + 1, digest, unchanged=False, capabilities=found)
         # another publisher took this generation: re-read and commit on top of it
     raise StoreError(f"could not commit a generation after {MAX_ATTEMPTS} attempts: too many concurrent publishers")
 

@@ -299,3 +299,31 @@ def probe_conditional_writes(refs: S3RefStore) -> bool:
         except Exception:  # noqa: BLE001 - the probe object is scratch
             pass
     return first and not second
+
+
+def probe_checksums(refs: S3RefStore) -> bool:
+    """Does the server keep x-amz-checksum-sha256? (AWS, LocalStack, R2 do; RGW Pacific ignores it.)
+
+    Informational: hubtool's integrity never depends on it (the signed payload hash and its own
+    whole-file check do the work), but a report can say which guarantees the server adds.
+    """
+    import uuid
+
+    name = refs.location.key(f"tmp/checksum-{uuid.uuid4().hex}")
+    bucket = refs.location.bucket
+    try:
+        refs.client.put_object(Bucket=bucket, Key=name, Body=b"probe", ChecksumAlgorithm="SHA256")
+        head = refs.client.head_object(Bucket=bucket, Key=name, ChecksumMode="ENABLED")
+        return bool(head.get("ChecksumSHA256"))
+    except Exception:  # noqa: BLE001 - a server that rejects the header simply lacks the feature
+        return False
+    finally:
+        try:
+            refs.client.delete_object(Bucket=bucket, Key=name)
+        except Exception:  # noqa: BLE001 - scratch object
+            pass
+
+
+def capabilities(refs: S3RefStore) -> dict[str, bool]:
+    """Probed once at the start of a publish: what this server guarantees."""
+    return {"conditional-writes": probe_conditional_writes(refs), "checksum-sha256": probe_checksums(refs)}
