@@ -32,7 +32,11 @@ CREATE TABLE IF NOT EXISTS verdicts (
 
 def key_of(step: str, *parts: Any) -> str:
     """A stable key over a step's inputs (and hubtool's version, which can change any verdict)."""
-    blob = json.dumps([step, __version__, *parts], sort_keys=True, separators=(",", ":"), default=str)
+    if all(isinstance(p, (str, int)) or p is None for p in parts):
+        # the common case (hashes, names): no JSON encoder per card on an unchanged re-run
+        blob = "\0".join([step, __version__, *("\1" if p is None else f"{type(p).__name__}:{p}" for p in parts)])
+    else:
+        blob = json.dumps([step, __version__, *parts], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

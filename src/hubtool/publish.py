@@ -55,6 +55,13 @@ class CardRun:
     published: bool = False
     verified: bool = True
     held_because: str = ""
+    _assets: list[Asset] | None = None
+
+    @property
+    def assets(self) -> list[Asset]:
+        if self._assets is None:
+            self._assets = assets_from(self.metadata or {})
+        return self._assets
 
 
 @dataclass
@@ -198,13 +205,14 @@ class Publisher:
         for run in runs:
             if run.steps["check"].status != "passed":
                 continue
-            for asset in assets_from(run.metadata or {}):
+            for asset in run.assets:
                 tasks.append((run, AssetTask(run.display, asset.index, asset.link or "", asset.sha256 or "",
                                              asset.file_format)))
         store = self.fetcher.store
-        missing = [t for _, t in tasks if store.stat(t.digest) is None]
+        present = {t.digest: store.stat(t.digest) for _, t in tasks}  # one stat per blob
+        missing = [t for _, t in tasks if present[t.digest] is None]
         fetched = {r.task.digest: r for r in fetch_assets(missing, self.fetcher, jobs=self.options.jobs)}
-        results = [fetched.get(t.digest) or _present(t, store) for _, t in tasks]
+        results = [fetched.get(t.digest) or _present(t, present[t.digest]) for _, t in tasks]
         by_run: dict[str, list[Any]] = {}
         for (run, _), result in zip(tasks, results, strict=True):
             by_run.setdefault(run.display, []).append(result)
@@ -228,7 +236,7 @@ class Publisher:
     def _inspect_all(self, runs: list[CardRun]) -> None:
         """Inspect every fetched asset; facts about a blob never change, so the ledger keeps them."""
         digests = sorted({a.sha256 for r in runs if r.steps["fetch"].status == "passed"
-                          for a in assets_from(r.metadata or {}) if a.sha256})
+                          for a in r.assets if a.sha256})
         keys = {d: key_of("inspect", d) for d in digests}
         known = {} if self.options.no_cache else self.ledger.get_many(list(keys.values()))
         facts: dict[str, dict[str, Any]] = {}
@@ -250,7 +258,7 @@ class Publisher:
             return
         mine: dict[str, Any] = {}
         problems = []
-        for asset in assets_from(run.metadata or {}):
+        for asset in run.assets:
             assert asset.sha256 is not None
             found = mine[asset.sha256] = facts[asset.sha256]
             expected = {"mslite": "mslite", "onnx": "onnx"}.get(asset.file_format or "")
@@ -315,7 +323,7 @@ class Publisher:
         facts = run.steps["inspect"].detail
         sizes = run.steps["fetch"].detail.get("assets", {})
         assets = []
-        for a in assets_from(metadata):
+        for a in run.assets:
             sha = a.sha256 or ""
             mirrors = tuple(f"{m.url.rstrip('/')}/blobs/sha256/{sha[:2]}/{sha}"
                             for m in self.config.mirrors if m.layout == "by-hash")
@@ -373,11 +381,10 @@ class Publisher:
                 return target.commit(stage)
 
 
-def _present(task: AssetTask, store: Any) -> Any:
+def _present(task: AssetTask, info: Any) -> Any:
     from .download import FetchOutcome
     from .mirror import AssetResult
 
-    info = store.stat(task.digest)
     return AssetResult(task, FetchOutcome(task.digest, info.size, "store", "present"))
 
 

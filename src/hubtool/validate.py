@@ -203,11 +203,9 @@ def field_name(parts: tuple[Any, ...]) -> str:
 
 def display_path(path: Path) -> str:
     """A path as a linter prints it: relative to the working directory when inside it."""
-    absolute = path.absolute()
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd() + os.sep
+    return absolute[len(cwd):] if absolute.startswith(cwd) else absolute
 
 
 #: below this many cards a worker pool costs more than it saves
