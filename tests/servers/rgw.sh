@@ -9,11 +9,13 @@ cmd=${1:?start|stop}; dir=$(realpath -m "${2:?scratch dir}")
 HTTP_PORT=${RGW_HTTP_PORT:-17480}; HTTPS_PORT=${RGW_HTTPS_PORT:-17443}
 
 stop() {
-  for pidfile in "$dir"/run/*.pid; do
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  # rgw first, then the osd, then the mon (rgw hangs on shutdown once the mon is gone);
+  # each gets 10 s to exit, then SIGKILL, so that the ports are free for the next start
+  for pattern in "radosgw.*--conf $dir/ceph.conf" "ceph-osd.*--conf $dir/ceph.conf" "ceph-mon.*--conf $dir/ceph.conf"; do
+    pkill -f "$pattern" 2>/dev/null || true
+    for _ in $(seq 1 50); do pgrep -f "$pattern" >/dev/null || break; sleep 0.2; done
+    pkill -9 -f "$pattern" 2>/dev/null || true
   done
-  pkill -f "ceph-.*--conf $dir/ceph.conf" 2>/dev/null || true
-  pkill -f "radosgw.*--conf $dir/ceph.conf" 2>/dev/null || true
 }
 
 if [ "$cmd" = stop ]; then stop; exit 0; fi
