@@ -50,12 +50,25 @@ def run(tmp: Path) -> None:
     digest = hash_file(src)
     store = S3BlobStore(S3Location(bucket, "h/"), client)
 
-    start = time.perf_counter()
-    store.put_if_absent(digest, src)
-    ours_up = time.perf_counter() - start
-    start = time.perf_counter()
-    client.upload_file(str(src), bucket, "boto3/blob.bin")
-    boto_up = time.perf_counter() - start
+    # alternate the order (a fresh memstore is slower to fill): best of two of each
+    ours_up = boto_up = float("inf")
+    for turn in range(2):
+        for ours in ((True, False) if turn == 0 else (False, True)):
+            start = time.perf_counter()
+            if ours:
+                store.put_if_absent(digest, src)
+            else:
+                client.upload_file(str(src), bucket, "boto3/blob.bin")
+            took = time.perf_counter() - start
+            if ours:
+                ours_up = min(ours_up, took)
+            else:
+                boto_up = min(boto_up, took)
+            if turn == 0:  # empty again for the second turn (put-if-absent would skip an existing blob)
+                if ours:
+                    store.remove(digest)
+                else:
+                    client.delete_object(Bucket=bucket, Key="boto3/blob.bin")
 
     local = BlobStore(tmp / "store")
     start = time.perf_counter()
@@ -71,7 +84,7 @@ def run(tmp: Path) -> None:
     boto_down = time.perf_counter() - start
     for key in (store.blob_key(digest), "boto3/blob.bin"):
         client.delete_object(Bucket=bucket, Key=key)
-    print(f"{MIB} MiB blob, Ceph RGW 16.2 (memstore) on loopback, one run:")
+    print(f"{MIB} MiB blob, Ceph RGW 16.2 (memstore) on loopback (uploads: best of 2, alternating order):")
     print(f"  upload   hubtool put-if-absent (verified before visible): {ours_up:6.2f} s   "
           f"boto3 upload_file: {boto_up:6.2f} s   ratio {ours_up / boto_up:.2f} (target <= 1)")
     print(f"  download hubtool fetch (hash + fsync + rename, one pass):  {ours_down:6.2f} s   "
