@@ -31,7 +31,8 @@ def tiny_classifier(weights: np.ndarray, bias: np.ndarray) -> bytes:
              helper.make_node("AveragePool", ["nchw"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]),
              helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
              helper.make_node("Gemm", ["flat", "w", "b"], ["scores"])]
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 32, 32, 3])],
+    image = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 32, 32, 3])
+    graph = helper.make_graph(nodes, "tiny", [image],
                               [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 10])],
                               [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(bias, "b")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
