@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -42,7 +41,6 @@ class Card:
     metadata: dict[str, Any]
     doc: YamlDoc = field(repr=False)
     front: frontmatter.FrontMatter = field(repr=False)
-    content_sha256: str = ""
 
     def value_pos(self, pointer: str) -> Pos:
         """Position of the value at `pointer`, else of its nearest enclosing value."""
@@ -124,7 +122,7 @@ def load_card(path: Path, *, display: str, max_bytes: int,
             f"the front matter is {what}", hint="write the metadata as 'key: value' lines")])
     diags += _normalise(doc, display, wants_string)
     card = Card(path=path, display=display, title=front.title, metadata=doc.data, doc=doc,
-                front=front, content_sha256=hashlib.sha256(data).hexdigest())
+                front=front)
     return LoadedCard(path, display, card, diags)
 
 

@@ -95,12 +95,6 @@ def to_tensor(rgb: np.ndarray, pre: Preprocess, size: tuple[int, int]) -> np.nda
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def expected_shape(pre: Preprocess, size: tuple[int, int]) -> tuple[int, ...]:
-    h, w = size
-    shape = (h, w, 3) if pre.layout == "NHWC" else (3, h, w)
-    return (1, *shape) if pre.batch else shape
-
-
 def input_size(pre: Preprocess, model_shape: tuple[int, ...]) -> tuple[int, int] | str:
     """The (height, width) to resize to, or why the model's input does not fit this preprocessing."""
     dims = list(model_shape)

@@ -251,11 +251,6 @@ def check_paths(paths: list[Path], config: HubConfig) -> CheckResult:
     return result
 
 
-def _real(path: Path) -> Path:
-    # os.path.realpath never raises on symlink loops (Path.resolve does in 3.11)
-    return Path(os.path.realpath(path))
-
-
 def _is_twin(path: Path) -> bool:
     return path.name.endswith("_cn.md")
 
