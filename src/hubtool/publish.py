@@ -22,7 +22,7 @@ from .config import HubConfig
 from .diagnostics import Diagnostic, Severity
 from .download import Fetcher
 from .goldencard import golden_for_card, plan, preprocess_overrides
-from .goldenset import GOLDEN_DIR, GoldenSetError, load_set
+from .goldenset import GOLDEN_DIR, GoldenSet, GoldenSetError, load_set
 from .index import AssetEntry, CardEntry, build_index, canonical, card_document
 from .inspect import inspect_file
 from .ledger import Ledger, key_of
@@ -109,6 +109,8 @@ class Publisher:
         self.options = options
         self.runtime_identity = runtime_identity
         self.checker = CardChecker(config)
+        # a set's content hash reads every image: once per run, not once per card that uses it
+        self._sets: dict[str, GoldenSet] = {}
         self.progress: Any = lambda text: None  # set by the CLI to show progress on a terminal
         self.fingerprint = _fingerprint(config, self.checker)
         self.counters = {"cards": 0, "parsed": 0, "golden_runs": 0, "ledger_hits": 0, "unchanged": 0}
@@ -296,7 +298,7 @@ class Publisher:
 
     def _golden_key(self, set_name: str, asset: Asset, metadata: dict[str, Any]) -> str | None:
         try:
-            gset = load_set(self.config.root, set_name)
+            gset = self._sets.get(set_name) or self._sets.setdefault(set_name, load_set(self.config.root, set_name))
         except GoldenSetError:
             return None
         from .legacy import TRANSLATOR_VERSION
