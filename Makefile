@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(RUNTIME): $(STAMP) src/hubtool/runtimes/requirements-mslite.txt
+$(RUNTIME): $(STAMP) src/hubtool/runtimes/mslite/requirements-mslite.txt
 	$(BIN)/hubtool runtime install mindspore-lite
 	touch $(RUNTIME)
 
@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/check_bench.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 
 clean:

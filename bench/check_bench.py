@@ -41,7 +41,7 @@ def best(cmd: list[str], cwd: Path) -> float:
 
 
 def import_time(cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import hubtool.cli, hubtool.validate"],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import hubtool.cli, hubtool.cards.validate"],
                           cwd=cwd, capture_output=True, text=True, check=True)
     rows = [line.split("|") for line in proc.stderr.splitlines() if line.startswith("import time:")]
     total = sum(int(r[0].split(":")[1]) for r in rows[1:] if r[0].split(":")[1].strip().isdigit())

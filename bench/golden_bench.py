@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hubtool.assets.sources import build_fetcher
+from hubtool.assets.store import DirectoryStore
+from hubtool.cards.validate import CardChecker
 from hubtool.config import load_config
-from hubtool.download import Fetcher
-from hubtool.goldencard import golden_for_card
-from hubtool.goldenset import load_set
-from hubtool.imaging import Preprocess, load_rgb, to_tensor
-from hubtool.runtimes.mslite_env import require_env
-from hubtool.store import BlobStore
-from hubtool.validate import CardChecker
+from hubtool.golden.card import GoldenRunner
+from hubtool.golden.imaging import Preprocess, load_rgb, to_tensor
+from hubtool.golden.sets import load_set
+from hubtool.runtimes.mslite.env import require_env
 
 REPO = Path(__file__).resolve().parents[1]
 CARD = REPO / "cards" / "hubtool" / "cifar10-cnn-canary.md"
@@ -59,12 +59,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         npy = Path(tmp) / "batch.npy"
         np.save(npy, batch)
-        store = BlobStore(Path(tmp) / "store")
-        fetcher = Fetcher(store, config.policy, hub_root=config.root)
+        store = DirectoryStore(Path(tmp) / "store")
+        fetcher = build_fetcher(store, config.policy, hub_root=config.root)
         hub_times, bare_times = [], []
         for _ in range(ROUNDS):
             start = time.perf_counter()
-            result = golden_for_card(card.metadata, config, fetcher)
+            # a fresh runner per round: the golden set is read and hashed each time, as for one card
+            result = GoldenRunner(config, fetcher).run(card.metadata)
             hub_times.append(time.perf_counter() - start)
             assert result.status == "passed", result.message
             start = time.perf_counter()
@@ -75,7 +76,7 @@ def main() -> None:
         shutil.rmtree(store.root)
     hub, bare = min(hub_times), min(bare_times)
     print(f"golden check of the canary (20 images), best of {ROUNDS}:")
-    print(f"  hubtool golden_for_card (set, inspect, spawn, load, preprocess, 20 predicts, verdict): {hub:.3f} s")
+    print(f"  hubtool GoldenRunner.run (set, inspect, spawn, load, preprocess, 20 predicts, verdict): {hub:.3f} s")
     print(f"  bare python 3.7 script (load, 20 predicts on pre-decoded images, argmax):          {bare:.3f} s")
     print(f"  ratio {hub / bare:.2f}x (target <= 1.3x)")
     print(f"  preprocessing per image: decode {decode * 1e3:.3f} ms, tensor steps {tensor * 1e3:.3f} ms")

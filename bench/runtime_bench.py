@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hubtool.runtimes.mslite import MsliteWorker
-from hubtool.runtimes.mslite_env import require_env
+from hubtool.runtimes.mslite.client import MsliteWorker
+from hubtool.runtimes.mslite.env import require_env
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = REPO / "hub" / "assets" / "cifar10-cnn-canary.ms"

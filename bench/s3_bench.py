@@ -20,8 +20,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from s3_servers import rgw  # noqa: E402
 
-from hubtool.s3store import S3BlobStore, S3Location  # noqa: E402
-from hubtool.store import BlobStore, hash_file  # noqa: E402
+from hubtool.assets.s3.blobs import S3BlobStore  # noqa: E402
+from hubtool.assets.s3.client import S3Location  # noqa: E402
+from hubtool.assets.store import DirectoryStore  # noqa: E402
+from hubtool.assets.writer import hash_file  # noqa: E402
 
 MIB = int(os.environ.get("BENCH_S3_MIB", "1024"))
 
@@ -56,7 +58,7 @@ def run(tmp: Path) -> None:
         for ours in ((True, False) if turn == 0 else (False, True)):
             start = time.perf_counter()
             if ours:
-                store.put_if_absent(digest, src)
+                store.put_file(digest, src, source="bench")
             else:
                 client.upload_file(str(src), bucket, "boto3/blob.bin")
             took = time.perf_counter() - start
@@ -70,7 +72,7 @@ def run(tmp: Path) -> None:
                 else:
                     client.delete_object(Bucket=bucket, Key="boto3/blob.bin")
 
-    local = BlobStore(tmp / "store")
+    local = DirectoryStore(tmp / "store")
     start = time.perf_counter()
     store.fetch(digest, local)
     ours_down = time.perf_counter() - start

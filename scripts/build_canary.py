@@ -161,7 +161,7 @@ converter.convert(fmk_type=mslite.FmkType.ONNX, model_file=sys.argv[1], output_f
 
 
 def convert(onnx_path: Path, out_stem: Path) -> Path:
-    from hubtool.runtimes.mslite_env import require_env
+    from hubtool.runtimes.mslite.env import require_env
 
     env = require_env()
     subprocess.run([str(env.python), "-c", CONVERT, str(onnx_path), str(out_stem)], check=True,

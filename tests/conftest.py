@@ -1,17 +1,15 @@
-"""Hermetic tests: no real network, no writes to the real cache directory."""
+"""Hermetic tests (no real network, no writes to the real cache directory) and the shared fixtures."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO / "tests" / "cards"
-SHARED = REPO.parent / "shared"
+from faultserver import FaultServer
+from s3_servers import Server, start_moto
 
 
 class RealNetworkUsed(AssertionError):
@@ -24,7 +22,7 @@ def _runtime_dir() -> str:
     Tests use the installed MindSpore Lite env read-only; everything they write
     goes to their own temp dirs.
     """
-    from hubtool.runtimes.mslite_env import runtimes_dir
+    from hubtool.runtimes.mslite.env import runtimes_dir
 
     return str(runtimes_dir())
 
@@ -53,3 +51,21 @@ def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    """A real HTTP server on 127.0.0.1 with fault injection (tests/faultserver.py)."""
+    srv = FaultServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Server]:
+    """moto's standalone S3 server on loopback, one per test session."""
+    started = start_moto()
+    yield started
+    assert started.proc is not None
+    started.proc.terminate()
+    started.proc.wait()

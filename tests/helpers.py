@@ -1,16 +1,24 @@
-"""Shared test helpers: run the CLI in-process and build cards."""
+"""Shared test helpers: where things are, the CLI in-process, cards and hubs, tiny .ms files."""
 
 from __future__ import annotations
 
 import json
+import os
+import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from hubtool.cli import app
+from hubtool.runtimes.mslite.env import RuntimeEnv, installed_env
 
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "cards"
+SHARED = REPO.parent / "shared"
 SHA = "449498ecf5201d46d4eaee2754d69db89b656573f4e74ab42a9f8597299bb63b"
+CANARY_SHA = "29dcd6ba894fb42dfceda14e875c7740aceab8c7d3f59f59055ed5721780510b"
 
 
 def run_cli(*args: str) -> Any:
@@ -46,3 +54,35 @@ def write_hub(root: Path, cards: dict[str, str], *, config: str = "") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root / "cards"
+
+
+def canary_card(*, golden: str = "golden:\n  set: cifar10-canary\n", **fields: str) -> str:
+    """A card for this repository's canary model (hub/assets), checked against the cifar10-canary set."""
+    text = card_text(extra=golden, **fields)
+    return text.replace("file-format: ckpt", "file-format: mslite").replace(
+        "https://download.mindspore.cn/a.ckpt", "hub/assets/cifar10-cnn-canary.ms").replace(SHA, CANARY_SHA)
+
+
+def fake_ms(identifier: bytes, version: str) -> bytes:
+    """A minimal MindSpore Lite FlatBuffer: root offset, identifier, vtable (2 string slots), table, strings."""
+    name, ver = b"net", version.encode()
+    vtable = struct.pack("<HHHH", 8, 12, 4, 8)
+    table_pos = 8 + len(vtable)
+    strings_pos = table_pos + 12
+    name_pos = strings_pos
+    ver_pos = name_pos + 4 + len(name) + 1
+    table = struct.pack("<iII", table_pos - 8, name_pos - (table_pos + 4), ver_pos - (table_pos + 8))
+    blob = struct.pack("<I", table_pos) + identifier + vtable + table
+    blob += struct.pack("<I", len(name)) + name + b"\0" + struct.pack("<I", len(ver)) + ver + b"\0"
+    return blob + b"\0" * 16
+
+
+def runtime_env() -> RuntimeEnv:
+    """The real MindSpore Lite runtime: required, unless HUBTOOL_SKIP_RUNTIME=1 is set on purpose."""
+    env = installed_env()
+    if env is None:
+        if os.environ.get("HUBTOOL_SKIP_RUNTIME") == "1":
+            pytest.skip("HUBTOOL_SKIP_RUNTIME=1: MindSpore Lite runtime tests deliberately skipped")
+        pytest.fail("the MindSpore Lite runtime is not installed: run `make test` (which installs it), or "
+                    "`hubtool runtime install mindspore-lite`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
+    return env

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from hubtool.s3store import make_client
+from hubtool.assets.s3.client import make_client
 
 
 @dataclass

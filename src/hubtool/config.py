@@ -1,4 +1,7 @@
-"""The hub's configuration: hub/hub.yaml, validated, with defaults and environment overrides."""
+"""The hub's configuration: hub/hub.yaml, validated, with defaults and environment overrides.
+
+Every setting a part needs is a typed field here; no part reads the YAML document itself.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +30,38 @@ class Policy:
     retries: int = 5
     max_redirects: int = 5
 
+    def allows_host(self, host: str) -> bool:
+        """`host` matches an allowed name, or a `*.domain` pattern (which excludes the bare domain)."""
+        for pattern in self.allowed_hosts:
+            if pattern.startswith("*."):
+                if host.endswith(pattern[1:]) and host != pattern[2:]:
+                    return True
+            elif host == pattern:
+                return True
+        return False
+
 
 @dataclass(frozen=True)
 class Mirror:
     url: str
-    layout: str = "by-hash"
+    layout: str = "by-hash"  # by-hash | by-path
+
+
+@dataclass(frozen=True)
+class ObjectStoreSettings:
+    """`object-store:` in hub/hub.yaml: how to reach s3:// targets and mirrors."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    addressing_style: str | None = None
+    ca_bundle: Path | None = None  # resolved against the hub root
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """`runtimes:` in hub/hub.yaml."""
+
+    mslite_python: str | None = None  # runtimes.mindspore-lite.python: the CPython 3.7 to build the env with
 
 
 @dataclass(frozen=True)
@@ -51,17 +81,8 @@ class HubConfig:
     store: Path | None = None
     publish_to: Path = Path("dist/hub")
     default_golden_sets: dict[str, str] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def s3_client(self) -> Any:
-        """A boto3 client for s3:// targets, configured by `object-store:` in hub/hub.yaml."""
-        from .s3store import make_client
-
-        settings = self.raw.get("object-store", {}) or {}
-        ca = settings.get("ca-bundle")
-        return make_client(endpoint_url=settings.get("endpoint-url"), region=settings.get("region"),
-                           addressing_style=settings.get("addressing-style"),
-                           verify=str(self.root / ca) if ca else True)
+    object_store: ObjectStoreSettings = field(default_factory=ObjectStoreSettings)
+    runtimes: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
 def find_hub_root(start: Path) -> Path | None:
@@ -91,19 +112,15 @@ def load_config(config_path: Path | None = None, *, start: Path | None = None) -
         config_path = root / CONFIG_RELPATH
     config_path = config_path.resolve()
     root = config_path.parent.parent if config_path.parent.name == "hub" else config_path.parent
-    raw = _read_yaml(config_path)
-    return _from_raw(raw, root=root, path=config_path)
+    data = read_validated(config_path, "hub", ConfigError, empty_ok=True).data
+    return _from_document(data if isinstance(data, dict) else {}, root=root, path=config_path)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = read_validated(path, "hub", ConfigError, empty_ok=True).data
-    return data
-
-
-def _from_raw(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
-    pol = raw.get("policy", {})
+# The document was validated against schemas/hub.schema.json: its shape is known, so the
+# readers below only apply defaults and convert.
+def _policy(pol: dict[str, Any]) -> Policy:
     default = Policy()
-    policy = Policy(
+    return Policy(
         allowed_schemes=tuple(pol.get("allowed-schemes", default.allowed_schemes)),
         allowed_hosts=tuple(h.lower() for h in pol.get("allowed-hosts", ())),
         allow_private=tuple(pol.get("allow-private-addresses", ())),
@@ -113,6 +130,22 @@ def _from_raw(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
         retries=int(pol.get("retries", default.retries)),
         max_redirects=int(pol.get("max-redirects", default.max_redirects)),
     )
+
+
+def _object_store(settings: dict[str, Any], root: Path) -> ObjectStoreSettings:
+    ca = settings.get("ca-bundle")
+    return ObjectStoreSettings(endpoint_url=settings.get("endpoint-url"), region=settings.get("region"),
+                               addressing_style=settings.get("addressing-style"),
+                               ca_bundle=root / ca if ca else None)
+
+
+def _runtimes(settings: dict[str, Any]) -> RuntimeSettings:
+    mslite = settings.get("mindspore-lite") or {}
+    python = mslite.get("python") if isinstance(mslite, dict) else None
+    return RuntimeSettings(mslite_python=str(python) if python else None)
+
+
+def _from_document(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
     schema_ext = raw.get("schema", {})
     store = raw.get("store")
     max_card = os.environ.get("HUBTOOL_MAX_CARD_BYTES") or raw.get("limits", {}).get("max-card-bytes")
@@ -123,10 +156,11 @@ def _from_raw(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
         extra_module_types=tuple(schema_ext.get("extra-module-types", ())),
         extra_file_formats=tuple(schema_ext.get("extra-file-formats", ())),
         extra_backends=tuple(schema_ext.get("extra-backends", ())),
-        policy=policy,
+        policy=_policy(raw.get("policy", {})),
         mirrors=tuple(Mirror(m["url"], m.get("layout", "by-hash")) for m in raw.get("mirrors", ())),
         store=(root / store) if store else None,
         publish_to=Path(raw.get("publish", {}).get("to", "dist/hub")),
         default_golden_sets=dict(raw.get("golden", {}).get("default-sets", {})),
-        raw=raw,
+        object_store=_object_store(raw.get("object-store", {}) or {}, root),
+        runtimes=_runtimes(raw.get("runtimes", {}) or {}),
     )

@@ -8,18 +8,28 @@ Exceptions are for failures that stop an operation::
     ├── UsageError               bad arguments or paths given on the command line (exit 2)
     ├── ConfigError              hub/hub.yaml unreadable or invalid (exit 2)
     ├── SchemaError              a bundled JSON Schema is missing or broken (exit 2)
-    ├── StoreError               the blob store cannot be used (permissions, corruption)
+    ├── YamlRefused              internal to yamlsource: the walk stops at a refused construct (never escapes)
+    ├── StoreError               the blob store cannot be used (permissions, corruption, an S3 error)
+    │   └── OutcomeUnknown       a conditional S3 write failed with 5xx or a timeout and left nothing to see
     ├── AssetError               one asset could not be brought into the store
+    │   ├── AssetEntryError      the card's asset entry has no valid link or SHA-256 (nothing was tried)
     │   ├── PolicyError          the URL, a redirect or the size breaks the hub's policy
     │   ├── TransferError        the network failed (after retries)
     │   ├── IntegrityError       the bytes are not the ones the card promised
     │   └── OfflineError         --offline and the asset is not in the store
     ├── LockTimeout              another process held a store lock for too long
+    ├── GoldenSetError           a golden set (hub/golden/<set>/golden.yaml) is missing or invalid
+    ├── ImageError               a golden image cannot be decoded
+    ├── LegacyFormatError        a MindSpore Lite 1.0/1.1 file is not a well-formed FlatBuffer
+    ├── TranslationRefused       the legacy translator cannot carry a model over faithfully (every reason)
     ├── RuntimeUnavailable       no usable runtime (e.g. no CPython 3.7 for MindSpore Lite): never "model failed"
     └── WorkerError              the runtime worker failed
         ├── ModelError           the runtime refused the model or an input (load/predict error, as data)
         ├── WorkerCrashed        the worker died (signal, EOF), with its log tail
         └── WorkerHung           the worker missed its deadline and was killed
+
+`kind` is a label for people (reports print it); code that must tell failures
+apart tests the class, never the label.
 """
 
 from __future__ import annotations
@@ -49,8 +59,20 @@ class SchemaError(HubtoolError):
     kind = "schema"
 
 
+class YamlRefused(HubtoolError):
+    """Stops the YAML walk at an anchor, a tag, a nesting bomb...; its diagnostic is already recorded."""
+
+    kind = "yaml"
+
+
 class StoreError(HubtoolError):
     kind = "store"
+
+
+class OutcomeUnknown(StoreError):
+    """A conditional write failed with 5xx or a timeout: it may or may not have happened."""
+
+    kind = "outcome-unknown"
 
 
 class AssetError(HubtoolError):
@@ -59,6 +81,10 @@ class AssetError(HubtoolError):
     def __init__(self, message: str, *, hint: str | None = None, url: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.url = url
+
+
+class AssetEntryError(AssetError):
+    kind = "card"
 
 
 class PolicyError(AssetError):
@@ -79,6 +105,32 @@ class OfflineError(AssetError):
 
 class LockTimeout(HubtoolError):
     kind = "lock"
+
+
+class GoldenSetError(HubtoolError):
+    kind = "golden-set"
+
+
+class ImageError(HubtoolError):
+    kind = "image"
+
+
+class LegacyFormatError(HubtoolError):
+    """The file is not a well-formed FlatBuffer of the expected schema."""
+
+    kind = "legacy-format"
+
+
+class TranslationRefused(HubtoolError):
+    """The model uses something the translator cannot carry over faithfully; every reason is listed."""
+
+    kind = "refused"
+
+    def __init__(self, reasons: list[str]) -> None:
+        shown = "; ".join(reasons[:10]) + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else "")
+        super().__init__(f"cannot translate this model to MSL2: {shown}",
+                         hint="reconvert the original model with converter >= 1.2, if you have it")
+        self.reasons = reasons
 
 
 class RuntimeUnavailable(HubtoolError):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .durable import JSON, JSONObject
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 
 def schema_dir() -> Path:
@@ -26,36 +31,37 @@ def schema_path(name: str) -> Path:
 
 
 @cache
-def load_schema(name: str) -> dict[str, Any]:
+def load_schema(name: str) -> JSONObject:
     path = schema_path(name)
     try:
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        loaded: JSONObject = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SchemaError(f"cannot read schema {path}: {exc}") from exc
     return loaded
 
 
 def extended_card_schema(*, module_types: tuple[str, ...] = (), file_formats: tuple[str, ...] = (),
-                         backends: tuple[str, ...] = ()) -> dict[str, Any]:
+                         backends: tuple[str, ...] = ()) -> JSONObject:
     """The card schema with the hub's extra vocabulary (hub/hub.yaml `schema:`)."""
     schema = load_schema("model-card")
     if not (module_types or file_formats or backends):
         return schema
-    schema = copy.deepcopy(schema)
-    props = schema["properties"]
+    # the bundled schema's shape is known: navigate it untyped
+    extended: dict[str, Any] = copy.deepcopy(schema)
+    props = extended["properties"]
     if module_types:
         pattern: str = props["module-type"]["pattern"]
         head, rest = pattern.split(")", 1)
         props["module-type"]["pattern"] = head + "|" + "|".join(module_types) + ")" + rest
     if file_formats:
-        formats = schema["$defs"]["asset"]["properties"]["file-format"]
+        formats = extended["$defs"]["asset"]["properties"]["file-format"]
         formats["enum"] = list(formats["enum"]) + [f for f in file_formats if f not in formats["enum"]]
     for key in ("train-backend", "infer-backend") if backends else ():
         props[key]["enum"] = list(props[key]["enum"]) + [b for b in backends if b not in props[key]["enum"]]
-    return schema
+    return extended
 
 
-def validator_for(schema: dict[str, Any]) -> Any:
+def validator_for(schema: JSONObject) -> Draft202012Validator:
     """A Draft 2020-12 validator that explains every error (jsonschema, imported when needed)."""
     from jsonschema import Draft202012Validator
 
@@ -71,22 +77,22 @@ class Validator:
     keywords both libraries implement identically (a test holds them to it).
     """
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: JSONObject) -> None:
         import fastjsonschema
 
         self.schema = schema
         self._fast = fastjsonschema.compile(schema)
         self._fast_error = fastjsonschema.JsonSchemaException
-        self._detailed: Any = None
+        self._detailed: Draft202012Validator | None = None
 
-    def is_valid(self, instance: Any) -> bool:
+    def is_valid(self, instance: JSON) -> bool:
         try:
             self._fast(instance)
         except self._fast_error:
             return False
         return True
 
-    def iter_errors(self, instance: Any) -> Any:
+    def iter_errors(self, instance: JSON) -> Iterator[ValidationError]:
         """jsonschema's errors for an instance (all of them, with paths)."""
         if self._detailed is None:
             self._detailed = validator_for(self.schema)
@@ -103,7 +109,7 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def wants_string(schema: dict[str, Any], parts: tuple[str | int, ...]) -> bool:
+def wants_string(schema: JSONObject, parts: tuple[str | int, ...]) -> bool:
     """True when the schema types the value at `parts` as a string and nothing else scalar.
 
     Used to keep `model-version: 1.10` as the string "1.10" instead of YAML's 1.1.
@@ -123,7 +129,7 @@ def wants_string(schema: dict[str, Any], parts: tuple[str | int, ...]) -> bool:
     return "string" in types and not {"number", "integer", "boolean"} & set(types)
 
 
-def property_names(schema: dict[str, Any], parts: tuple[str | int, ...]) -> list[str]:
+def property_names(schema: JSONObject, parts: tuple[str | int, ...]) -> list[str]:
     """Names the schema allows in the mapping at `parts` (for "did you mean")."""
     node: Any = schema
     for part in parts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import frontmatter, yamlsource
+from . import yamlsource
 from .errors import HubtoolError
 from .schema import Validator, load_schema
 
@@ -16,7 +16,7 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
         data = path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {path}: {exc.strerror}") from exc
-    text = frontmatter.decode(data, str(path))
+    text = yamlsource.decode(data, str(path))
     if not isinstance(text, str):
         raise error(f"{path}:{text.line}:{text.col}: {text.message}")
     doc = yamlsource.parse(text, path=str(path), line_offset=1)

@@ -1,4 +1,4 @@
-"""YAML text -> plain data plus the file position of every key and value.
+"""Bytes -> text -> plain data plus the file position of every key and value.
 
 PyYAML's own constructors lose positions, keep the last of duplicate keys
 silently and expand aliases (billion laughs).  So the tree is built here from
@@ -18,6 +18,8 @@ import yaml
 from yaml import events as ev
 
 from .diagnostics import Diagnostic, error
+from .durable import JSON
+from .errors import YamlRefused
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -32,6 +34,30 @@ _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def decode(data: bytes, path: str) -> str | Diagnostic:
+    """UTF-8 (an optional BOM is dropped); CRLF and lone CR become LF.
+
+    Replacing a line break by another keeps every line and column number.
+    """
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = data[exc.start:exc.start + 4].hex(" ")
+        return error(path, line, col, "HUB004",
+                     f"the card is not valid UTF-8 (bytes {bad} at line {line})",
+                     hint="save the file as UTF-8; hub cards must be UTF-8 text")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
 class Pos(NamedTuple):
     """1-based line and column in the card file (a NamedTuple: built once per YAML node)."""
 
@@ -44,22 +70,18 @@ class RawScalar:
     """A plain scalar whose YAML type is not string: the text as written."""
 
     text: str
-    value: Any
+    value: int | float | bool | None
     tag: str
 
 
 @dataclass
 class YamlDoc:
-    data: Any = None
+    data: JSON = None
     values: dict[str, Pos] = field(default_factory=dict)  # pointer -> value position
     keys: dict[str, Pos] = field(default_factory=dict)  # pointer -> key position
     raw: dict[str, RawScalar] = field(default_factory=dict)  # pointer -> non-string plain scalar
     angled: list[str] = field(default_factory=list)  # pointers of strings written <like this>
     diagnostics: list[Diagnostic] = field(default_factory=list)
-
-
-class _Refused(Exception):
-    """Internal: stop building; the diagnostic is already recorded."""
 
 
 def _hint_for(problem: str, line_text: str) -> str:
@@ -114,7 +136,7 @@ class _Builder:
         p = self.pos(mark)
         self.doc.diagnostics.append(error(self.path, p.line, p.col, code, message,
                                           pointer=pointer, hint=hint))
-        raise _Refused
+        raise YamlRefused(message)
 
     def build(self) -> YamlDoc:
         loader = _Loader(self.text)
@@ -122,7 +144,7 @@ class _Builder:
             # a C-level callable iterator: no Python generator frame per event
             # (both parsers return None once the stream is exhausted)
             self._document(iter(loader.get_event, None))
-        except _Refused:
+        except YamlRefused:
             self.doc.data = None
         except yaml.MarkedYAMLError as exc:
             self._syntax_error(exc)

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import mmap
 import struct
-from typing import Any
 
-from ..errors import HubtoolError
+from ..errors import LegacyFormatError
 
+Scalar = int | float | bool  # what a FlatBuffers scalar field holds
 MAX_VECTOR = 50_000_000  # elements: far beyond any real model, small enough to refuse absurd claims
-
-
-class LegacyFormatError(HubtoolError):
-    """The file is not a well-formed FlatBuffer of the expected schema."""
-
-    kind = "legacy-format"
 
 
 _U32 = struct.Struct("<I")
@@ -77,14 +71,19 @@ class Table:
     def has(self, slot: int) -> bool:
         return self._field(slot) != 0
 
-    def scalar(self, slot: int, kind: str, default: Any = 0) -> Any:
+    def scalar(self, slot: int, kind: str, default: Scalar = 0) -> Scalar:
         off = self._field(slot)
         if not off:
             return default
         fmt = _SCALARS[kind]
         if off + fmt.size > self.obj_size:
             raise LegacyFormatError(f"{self.name}: field {slot} lies outside its table")
-        return fmt.unpack_from(self.buf.data, self.pos + off)[0]
+        value: Scalar = fmt.unpack_from(self.buf.data, self.pos + off)[0]
+        return value
+
+    def integer(self, slot: int, kind: str, default: int = 0) -> int:
+        """A scalar field of an integer kind (int, uint, byte, ubyte, long)."""
+        return int(self.scalar(slot, kind, default))
 
     def _indirect(self, slot: int) -> int | None:
         off = self._field(slot)
@@ -119,12 +118,16 @@ class Table:
         self.buf.need(target + 4, count * elem, f"{self.name} vector of {count:,}")
         return target + 4, count
 
-    def scalars(self, slot: int, kind: str) -> list[Any]:
+    def scalars(self, slot: int, kind: str) -> list[Scalar]:
         found = self._vector(slot, _SCALARS[kind].size)
         if found is None:
             return []
         start, count = found
         return list(struct.unpack_from(f"<{count}{_SCALARS[kind].format[-1]}", self.buf.data, start))
+
+    def integers(self, slot: int, kind: str) -> list[int]:
+        """A vector field of an integer kind."""
+        return [int(v) for v in self.scalars(slot, kind)]
 
     def blob(self, slot: int) -> memoryview:
         """A [ubyte] vector, without copying."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import mmap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from .flatread import Buffer, LegacyFormatError, Table
+from ..errors import LegacyFormatError
+from .flatread import Buffer, Scalar, Table
 from .schema_v0 import DEFAULTS_1_0, FIELDS, NAME_OF
 
+#: an operator attribute: a scalar, a vector of scalars, or None (absent vector)
+Attr = Scalar | Sequence[Scalar] | None
 MAX_NODES = 200_000
 MAX_TENSORS = 1_000_000
 
@@ -30,7 +33,7 @@ class LegacyTensor:
 class LegacyNode:
     name: str
     op: str  # the v0 union member name, or "#<n>" for an unknown type
-    attrs: dict[str, Any]
+    attrs: dict[str, Attr]
     inputs: list[int]
     outputs: list[int]
     quant_type: int
@@ -48,8 +51,8 @@ class LegacyModel:
     tensors: list[LegacyTensor] = field(default_factory=list)
 
 
-def _attrs(table: Table | None, op: str, is_1_0: bool) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
+def _attrs(table: Table | None, op: str, is_1_0: bool) -> dict[str, Attr]:
+    attrs: dict[str, Attr] = {}
     for slot, (name, kind, default) in enumerate(FIELDS.get(op, [])):
         if is_1_0 and (op, name) in DEFAULTS_1_0:
             default = DEFAULTS_1_0[(op, name)]
@@ -60,6 +63,23 @@ def _attrs(table: Table | None, op: str, is_1_0: bool) -> dict[str, Any]:
         else:
             attrs[name] = table.scalar(slot, kind, default)
     return attrs
+
+
+def _tensor(t: Table) -> LegacyTensor:
+    quant = t.tables(7, "QuantParam")
+    inited = sum(1 for q in quant if q.scalar(6, "bool", False))
+    blob, start = t.blob_at(6)
+    return LegacyTensor(t.integer(0, "int"), t.integer(1, "int"), t.integers(2, "int"), t.integer(3, "int"),
+                        t.integer(4, "int"), t.integer(5, "int"), blob, inited, start)
+
+
+def _node(n: Table, is_1_0: bool) -> LegacyNode:
+    prim = n.table(2, "Primitive")
+    kind = prim.integer(0, "ubyte") if prim else 0
+    op = NAME_OF.get(kind, f"#{kind}")
+    value = prim.table(1, op) if prim else None
+    return LegacyNode(n.string(0) or "", op, _attrs(value, op, is_1_0), n.integers(3, "uint"),
+                      n.integers(4, "uint"), n.integer(5, "int"))
 
 
 def read_model(data: bytes | memoryview | mmap.mmap) -> LegacyModel:
@@ -84,22 +104,10 @@ def read_model(data: bytes | memoryview | mmap.mmap) -> LegacyModel:
     tensor_tables = root.tables(7, "Tensor")
     if len(node_tables) > MAX_NODES or len(tensor_tables) > MAX_TENSORS:
         raise LegacyFormatError(f"absurd graph size: {len(node_tables):,} nodes, {len(tensor_tables):,} tensors")
-    model = LegacyModel(fmt, root.string(0) or "", version, root.scalar(2, "int", 0),
-                        root.scalars(3, "uint"), root.scalars(4, "uint"))
-    for t in tensor_tables:
-        quant = t.tables(7, "QuantParam")
-        inited = sum(1 for q in quant if q.scalar(6, "bool", False))
-        blob, start = t.blob_at(6)
-        model.tensors.append(LegacyTensor(t.scalar(0, "int", 0), t.scalar(1, "int", 0), t.scalars(2, "int"),
-                                          t.scalar(3, "int", 0), t.scalar(4, "int", 0), t.scalar(5, "int", 0),
-                                          blob, inited, start))
-    for n in node_tables:
-        prim = n.table(2, "Primitive")
-        kind = prim.scalar(0, "ubyte", 0) if prim else 0
-        op = NAME_OF.get(kind, f"#{kind}")
-        value = prim.table(1, op) if prim else None
-        model.nodes.append(LegacyNode(n.string(0) or "", op, _attrs(value, op, is_1_0), n.scalars(3, "uint"),
-                                      n.scalars(4, "uint"), n.scalar(5, "int", 0)))
+    model = LegacyModel(fmt, root.string(0) or "", version, root.integer(2, "int"),
+                        root.integers(3, "uint"), root.integers(4, "uint"))
+    model.tensors = [_tensor(t) for t in tensor_tables]
+    model.nodes = [_node(n, is_1_0) for n in node_tables]
     count = len(model.tensors)
     bad = [i for node in model.nodes for i in node.inputs + node.outputs if i >= count]
     bad += [i for i in model.inputs + model.outputs if i >= count]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..store import BlobStore
+from ..assets.store import DirectoryStore
+from ..durable import write_atomic
 from . import TRANSLATOR_VERSION
-from .upgrade import _mapped, _release, upgrade_bytes
+from .upgrade import map_file, release, upgrade_bytes
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Translated:
     translator: str = TRANSLATOR_VERSION
 
 
-def translate_into_store(store: BlobStore, source_sha256: str) -> Translated:
+def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translated:
     """The MSL2 translation of a stored 1.0/1.1 blob, made once and stored like any blob.
 
     Raises TranslationRefused or LegacyFormatError when the model cannot be translated.
@@ -31,13 +31,13 @@ def translate_into_store(store: BlobStore, source_sha256: str) -> Translated:
         digest = json.loads(record.read_text())["sha256"]
         if store.has(digest):
             return Translated(source_sha256, digest, store.blob_path(digest))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         pass
-    data = _mapped(store.blob_path(source_sha256))
+    data = map_file(store.blob_path(source_sha256))
     try:
         out = upgrade_bytes(data)
     finally:
-        _release(data)
+        release(data)
     digest = hashlib.sha256(out).hexdigest()
     writer = store.writer(digest, source=f"translation of {source_sha256[:12]}", resume=False)
     try:
@@ -45,9 +45,8 @@ def translate_into_store(store: BlobStore, source_sha256: str) -> Translated:
     except BaseException:
         writer.abort()
         raise
-    info = writer.commit()  # through the door like every blob: hashed, fsynced, renamed
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_name(f".{record.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"source": source_sha256, "sha256": digest, "translator": TRANSLATOR_VERSION}))
-    os.replace(tmp, record)
-    return Translated(source_sha256, digest, info.path)
+    writer.commit()  # through the door like every blob: hashed, fsynced, renamed
+    # the record is a cache: losing it costs one re-translation
+    write_atomic(record, json.dumps({"source": source_sha256, "sha256": digest,
+                                     "translator": TRANSLATOR_VERSION}).encode(), durable=False)
+    return Translated(source_sha256, digest, store.blob_path(digest))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import schema_msl2 as m2
 from . import schema_v0 as v0
-from .model import LegacyModel, LegacyNode
+from .flatread import Scalar
+from .model import Attr, LegacyModel, LegacyNode
 
 FLOAT32, INT32, INT64, BOOL = 43, 34, 35, 30
 ACCEPTED_DTYPES = {FLOAT32, INT32, INT64, BOOL}
@@ -27,7 +27,7 @@ class NewTensor:
 class NewNode:
     name: str
     op: str  # MSL2 table name
-    attrs: dict[str, Any]
+    attrs: dict[str, Attr]
     inputs: list[int]
     outputs: list[int]
 
@@ -51,8 +51,20 @@ class Analysis:
         return not self.refusals
 
 
+def _int(attrs: dict[str, Attr], name: str, default: int = 0) -> int:
+    """An integer attribute (the field spec's kind says it is one); `default` when absent."""
+    value = attrs.get(name, default)
+    return int(value) if isinstance(value, (int, float)) else default
+
+
+def _ints(attrs: dict[str, Attr], name: str) -> list[int]:
+    """An integer-vector attribute; [] when absent."""
+    value = attrs.get(name)
+    return [int(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
 def _pad_mode(node: LegacyNode, out: Translation) -> int:
-    mode = node.attrs["padMode"]
+    mode = _int(node.attrs, "padMode")
     mapped = {v0.PAD_NOTSET: m2.PAD, v0.PAD_CAFFE: m2.PAD, v0.PAD_SAME_UPPER: m2.SAME, v0.PAD_VALID: m2.VALID}
     if mode not in mapped:
         why = "SAME_LOWER padding (MSL2 has no such mode)" if mode == v0.PAD_SAME_LOWER else f"pad mode {mode}"
@@ -72,7 +84,7 @@ class _Mapper:
         self.model = model
         self.out = Translation()
 
-    def const(self, values: list[int], shape: tuple[int, ...] | None = None) -> int:
+    def const(self, values: Sequence[Scalar], shape: tuple[int, ...] | None = None) -> int:
         flat = [int(v) for v in values]
         if any(not -2**31 <= v < 2**31 for v in flat):
             self.out.refusals.append(f"a constant {flat[:4]}... does not fit int32")
@@ -96,7 +108,7 @@ class _Mapper:
             return None
         return tensor.dims
 
-    def add(self, node: LegacyNode, op: str, attrs: dict[str, Any], inputs: list[int] | None = None) -> None:
+    def add(self, node: LegacyNode, op: str, attrs: dict[str, Attr], inputs: list[int] | None = None) -> None:
         self.out.nodes.append(NewNode(node.name, op, attrs, inputs if inputs is not None else list(node.inputs),
                                       list(node.outputs)))
 
@@ -107,22 +119,23 @@ class _Mapper:
         dims = self.weight(node)
         if dims is None:
             return
-        group = a.get("group") or 1
+        group = _int(a, "group") or 1
         depthwise = node.op != "Conv2D"
-        if depthwise and a["channelMultiplier"] not in (0, 1):
+        if depthwise and _int(a, "channelMultiplier") not in (0, 1):
             self.refuse(node, f"depthwise channel multiplier {a['channelMultiplier']} (only 1 is supported)")
             return
         channels = dims[0] if depthwise else None
-        attrs: dict[str, Any] = {"format": m2.FORMAT_NHWC, "kernel_size": [a["kernelH"], a["kernelW"]],
-                 "stride": [a["strideH"], a["strideW"]], "dilation": [a["dilateH"] or 1, a["dilateW"] or 1],
-                 "pad_mode": pad_mode,
-                 "pad_list": [a["padUp"], a["padDown"], a["padLeft"], a["padRight"]],
-                 "group": channels or group,
-                 "in_channel": channels or dims[3] * group,  # 1.0 wrote channelIn = 0
-                 "out_channel": channels or a["channelOut"] or dims[0],
-                 "activation_type": _activation(node, self.out, a["activationType"])}
+        pad_list = [_int(a, "padUp"), _int(a, "padDown"), _int(a, "padLeft"), _int(a, "padRight")]
+        attrs: dict[str, Attr] = {
+            "format": m2.FORMAT_NHWC, "kernel_size": [_int(a, "kernelH"), _int(a, "kernelW")],
+            "stride": [_int(a, "strideH"), _int(a, "strideW")],
+            "dilation": [_int(a, "dilateH") or 1, _int(a, "dilateW") or 1],
+            "pad_mode": pad_mode, "pad_list": pad_list, "group": channels or group,
+            "in_channel": channels or dims[3] * group,  # 1.0 wrote channelIn = 0
+            "out_channel": channels or _int(a, "channelOut") or dims[0],
+            "activation_type": _activation(node, self.out, _int(a, "activationType"))}
         if node.op == "DeDepthwiseConv2D":
-            attrs["pad"] = list(attrs["pad_list"])
+            attrs["pad"] = list(pad_list)
             attrs["output_paddings"] = [0, 0]
             self.add(node, "Conv2dTransposeFusion", attrs)
         else:
@@ -130,32 +143,34 @@ class _Mapper:
 
     def pooling(self, node: LegacyNode) -> None:
         a = node.attrs
-        pads = [a["padUp"], a["padDown"], a["padLeft"], a["padRight"]]
+        pads = [_int(a, "padUp"), _int(a, "padDown"), _int(a, "padLeft"), _int(a, "padRight")]
         mean = a["poolingMode"] == v0.POOL_MEAN
         if mean and a["avgMode"] == 1 and not a["global"] and (any(pads) or a["padMode"] == v0.PAD_SAME_UPPER):
             self.refuse(node, "padded average pooling with 1.0's divisor that counts the padding "
                               "(2.0 divides by the valid count: corner outputs would differ)")
             return
-        attrs = {"kernel_size": [a["windowH"], a["windowW"]], "strides": [a["strideH"], a["strideW"]],
+        attrs: dict[str, Attr] = {
+                 "kernel_size": [_int(a, "windowH"), _int(a, "windowW")], "strides": [_int(a, "strideH"),
+                                                                                     _int(a, "strideW")],
                  "pad": pads, "pad_mode": _pad_mode(node, self.out), "round_mode": a["roundMode"],
                  "format": m2.FORMAT_NHWC, "global": a["global"],
-                 "activation_type": _activation(node, self.out, a["activationType"])}
+                 "activation_type": _activation(node, self.out, _int(a, "activationType"))}
         self.add(node, "AvgPoolFusion" if mean else "MaxPoolFusion", attrs)
 
     def activation(self, node: LegacyNode) -> None:
         a = node.attrs
-        kind = _activation(node, self.out, a["type"])
+        kind = _activation(node, self.out, _int(a, "type"))
         low, high = {1: (0.0, m2.FLT_MAX), 3: (0.0, 6.0)}.get(kind, (a["min_val"], a["max_val"]))
         self.add(node, "Activation", {"activation_type": kind, "alpha": a["alpha"], "min_val": low, "max_val": high})
 
     def eltwise(self, node: LegacyNode) -> None:
         op = {"Add": "AddFusion", "Sub": "SubFusion", "Mul": "MulFusion", "Div": "DivFusion"}[node.op]
-        self.add(node, op, {"activation_type": _activation(node, self.out, node.attrs["activationType"])})
+        self.add(node, op, {"activation_type": _activation(node, self.out, _int(node.attrs, "activationType"))})
 
     def simple(self, node: LegacyNode) -> None:
         a = node.attrs
         act = a.get("activationType", 0)
-        builders: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
+        builders: dict[str, Callable[[], tuple[str, dict[str, Attr]]]] = {
             "Maximum": lambda: ("Maximum", {}),
             "BiasAdd": lambda: ("BiasAdd", {"format": m2.FORMAT_NHWC}),
             "FusedBatchNorm": lambda: ("FusedBatchNorm", {"epsilon": a["epsilon"], "momentum": a["momentum"],
@@ -166,13 +181,13 @@ class _Mapper:
                                                           "axis": a["axis"], "activation_type": act}),
             "MatMul": lambda: ("MatMulFusion", {"transpose_a": a["transposeA"], "transpose_b": a["transposeB"]}),
             "Flatten": lambda: ("Flatten", {"axis": 1}),
-            "Squeeze": lambda: ("Squeeze", {"axis": list(a["axis"] or [])}),
+            "Squeeze": lambda: ("Squeeze", {"axis": list(_ints(a, "axis"))}),
             "Concat": lambda: ("Concat", {"axis": a["axis"]}),
-            "SoftMax": lambda: ("Softmax", {"axis": [a["axis"]]}),
+            "SoftMax": lambda: ("Softmax", {"axis": [_int(a, "axis")]}),
         }
         op, attrs = builders[node.op]()
         if "activation_type" in attrs:
-            _activation(node, self.out, attrs["activation_type"])
+            _activation(node, self.out, _int(attrs, "activation_type"))
         self.add(node, op, attrs)
 
     def with_const(self, node: LegacyNode) -> None:
@@ -183,24 +198,24 @@ class _Mapper:
             elif a.get("shape") is None:
                 self.refuse(node, "Reshape without a shape")
             else:
-                self.add(node, "Reshape", {}, [node.inputs[0], self.const(a["shape"])])
+                self.add(node, "Reshape", {}, [node.inputs[0], self.const(_ints(a, "shape"))])
         elif node.op in ("Nchw2Nhwc", "Nhwc2Nchw"):
             perm = [0, 2, 3, 1] if node.op == "Nchw2Nhwc" else [0, 3, 1, 2]
             self.add(node, "Transpose", {}, [node.inputs[0], self.const(perm)])
         elif node.op == "Pad":
-            flat = list(a.get("paddings") or [])
+            flat = _ints(a, "paddings")
             if not flat or len(flat) % 2:
                 self.refuse(node, f"paddings {flat} are not pairs")
                 return
             self.add(node, "PadFusion", {"padding_mode": a["paddingMode"], "constant_value": a["constantValue"]},
                      [node.inputs[0], self.const(flat, (len(flat) // 2, 2))])
         elif node.op in ("Reduce", "Mean"):
-            axes = list((a.get("axes") if node.op == "Reduce" else a.get("axis")) or [])
-            mode = a.get("mode", 0) if node.op == "Reduce" else 0
+            axes = _ints(a, "axes" if node.op == "Reduce" else "axis")
+            mode = _int(a, "mode") if node.op == "Reduce" else 0
             if not 0 <= mode <= 6:
                 self.refuse(node, f"reduce mode {mode} has no MSL2 equivalent")
                 return
-            attrs = {"keep_dims": bool(a.get("keepDims")), "mode": mode,
+            attrs: dict[str, Attr] = {"keep_dims": bool(a.get("keepDims")), "mode": mode,
                      "reduce_to_end": bool(a.get("reduceToEnd", False)), "coeff": a.get("coeff", 1.0)}
             self.add(node, "ReduceFusion", attrs, [node.inputs[0], self.const(axes)])
 

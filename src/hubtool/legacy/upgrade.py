@@ -6,33 +6,22 @@ import mmap
 import os
 from pathlib import Path
 
-from ..errors import HubtoolError
-from .flatread import LegacyFormatError
+from ..durable import write_atomic
+from ..errors import LegacyFormatError, TranslationRefused
 from .model import read_model
 from .translate import Analysis, analyze, translate
 from .writer import write_msl2
 
 
-class TranslationRefused(HubtoolError):
-    """The model uses something the translator cannot carry over faithfully; every reason is listed."""
-
-    kind = "refused"
-
-    def __init__(self, reasons: list[str]) -> None:
-        shown = "; ".join(reasons[:10]) + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else "")
-        super().__init__(f"cannot translate this model to MSL2: {shown}",
-                         hint="reconvert the original model with converter >= 1.2, if you have it")
-        self.reasons = reasons
-
-
-def _mapped(path: Path) -> mmap.mmap:
+def map_file(path: Path) -> mmap.mmap:
+    """The file, memory-mapped read-only (models are large; the translator reads them in place)."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             raise LegacyFormatError("the file is empty")
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _release(data: mmap.mmap) -> None:
+def release(data: mmap.mmap) -> None:
     try:
         data.close()
     except BufferError:
@@ -41,11 +30,22 @@ def _release(data: mmap.mmap) -> None:
 
 def analyze_file(path: Path) -> Analysis:
     """Operator histogram and compatibility verdict of a 1.0/1.1 file, without writing anything."""
-    data = _mapped(path)
+    data = map_file(path)
     try:
         return analyze(read_model(data))
     finally:
-        _release(data)
+        release(data)
+
+
+def legacy_verdict(path: Path) -> Analysis:
+    """What `hubtool inspect` says of a 1.0/1.1 file: its operators and whether it translates.
+
+    A file that is not a well-formed v0 FlatBuffer is an analysis with one refusal, the reason.
+    """
+    try:
+        return analyze_file(path)
+    except LegacyFormatError as exc:
+        return Analysis("?", "?", {}, [exc.message])
 
 
 def upgrade_bytes(data: bytes | mmap.mmap) -> memoryview:
@@ -73,18 +73,10 @@ def upgrade_ms(src: Path, dest: Path) -> int:
     Every refusal is raised (TranslationRefused) before anything is written; the
     output appears at `dest` only complete (temp file, fsync, rename).
     """
-    data = _mapped(src)
+    data = map_file(src)
     try:
         out = upgrade_bytes(data)
     finally:
-        _release(data)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(out)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+        release(data)
+    write_atomic(dest, out, parents=False)
     return len(out)

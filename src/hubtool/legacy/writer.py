@@ -82,17 +82,7 @@ def write_msl2(model: LegacyModel, translation: Translation,
     for j, extra in enumerate(translation.extra):
         tensors.append(_const(b, len(model.tensors) + j, extra.values, extra.shape))
     nodes = [_node(b, node.name, node.op, node.attrs, node.inputs, node.outputs) for node in translation.nodes]
-    count = len(tensors)
-    sub_name = b.CreateString("graph")
-    sub_in, sub_out = _uint_vector(b, model.inputs), _uint_vector(b, model.outputs)
-    sub_nodes, sub_tensors = _uint_vector(b, list(range(len(nodes)))), _uint_vector(b, list(range(count)))
-    b.StartObject(5)
-    b.PrependUOffsetTRelativeSlot(0, sub_name, 0)
-    b.PrependUOffsetTRelativeSlot(1, sub_in, 0)
-    b.PrependUOffsetTRelativeSlot(2, sub_out, 0)
-    b.PrependUOffsetTRelativeSlot(3, sub_nodes, 0)
-    b.PrependUOffsetTRelativeSlot(4, sub_tensors, 0)
-    subgraph = b.EndObject()
+    subgraph = _subgraph(b, model, len(nodes), len(tensors))
     name = b.CreateString(f"{model.name or 'model'} (translated from {model.version or model.format} "
                           f"by hubtool legacy translator {TRANSLATOR_VERSION})")
     version = b.CreateString("")  # the PyPI 2.0 build's own version string is empty too
@@ -110,6 +100,20 @@ def write_msl2(model: LegacyModel, translation: Translation,
     root = b.EndObject()
     b.Finish(root, file_identifier=b"MSL2")
     return memoryview(b.Bytes)[b.Head():]
+
+
+def _subgraph(b: flatbuffers.Builder, model: LegacyModel, nodes: int, tensors: int) -> int:
+    """The one SubGraph: every node and tensor, the model's inputs and outputs."""
+    sub_name = b.CreateString("graph")
+    sub_in, sub_out = _uint_vector(b, model.inputs), _uint_vector(b, model.outputs)
+    sub_nodes, sub_tensors = _uint_vector(b, list(range(nodes))), _uint_vector(b, list(range(tensors)))
+    b.StartObject(5)
+    b.PrependUOffsetTRelativeSlot(0, sub_name, 0)
+    b.PrependUOffsetTRelativeSlot(1, sub_in, 0)
+    b.PrependUOffsetTRelativeSlot(2, sub_out, 0)
+    b.PrependUOffsetTRelativeSlot(3, sub_nodes, 0)
+    b.PrependUOffsetTRelativeSlot(4, sub_tensors, 0)
+    return int(b.EndObject())
 
 
 def _node(b: flatbuffers.Builder, name: str, op: str, attrs: dict[str, Any], inputs: list[int],

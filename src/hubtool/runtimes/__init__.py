@@ -1,13 +1,7 @@
-"""Runtimes that can run a model asset, keyed by the card's `file-format`.
+"""Runtimes: every model runs behind the `Runtime`/`Session` protocol (`protocol`), chosen by `registry`.
 
-`mslite` and `mindir` run in MindSpore Lite (a CPython 3.7 worker process);
-`ckpt`, `air` and `geir` cannot run alone and are verified by hash and
-inspection only.
+`mslite/` is MindSpore Lite 2.0.0 in a managed CPython 3.7 env, one worker
+process per asset (`mslite/worker.py` runs *inside* that env); `onnx` is ONNX
+Runtime in-process (an optional extra).  May import: `hubtool.assets`, `hubtool.cards`
+and the floor; never legacy, golden, publish or cli.
 """
-
-from __future__ import annotations
-
-#: file-format -> runtime name
-RUNTIME_FOR_FORMAT = {"mslite": "mindspore-lite", "mindir": "mindspore-lite", "onnx": "onnxruntime"}
-#: formats that no runtime runs by themselves
-NOT_RUNNABLE = frozenset({"ckpt", "air", "geir"})

@@ -1,0 +1,54 @@
+"""The blob-store contract both backends keep: a directory (`store.DirectoryStore`) and S3 (`s3.blobs`).
+
+Owned here, by its consumers in this package (mirror, maintenance) and above
+(publish --with-assets): they take any `BlobStore`, and the contract tests run
+every backend through the same cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A blob in a store: its name (digest), size, and where it is (a path or an s3:// URL)."""
+
+    digest: str
+    size: int
+    location: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of a put: the blob, and whether this call created it."""
+
+    info: BlobInfo
+    created: bool
+
+
+class BlobStore(Protocol):
+    def stat(self, digest: str) -> BlobInfo | None:
+        """The blob named `digest`, or None. Presence, not proof: `verify` re-hashes."""
+
+    def put_file(self, digest: str, src: Path, *, source: str) -> Stored:
+        """Put the local file `src` as blob `digest` unless present; the bytes must hash to the name.
+
+        A file that does not hash to `digest` raises IntegrityError and leaves nothing visible.
+        `source` names where the bytes came from, for messages.
+        """
+
+    def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Bytes [start, end) of a blob; a negative start reads the last -start bytes."""
+
+    def verify(self, digest: str) -> str | None:
+        """Re-hash the blob: None when its content hashes to its name, else the actual digest."""
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob (and anything else) under the store's blobs/ prefix, in name order."""
+
+    def remove(self, digest: str) -> None:
+        """Delete the blob (maintenance only: `store verify --repair`, `store gc`)."""

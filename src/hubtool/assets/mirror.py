@@ -1,0 +1,155 @@
+"""Many assets at once: bounded concurrency, results; and mirrors of a whole hub.
+
+`fetch_cards` serves `hubtool fetch` (into the store) and `hubtool mirror`: a
+folder written by `mirror_hub(..., "DIR")` is itself a directory store plus a
+manifest, so served by any static web server it is a `by-hash` mirror that
+hubtool can use; `mirror_hub(..., "s3://bucket/prefix")` writes the same
+layout to object storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..cards.card import Card
+from ..config import HubConfig
+from ..durable import JSONObject, canonical, pretty_json, write_atomic
+from ..errors import AssetEntryError, AssetError
+from ..progress import SILENT, Progress
+from . import layout
+from .blobstore import BlobStore
+from .fetcher import Fetcher, FetchOutcome
+from .sources import fetcher_for
+from .store import DirectoryStore
+
+
+@dataclass(frozen=True)
+class AssetTask:
+    card: str  # the card's display path
+    index: int
+    link: str
+    digest: str
+    file_format: str | None
+
+
+@dataclass(frozen=True)
+class AssetResult:
+    task: AssetTask
+    outcome: FetchOutcome | None
+    failure: AssetError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def error(self) -> str | None:
+        return self.failure.message if self.failure else None
+
+    @property
+    def kind(self) -> str | None:
+        """The failure's label for people: network, integrity, policy, offline, card..."""
+        return self.failure.kind if self.failure else None
+
+
+def tasks_for(cards: Sequence[Card]) -> tuple[list[AssetTask], list[AssetResult]]:
+    """The assets to fetch, and the ones that cannot even be tried (broken card entries)."""
+    tasks, broken = [], []
+    for card in cards:
+        for asset in card.assets:
+            task = AssetTask(card.display, asset.index, asset.link or "", asset.sha256 or "", asset.file_format)
+            if asset.link and asset.sha256 and layout.HEX64.fullmatch(asset.sha256):
+                tasks.append(task)
+            else:
+                broken.append(AssetResult(task, None, AssetEntryError(
+                    "the card's asset entry has no valid link or SHA-256; run `hubtool check`")))
+    return tasks, broken
+
+
+def fetch_assets(tasks: Sequence[AssetTask], fetcher: Fetcher, *, jobs: int = 4) -> list[AssetResult]:
+    """Fetch every task with at most `jobs` transfers at once; one blob is fetched once."""
+    by_digest: dict[str, AssetTask] = {}
+    for task in tasks:
+        by_digest.setdefault(task.digest, task)
+    progress = fetcher.progress
+
+    def one(task: AssetTask) -> AssetResult:
+        progress.transfer_started(task.digest, Path(task.link).name[:40])
+        try:
+            return AssetResult(task, fetcher.fetch(task.link, task.digest))
+        except AssetError as exc:
+            return AssetResult(task, None, exc)
+        finally:
+            progress.transfer_done(task.digest)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = {result.task.digest: result for result in pool.map(one, by_digest.values())}
+    return [AssetResult(task, done[task.digest].outcome, done[task.digest].failure) for task in tasks]
+
+
+def fetch_cards(cards: Sequence[Card], fetcher: Fetcher, *, jobs: int) -> list[AssetResult]:
+    """Every asset of the cards: the broken entries first, then the fetched ones."""
+    tasks, broken = tasks_for(cards)
+    return broken + fetch_assets(tasks, fetcher, jobs=jobs)
+
+
+def referenced_digests(cards: Sequence[Card]) -> set[str]:
+    return {t.digest for t in tasks_for(cards)[0]}
+
+
+def manifest(cards: Sequence[Card], results: Sequence[AssetResult]) -> JSONObject:
+    """What a mirror holds: per card and asset, the origin, SHA-256, size and format."""
+    sizes = {r.task.digest: r.outcome.size for r in results if r.outcome}
+    entries: list[JSONObject] = []
+    for card in sorted(cards, key=lambda c: c.display):
+        meta = card.metadata
+        assets: list[JSONObject] = [
+            {"file-format": a.file_format, "origin": a.link, "sha256": a.sha256, "size": sizes.get(a.sha256 or ""),
+             "path": layout.blob_rel(a.sha256) if a.sha256 and a.sha256 in sizes else None}
+            for a in card.assets]
+        entries.append({"card": card.display, "user-id": meta.get("user-id"), "model-name": meta.get("model-name"),
+                        "model-version": meta.get("model-version"), "assets": list(assets)})
+    return {"format": "hubtool-mirror/1", "hubtool": __version__, "layout": layout.DESCRIPTION,
+            "cards": list(entries)}
+
+
+def mirror_hub(cards: Sequence[Card], config: HubConfig, to: str, *, local: DirectoryStore, jobs: int = 4,
+               progress: Progress = SILENT) -> list[AssetResult]:
+    """Write every asset of the cards and a manifest to a folder or to s3://bucket/prefix."""
+    if to.startswith("s3://"):
+        return _mirror_to_s3(cards, config, to, fetcher_for(config, local, progress=progress), jobs=jobs)
+    fetcher = fetcher_for(config, DirectoryStore(Path(to)), local_stores=(local,), progress=progress)
+    results = fetch_cards(cards, fetcher, jobs=jobs)
+    write_atomic(Path(to) / "manifest.json", pretty_json(manifest(cards, results)))
+    return results
+
+
+def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: Fetcher, *,
+                  jobs: int) -> list[AssetResult]:
+    """Fetch into the local store (verified), then upload each blob put-if-absent, then the manifest."""
+    from .s3.blobs import S3BlobStore
+    from .s3.client import S3Location, client_for
+    from .s3.refs import S3RefStore
+
+    location = S3Location.parse(url)
+    client = client_for(config.object_store)
+    remote: BlobStore = S3BlobStore(location, client)
+    uploaded: list[AssetResult] = []
+    for result in fetch_cards(cards, fetcher, jobs=jobs):
+        if result.outcome is None:
+            uploaded.append(result)
+            continue
+        digest = result.task.digest
+        try:
+            stored = remote.put_file(digest, fetcher.store.blob_path(digest), source=result.task.link)
+        except AssetError as exc:
+            uploaded.append(AssetResult(result.task, None, exc))
+            continue
+        uploaded.append(AssetResult(result.task, FetchOutcome(digest, result.outcome.size, url,
+                                                              "copied" if stored.created else "present")))
+    S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded)))
+    return uploaded

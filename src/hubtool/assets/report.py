@@ -1,0 +1,46 @@
+"""Render asset results (fetch, mirror): one line per asset, or a JSON document."""
+
+from __future__ import annotations
+
+import json
+
+from ..durable import JSONObject
+from .mirror import AssetResult
+
+
+def render_assets(results: list[AssetResult], fmt: str) -> str:
+    """One line per asset (text) or a JSON document."""
+    if fmt == "json":
+        return json.dumps({"assets": [_asset_dict(r) for r in results], "summary": _asset_summary(results)},
+                          indent=2, sort_keys=True)
+    lines = []
+    for r in results:
+        where = f"{r.task.card}#asset/{r.task.index}"
+        if r.outcome is not None:
+            o = r.outcome
+            how = {"present": "already in store", "copied": f"copied from {o.source}",
+                   "downloaded": f"downloaded from {o.source}"}[o.action]
+            if o.resumed_from:
+                how += f" (resumed at {o.resumed_from:,} bytes)"
+            lines.append(f"ok      {where}  {r.task.digest[:12]}  {o.size:>14,} B  {how}")
+        else:
+            lines.append(f"FAILED  {where}  {r.task.digest[:12] or '-':12}  [{r.kind}] {r.error}")
+    s = _asset_summary(results)
+    lines.append(f"{s['assets']} assets: {s['ok']} ok, {s['failed']} failed, "
+                 f"{s['transferred_bytes']:,} bytes transferred")
+    return "\n".join(lines)
+
+
+def _asset_dict(r: AssetResult) -> JSONObject:
+    o = r.outcome
+    return {"card": r.task.card, "index": r.task.index, "link": r.task.link, "sha256": r.task.digest,
+            "ok": r.ok, "error": r.error, "kind": r.kind,
+            "action": o.action if o else None, "size": o.size if o else None,
+            "source": o.source if o else None, "transferred": o.transferred if o else 0,
+            "resumed_from": o.resumed_from if o else 0}
+
+
+def _asset_summary(results: list[AssetResult]) -> dict[str, int]:
+    return {"assets": len(results), "ok": sum(r.ok for r in results),
+            "failed": sum(not r.ok for r in results),
+            "transferred_bytes": sum(r.outcome.transferred for r in results if r.outcome)}

@@ -1,0 +1,195 @@
+"""The directory store: the content-addressed blobs of `layout`, under one root, one door in.
+
+Everything a reader can see under blobs/ is a verified blob: bytes enter only
+through `writer.BlobWriter`.  Resume without trusting locks: an interrupted
+writer's temp file is named `tmp/<sha256>.<pid>.<random>.part`.  A later writer
+adopts it by renaming it to its own unique name (atomic: of two adopters only
+one succeeds) once the owner process is gone, re-hashes the prefix and appends.
+Locks (`flock`) only keep two processes from downloading the same blob at once;
+if one is broken, the cost is bandwidth, never a wrong blob.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..config import HubConfig, cache_dir
+from ..durable import pid_alive
+from ..errors import LockTimeout, StoreError
+from ..progress import SILENT, Progress
+from . import layout
+from .blobstore import BlobInfo, Stored
+from .writer import CHUNK, BlobWriter, copy_stream, hash_file
+
+_PART = re.compile(r"(?P<digest>[0-9a-f]{64})\.(?P<pid>[0-9]+)\.[0-9a-f]+\.part")
+
+
+class DirectoryStore:
+    """A `BlobStore` in a folder; also the local store every fetch, golden run and publish reads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # --- layout -----------------------------------------------------------------
+    def blob_path(self, digest: str) -> Path:
+        layout.check_digest(digest)
+        # one string format instead of four Path joins: this runs once per asset on every publish
+        return Path(f"{self.root}/{layout.blob_rel(digest)}")
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def ensure(self, *folders: Path) -> None:
+        """Create folders of the store, or say why the store cannot be used."""
+        try:
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store at {self.root}: {exc.strerror}",
+                             hint="choose another place with --store or HUBTOOL_HOME") from exc
+
+    def unique_tmp(self, digest: str) -> Path:
+        """A temp file name no other writer uses: the digest, this pid, and a random part."""
+        return self.tmp_dir / f"{digest}.{os.getpid()}.{secrets.token_hex(6)}.part"
+
+    # --- reading ----------------------------------------------------------------
+    def stat(self, digest: str) -> BlobInfo | None:
+        path = self.blob_path(digest)
+        try:
+            return BlobInfo(digest, path.stat().st_size, str(path))
+        except FileNotFoundError:
+            return None
+
+    def has(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        base = self.root / layout.BLOBS_PREFIX
+        if not base.is_dir():
+            return
+        for sub in sorted(base.iterdir()):
+            for path in sorted(sub.iterdir()) if sub.is_dir() else ():
+                yield BlobInfo(path.name, path.stat().st_size, str(path))
+
+    def verify(self, digest: str) -> str | None:
+        """Re-hash a blob; returns the actual digest when it does not match its name."""
+        actual = hash_file(self.blob_path(digest))
+        return None if actual == digest else actual
+
+    def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Bytes [start, end) of a blob; a negative start reads the last -start bytes."""
+        path = self.blob_path(digest)
+        size = path.stat().st_size
+        first = max(size + start, 0) if start < 0 else start
+        last = size if end is None else min(end, size)
+        if first >= size or first >= last:
+            raise StoreError(f"range {start}-{end} of {digest[:12]}… ({size} bytes) is not satisfiable")
+        with open(path, "rb") as fh:
+            fh.seek(first)
+            left = last - first
+            while left:
+                chunk = fh.read(min(CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+    # --- the door ---------------------------------------------------------------
+    def writer(self, digest: str, *, source: str, resume: bool = True, keep_bad: bool = False) -> BlobWriter:
+        """A new writer for `digest`, adopting an abandoned partial download when `resume`."""
+        self.ensure(self.tmp_dir)
+        return BlobWriter(self, layout.check_digest(digest), source=source,
+                          adopt=self._adopt_partial(digest) if resume else None, keep_bad=keep_bad)
+
+    def put_file(self, digest: str, src: Path, *, source: str, keep_bad: bool = False) -> Stored:
+        """Copy a local file in through the door (repository assets, the cache into a mirror)."""
+        existing = self.stat(digest)
+        if existing is not None:
+            return Stored(existing, created=False)
+        writer = self.writer(digest, source=source, resume=False, keep_bad=keep_bad)
+        try:
+            with open(src, "rb") as fh:
+                copy_stream(fh, writer.write)
+        except BaseException:
+            writer.abort()
+            raise
+        return Stored(writer.commit(), created=True)
+
+    def _adopt_partial(self, digest: str) -> Path | None:
+        if not self.tmp_dir.is_dir():
+            return None
+        for path in sorted(self.tmp_dir.glob(f"{digest}.*.part")):
+            match = _PART.fullmatch(path.name)
+            if match is None or pid_alive(int(match["pid"])):
+                continue
+            mine = self.unique_tmp(digest)
+            try:
+                os.rename(path, mine)  # atomic: of two adopters only one wins
+            except FileNotFoundError:
+                continue
+            meta = path.with_name(path.name + ".json")
+            if meta.exists():
+                try:
+                    os.rename(meta, mine.with_name(mine.name + ".json"))
+                except FileNotFoundError:
+                    pass
+            return mine
+        return None
+
+    # --- maintenance --------------------------------------------------------------
+    def remove(self, digest: str) -> None:
+        self.blob_path(digest).unlink(missing_ok=True)
+
+    def clean_tmp(self) -> int:
+        """Remove temp files of processes that are gone; returns how many."""
+        removed = 0
+        for path in self.tmp_dir.glob("*.part") if self.tmp_dir.is_dir() else ():
+            match = _PART.fullmatch(path.name)
+            if match and not pid_alive(int(match["pid"])):
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".json").unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    @contextmanager
+    def lock(self, digest: str, *, timeout: float = 600.0, notice_after: float = 3.0,
+             progress: Progress = SILENT) -> Iterator[None]:
+        """An exclusive flock per blob, so that two processes do not fetch it twice."""
+        folder = self.root / "locks"
+        self.ensure(folder)
+        fd = os.open(folder / f"{layout.check_digest(digest)}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            start = time.monotonic()
+            told = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                waited = time.monotonic() - start
+                if waited > timeout:
+                    raise LockTimeout(f"another process has been fetching {digest[:12]}… for {waited:.0f} s",
+                                      hint="wait for it, or remove the stale lock in " + str(folder))
+                if not told and waited > notice_after:
+                    progress.notice(f"waiting for another process fetching {digest[:12]}…")
+                    told = True
+                time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+def local_store(config: HubConfig, override: Path | None = None) -> DirectoryStore:
+    """The local store: --store, else hub/hub.yaml's `store`, else the cache dir's store."""
+    return DirectoryStore(override or config.store or cache_dir() / "store")

@@ -1,0 +1,189 @@
+"""The door of the directory store: every byte of every blob comes in through a `BlobWriter`.
+
+Bytes stream into a temp file that only this writer ever writes, are hashed
+while written, fsynced, compared with the expected SHA-256 and only then
+linked into place (and the folder fsynced).  A crash at any instant leaves
+either no blob or a whole, verified one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..durable import JSONObject, fsync_dir
+from ..errors import IntegrityError
+from .blobstore import BlobInfo
+
+if TYPE_CHECKING:
+    from .store import DirectoryStore
+
+CHUNK = 1024 * 1024
+
+
+class BlobWriter:
+    """Stream bytes towards one blob; `commit` makes them visible only if the hash matches."""
+
+    def __init__(self, store: DirectoryStore, digest: str, *, source: str, adopt: Path | None,
+                 keep_bad: bool) -> None:
+        self.store = store
+        self.digest = digest
+        self.source = source
+        self.keep_bad = keep_bad
+        self.path = adopt or store.unique_tmp(digest)
+        self._hash = hashlib.sha256()
+        self.offset = 0
+        if adopt is not None:
+            with open(adopt, "rb") as fh:  # re-hash the prefix: the bytes on disk are the truth
+                for chunk in iter(lambda: fh.read(CHUNK), b""):
+                    self._hash.update(chunk)
+                    self.offset += len(chunk)
+        self._fh: BinaryIO = open(self.path, "ab")
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".json")
+
+    def read_meta(self) -> JSONObject:
+        """What the download that wrote the partial said about it (URL, validators); {} if unknown."""
+        try:
+            loaded = json.loads(self.meta_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def write_meta(self, meta: JSONObject) -> None:
+        self.meta_path.write_text(json.dumps(meta, sort_keys=True))
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        self._fh.write(chunk)
+        self._hash.update(chunk)
+        self.offset += len(chunk)
+
+    def restart(self) -> None:
+        """Throw away what was written (the server sent the whole body again)."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._hash = hashlib.sha256()
+        self.offset = 0
+
+    def commit(self) -> BlobInfo:
+        """fsync, compare, link into place, fsync the folder; or refuse."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        actual = self._hash.hexdigest()
+        if actual != self.digest:
+            self._reject(actual)
+        final = self.store.blob_path(self.digest)
+        self.store.ensure(final.parent)
+        try:
+            os.link(self.path, final)  # put-if-absent: an existing blob (same name, same bytes) stays
+        except FileExistsError:
+            pass
+        os.unlink(self.path)
+        fsync_dir(final.parent)
+        self.meta_path.unlink(missing_ok=True)
+        return BlobInfo(self.digest, self.offset, str(final))
+
+    def _reject(self, actual: str) -> None:
+        from .inspect import sniff
+
+        with open(self.path, "rb") as fh:
+            facts = sniff(fh.read(4096), size=self.offset)
+        what = f"; the body was {facts.description}" if facts.kind in ("html", "lfs-pointer", "empty") else ""
+        message = (f"SHA-256 mismatch for {self.source}: expected {self.digest}, got {actual} "
+                   f"({self.offset:,} bytes){what}")
+        kept = ""
+        if self.keep_bad:
+            folder = self.store.root / "quarantine"
+            self.store.ensure(folder)
+            target = folder / f"{actual}.{int(time.time())}"
+            os.replace(self.path, target)
+            target.with_name(target.name + ".reason.txt").write_text(message + "\n")
+            kept = f" (kept in {target})"
+        else:
+            self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        raise IntegrityError(message + kept, url=self.source,
+                             hint="the file at the link is not the one the card names: fix the link or the hash")
+
+    def abort(self, *, keep_partial: bool = False) -> None:
+        """Stop; keep the bytes for a later resume, or remove them."""
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+        if not keep_partial or self.offset == 0:
+            self.path.unlink(missing_ok=True)
+            self.meta_path.unlink(missing_ok=True)
+            return
+        abandoned = self.path.with_name(f"{self.digest}.0.{secrets.token_hex(6)}.part")
+        meta = self.meta_path
+        os.rename(self.path, abandoned)
+        if meta.exists():
+            os.rename(meta, abandoned.with_name(abandoned.name + ".json"))
+
+
+class HashingPipeline:
+    """Hash and write in a second thread while the next chunk arrives.
+
+    hashlib, file writes and socket reads all release the GIL on large buffers,
+    so receiving overlaps hashing: the download costs max(network, hash + disk)
+    instead of their sum.  The queue is bounded: memory stays at a few chunks.
+    """
+
+    def __init__(self, writer: BlobWriter, depth: int = 4) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hubtool-hash", daemon=True)
+
+    def __enter__(self) -> HashingPipeline:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(chunk)
+                except BaseException as exc:  # re-raised in the receiving thread
+                    self._error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._queue.put(None)  # whatever arrived before a failure is still written (and resumable)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def copy_stream(src: BinaryIO, sink: Callable[[bytes], None]) -> int:
+    total = 0
+    for chunk in iter(lambda: src.read(CHUNK), b""):
+        sink(chunk)
+        total += len(chunk)
+    return total
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,135 @@
+"""`hubtool fetch`, `mirror`, `inspect` and `upgrade-ms`: assets in, mirrors out, files explained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..durable import JSONObject
+from ..errors import UsageError
+from .app import EXIT_FINDINGS, app, exit_with, handled
+from .common import TextOrJson, existing, hub_cards
+from .progress import TerminalProgress
+
+if TYPE_CHECKING:
+    from ..assets.inspect import FileFacts
+    from ..assets.mirror import AssetResult
+    from ..legacy.translate import Analysis
+
+
+@app.command()
+@handled
+def fetch(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
+    keep_bad: bool = typer.Option(False, "--keep-bad", help="Keep mismatching downloads in quarantine/."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Bring every asset of the cards into the store, verified by SHA-256."""
+    from ..assets.mirror import fetch_cards
+    from ..assets.sources import fetcher_for
+    from ..assets.store import local_store
+
+    hub, cards, problems = hub_cards(paths, config)
+    progress = TerminalProgress(bars=True)
+    fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, keep_bad=keep_bad, progress=progress)
+    with progress.shown():
+        results = fetch_cards(cards, fetcher, jobs=jobs)
+    _render(results, fmt, unparsed=bool(problems))
+
+
+@app.command()
+@handled
+def mirror(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    to: str = typer.Option(..., "--to", help="Mirror folder, or s3://bucket/prefix (blobs/ + manifest.json)."),
+    store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
+    from ..assets.mirror import mirror_hub
+    from ..assets.store import local_store
+
+    hub, cards, problems = hub_cards(paths, config)
+    progress = TerminalProgress(bars=True)
+    with progress.shown():
+        results = mirror_hub(cards, hub, to, local=local_store(hub, store), jobs=jobs, progress=progress)
+    _render(results, fmt, unparsed=bool(problems))
+
+
+def _render(results: list[AssetResult], fmt: TextOrJson, *, unparsed: bool) -> None:
+    """Print the asset results; exit 1 when a card did not parse or an asset failed."""
+    from ..assets.report import render_assets
+
+    typer.echo(render_assets(results, fmt.value))
+    exit_with(unparsed or any(not r.ok for r in results))
+
+
+@app.command("inspect")
+@handled
+def inspect_cmd(
+    files: list[Path] = typer.Argument(..., help="Files to inspect."),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+) -> None:
+    """Say what a file really is from its bytes (.ms format and version, ONNX, LFS pointer, HTML...)."""
+    import json
+
+    from ..assets.inspect import inspect_file
+    from ..legacy.upgrade import legacy_verdict
+
+    out = []
+    for path in existing(files):
+        if not path.is_file():
+            raise UsageError(f"not a file: {path}")
+        facts = inspect_file(path)
+        verdict = legacy_verdict(path) if facts.ms_format in ("v0", "MSL1") else None
+        out.append((path, facts, verdict))
+    if fmt is TextOrJson.json:
+        typer.echo(json.dumps([_inspected(path, facts, verdict) for path, facts, verdict in out],
+                              indent=2, sort_keys=True))
+        return
+    for path, facts, verdict in out:
+        typer.echo(f"{path}: {facts.kind}: {facts.description}")
+        if verdict is not None:
+            typer.echo("    operators: " + ", ".join(f"{name} {count}" for name, count in verdict.histogram.items()))
+            typer.echo("    translator: " + ("can translate it to MSL2 (`hubtool upgrade-ms`)" if verdict.translatable
+                                             else "refuses: " + "; ".join(verdict.refusals)))
+
+
+def _inspected(path: Path, facts: FileFacts, verdict: Analysis | None) -> JSONObject:
+    item: JSONObject = {"path": str(path), "kind": facts.kind, "description": facts.description, **facts.details}
+    if verdict is not None:
+        item.update(operators=dict(verdict.histogram), translatable=verdict.translatable,
+                    refusals=list(verdict.refusals))
+    return item
+
+
+@app.command("upgrade-ms")
+@handled
+def upgrade_ms_cmd(
+    source: Path = typer.Argument(..., help="A MindSpore Lite 1.0 / 1.1 .ms file."),
+    dest: Path = typer.Argument(..., help="Where to write the MSL2 file."),
+) -> None:
+    """Translate a MindSpore Lite 1.0/1.1 model to the MSL2 format that runtime 2.x loads."""
+    from ..errors import LegacyFormatError, TranslationRefused
+    from ..legacy.upgrade import upgrade_ms
+
+    existing([source])
+    try:
+        size = upgrade_ms(source, dest)
+    except TranslationRefused as exc:
+        typer.echo(f"hubtool: refused: {source} cannot be translated faithfully:", err=True)
+        for reason in exc.reasons:
+            typer.echo(f"  - {reason}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+    except LegacyFormatError as exc:
+        typer.echo(f"hubtool: {source}: {exc.message}", err=True)
+        raise typer.Exit(EXIT_FINDINGS) from None
+    typer.echo(f"{dest}: MSL2, {size:,} bytes (translated from {source})")

@@ -1,0 +1,60 @@
+"""What several commands share: finding the hub, its cards, and the output formats."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..cards.card import Card
+    from ..config import HubConfig
+    from ..diagnostics import Diagnostic
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def hub_config(config: Path | None, paths: list[Path]) -> HubConfig:
+    """--config, else the hub.yaml above the first path (or the working directory)."""
+    from ..config import load_config
+
+    if config is not None and not config.is_file():
+        raise UsageError(f"no such configuration file: {config}")
+    start = paths[0] if paths else Path.cwd()
+    return load_config(config, start=start if start.is_dir() else start.parent)
+
+
+def existing(paths: list[Path]) -> list[Path]:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    return paths
+
+
+def card_paths(paths: list[Path] | None, config: Path | None) -> tuple[HubConfig, list[Path]]:
+    """The hub, and the card files or folders given (default: the hub's cards/)."""
+    given = existing(list(paths or []))
+    hub = hub_config(config, given)
+    return hub, given or existing([hub.root / hub.cards_dir])
+
+
+def report_unparsed(problems: list[Diagnostic]) -> None:
+    for d in problems:
+        typer.echo(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}", err=True)
+
+
+def hub_cards(paths: list[Path] | None, config: Path | None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
+    """The hub, its parsed cards, and the cards that do not parse (reported on stderr)."""
+    from ..cards.validate import load_cards
+
+    hub, given = card_paths(paths, config)
+    cards, problems = load_cards(given, hub)
+    report_unparsed(problems)
+    return hub, cards, problems

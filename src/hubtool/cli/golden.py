@@ -1,0 +1,42 @@
+"""`hubtool golden`: each card's model on its golden images, in its real runtime."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from .app import app, exit_with, handled
+from .common import hub_cards
+from .progress import TerminalProgress
+
+
+class GoldenFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command()
+@handled
+def golden(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds a runtime request may take."),
+    fmt: GoldenFormat = typer.Option(GoldenFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Run each card's model on its golden images in its real runtime and judge every case."""
+    from ..assets.sources import fetcher_for
+    from ..assets.store import local_store
+    from ..golden.card import GoldenRunner
+    from ..golden.report import render
+
+    hub, cards, problems = hub_cards(paths, config)
+    fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=TerminalProgress())
+    runner = GoldenRunner(hub, fetcher, timeout=timeout)
+    results = [(card.display, runner.run(card.metadata)) for card in cards if not card.is_twin]
+    typer.echo(render(results, fmt.value))
+    exit_with(bool(problems) or any(r.status not in ("passed", "skipped") for _, r in results))

@@ -1,0 +1,117 @@
+"""`hubtool publish`, and `hubtool published show|gc` for what a publish wrote."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..errors import UsageError
+from .app import app, exit_with, handled
+from .common import TextOrJson, card_paths, hub_config
+from .progress import TerminalProgress
+
+if TYPE_CHECKING:
+    from ..config import HubConfig
+
+
+class PublishFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+@handled
+def publish(
+    paths: list[Path] | None = typer.Argument(None, help="Cards or folders (default: the hub's cards/)."),
+    to: str | None = typer.Option(None, "--to", help="Folder or s3://bucket/prefix (default: publish.to in hub.yaml)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    offline: bool = typer.Option(False, "--offline", help="No network: use only what the store holds."),
+    allow_unverified: bool = typer.Option(False, "--allow-unverified",
+                                          help="Publish cards whose golden check could not run, marked so."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ignore the ledger: verify every step again."),
+    with_assets: bool = typer.Option(False, "--with-assets", help="Also publish the verified asset files."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64),
+    report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
+    fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Gate every card on check, fetch, inspect and golden; publish the ones that pass, atomically."""
+    from ..publish.pipeline import publish_hub
+    from ..publish.report import render_annotations, render_json, render_junit, render_table
+    from ..publish.runs import PublishOptions
+
+    hub, given = card_paths(paths, config)
+    targets = _report_targets(report or [])
+    options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
+                             no_cache=no_cache, with_assets=with_assets, jobs=jobs)
+    result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
+    for kind, path in targets:
+        path.write_text(render_json(result) if kind == "json" else render_junit(result))
+    typer.echo({"json": render_json, "github": render_annotations}.get(fmt.value, render_table)(result))
+    exit_with(bool(result.held_back))
+
+
+def _destination(to: str | None, hub: HubConfig) -> Path | str:
+    if to is None:
+        return hub.root / hub.publish_to
+    return to if to.startswith("s3://") else Path(to)
+
+
+def _report_targets(specs: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for spec in specs:
+        kind, _, path = spec.partition(":")
+        if kind not in ("json", "junit") or not path:
+            raise UsageError(f"--report {spec!r}: expected json:PATH or junit:PATH")
+        out.append((kind, Path(path)))
+    return out
+
+
+published_app = typer.Typer(help="Look at or clean up a published hub (a folder or s3://bucket/prefix).",
+                            no_args_is_help=True)
+app.add_typer(published_app, name="published")
+_TO_HELP = "The published hub: folder or s3://bucket/prefix (default: publish.to in hub.yaml)."
+
+
+@published_app.command("show")
+@handled
+def published_show(
+    to: str | None = typer.Option(None, "--to", help=_TO_HELP),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """The newest published generation and its cards (on S3, its index is checked against its digest)."""
+    import json
+
+    from ..publish.pipeline import target_for
+    from ..publish.report import render_published
+
+    hub = hub_config(config, [])
+    found = target_for(_destination(to, hub), hub).latest()
+    if found is None:
+        raise UsageError(f"nothing is published at {_destination(to, hub)}")
+    typer.echo(json.dumps(found.index, indent=2, sort_keys=True) if fmt is TextOrJson.json
+               else render_published(found))
+
+
+@published_app.command("gc")
+@handled
+def published_gc(
+    to: str | None = typer.Option(None, "--to", help=_TO_HELP),
+    keep: int = typer.Option(3, "--keep", min=1, help="Generations to keep (the newest ones)."),
+    grace_hours: float = typer.Option(24.0, "--grace-hours", min=0.0,
+                                      help="Keep anything younger than this, whatever references it."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Remove old generations and what only they referenced (S3: also orphaned multipart uploads)."""
+    from ..publish.pipeline import target_for
+
+    hub = hub_config(config, [])
+    removed = target_for(_destination(to, hub), hub).gc(keep=keep, grace_seconds=grace_hours * 3600)
+    for name in removed:
+        typer.echo(f"removed {name}")
+    typer.echo(f"{len(removed)} objects removed; the newest {keep} generations are kept")

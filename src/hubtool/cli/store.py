@@ -1,0 +1,62 @@
+"""`hubtool store verify` and `hubtool store gc`: looking after the local blob store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import UsageError
+from .app import app, exit_with, handled
+from .common import card_paths, hub_config, report_unparsed
+
+store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("verify")
+@handled
+def store_verify(
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    repair: bool = typer.Option(False, "--repair", help="Remove blobs whose content does not match their name."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Re-hash every blob; report (and with --repair remove) the ones that do not match their name."""
+    from ..assets.maintenance import BadBlob, verify_blobs
+    from ..assets.store import local_store
+
+    count = bad = 0
+    for found in verify_blobs(local_store(hub_config(config, []), store), repair=repair):
+        count += 1
+        if isinstance(found, BadBlob):
+            bad += 1
+            typer.echo(f"CORRUPT {found.info.location}: content hashes to {found.actual}"
+                       + (" (removed)" if found.removed else ""))
+    typer.echo(f"{count} blobs verified: {bad} corrupt")
+    exit_with(bad > 0 and not repair)
+
+
+@store_app.command("gc")
+@handled
+def store_gc(
+    paths: list[Path] | None = typer.Argument(None, help="Cards whose assets are kept (default: the hub's)."),
+    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    config: Path | None = typer.Option(None, "--config"),
+) -> None:
+    """Remove blobs that no card references (and temp files of processes that are gone)."""
+    from ..assets.maintenance import collect_garbage
+    from ..assets.mirror import referenced_digests
+    from ..assets.store import local_store
+    from ..cards.validate import load_cards
+
+    hub, given = card_paths(paths, config)
+    cards, problems = load_cards(given, hub)
+    if problems:
+        report_unparsed(problems)
+        raise UsageError("some cards do not parse: refusing to collect garbage that they might reference")
+    done = collect_garbage(local_store(hub, store), referenced_digests(cards), dry_run=dry_run)
+    for info in done.unreferenced:
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {info.digest} ({info.size:,} B)")
+    typer.echo(f"{len(done.unreferenced)} unreferenced blobs {'found' if dry_run else 'removed'}; "
+               f"{done.stale_temps} stale temp files removed")

@@ -1,0 +1,145 @@
+"""Golden inference for a card: choose the asset, fetch it, inspect it, run its golden set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..assets.fetcher import Fetcher
+from ..assets.inspect import FileFacts, inspect_file
+from ..assets.layout import HEX64
+from ..cards.card import Asset, assets_from
+from ..config import HubConfig
+from ..durable import JSONObject
+from ..errors import (
+    AssetError,
+    GoldenSetError,
+    ImageError,
+    LegacyFormatError,
+    OfflineError,
+    RuntimeUnavailable,
+    TranslationRefused,
+    WorkerError,
+)
+from ..legacy.store_translation import translate_into_store
+from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session
+from .imaging import Preprocess
+from .inference import Details, GoldenResult, Translation, run_golden
+from .sets import GoldenSet, GoldenSets, set_for_card
+
+
+@dataclass(frozen=True)
+class GoldenPlan:
+    """What golden inference would do for a card, decided offline."""
+
+    set_name: str | None
+    asset: Asset | None
+    reason: str = ""  # why nothing will run, when set_name or asset is None
+
+
+def preprocess_overrides(metadata: JSONObject) -> JSONObject:
+    """The card's `golden.preprocess` overrides of its set's preprocessing ({} when none)."""
+    golden = metadata.get("golden")
+    overrides = golden.get("preprocess") if isinstance(golden, dict) else None
+    return dict(overrides) if isinstance(overrides, dict) else {}
+
+
+class GoldenRunner:
+    """Golden verdicts of cards of one hub; each golden set is read once per runner."""
+
+    def __init__(self, config: HubConfig, fetcher: Fetcher, *, sets: GoldenSets | None = None,
+                 timeout: float = 120.0) -> None:
+        self.config = config
+        self.fetcher = fetcher
+        self.sets = sets or GoldenSets(config.root)
+        self.timeout = timeout
+
+    def plan(self, metadata: JSONObject) -> GoldenPlan:
+        set_name = set_for_card(metadata, self.config.default_golden_sets)
+        raw = metadata.get("golden")
+        chosen_index = raw.get("asset") if isinstance(raw, dict) else None
+        assets = assets_from(metadata)
+        if isinstance(chosen_index, int):
+            chosen = [a for a in assets if a.index == chosen_index]
+        else:
+            chosen = [a for a in assets if a.file_format in RUNTIME_FOR_FORMAT]
+        if not chosen:
+            formats = ", ".join(sorted({a.file_format or "?" for a in assets})) or "none"
+            only_inert = all(a.file_format in NOT_RUNNABLE for a in assets)
+            why = (f"no runnable asset: {formats} assets are verified by hash and inspection only"
+                   if only_inert else f"no asset in a format with a runtime (formats: {formats})")
+            return GoldenPlan(set_name, None, why)
+        if set_name is None:
+            return GoldenPlan(None, chosen[0], "no golden set configured for this card")
+        return GoldenPlan(set_name, chosen[0])
+
+    def run(self, metadata: JSONObject, plan: GoldenPlan | None = None) -> GoldenResult:
+        """The golden verdict of one card's metadata; every outcome is a GoldenResult, never an exception."""
+        p = plan or self.plan(metadata)
+        if p.set_name is None or p.asset is None:
+            return GoldenResult("skipped", p.reason, p.set_name)
+        asset = p.asset
+        details = Details(asset.index, asset.file_format, asset.sha256)
+        try:
+            gset = self.sets.get(p.set_name)
+            if not asset.link or not asset.sha256 or not HEX64.fullmatch(asset.sha256):
+                return GoldenResult("failed", "the asset entry has no valid link or SHA-256", p.set_name,
+                                    details=details)
+            self.fetcher.fetch(asset.link, asset.sha256)
+        except GoldenSetError as exc:
+            return GoldenResult("failed", exc.message, p.set_name, details=details)
+        except OfflineError as exc:
+            return GoldenResult("offline", f"not verified (offline, asset not in store): {exc.message}",
+                                p.set_name, details=details)
+        except AssetError as exc:
+            details.fetch = exc.kind
+            return GoldenResult("failed", f"the asset could not be fetched ({exc.kind}): {exc.message}",
+                                p.set_name, details=details)
+        return self._inspected(gset, asset, asset.sha256, metadata, details)
+
+    def _inspected(self, gset: GoldenSet, asset: Asset, sha256: str, metadata: JSONObject,
+                   details: Details) -> GoldenResult:
+        """Inspect the fetched blob, translate a legacy .ms file, then run the set on it."""
+        path = self.fetcher.store.blob_path(sha256)
+        facts = inspect_file(path)
+        details.inspect = facts.description
+        if asset.file_format == "mslite" and facts.kind != "mslite":
+            return GoldenResult("failed", f"the asset is {facts.description}, not a .ms model", gset.name,
+                                details=details)
+        if asset.file_format == "mslite" and facts.ms_format != "MSL2":
+            translated = self._translate(sha256, facts, gset.name, details)
+            if isinstance(translated, GoldenResult):
+                return translated
+            path = translated
+        pre = Preprocess.from_dict(gset.preprocess).merged(preprocess_overrides(metadata))
+        result = self._run(gset, pre, path, str(asset.file_format), details)
+        if details.translated is not None:
+            t = details.translated
+            result.message += (f" (on an MSL2 translation of the {t.from_version} file by hubtool's "
+                               f"legacy translator {t.translator}, sha256 {t.sha256[:12]}…)")
+        return result
+
+    def _translate(self, sha256: str, facts: FileFacts, set_name: str, details: Details) -> Path | GoldenResult:
+        """Runtime 2.0.0 cannot load 1.0/1.1 files: translate them (once, into the store) and test that."""
+        try:
+            done = translate_into_store(self.fetcher.store, sha256)
+        except (TranslationRefused, LegacyFormatError) as exc:
+            return GoldenResult("failed", f"{facts.description}; hubtool's translator cannot revive it: "
+                                f"{exc.message}", set_name, details=details)
+        details.translated = Translation(sha256, facts.built_by or "", done.sha256, done.translator)
+        return done.path
+
+    def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str,
+             details: Details) -> GoldenResult:
+        try:
+            with open_session(path, file_format, timeout=self.timeout) as session:
+                result = run_golden(gset, pre, session)
+        except RuntimeUnavailable as exc:
+            return GoldenResult("unavailable", exc.message, gset.name, details=details)
+        except WorkerError as exc:
+            return GoldenResult("failed", f"the runtime failed on the model ({exc.kind}): {exc.message}",
+                                gset.name, details=details)
+        except ImageError as exc:
+            return GoldenResult("failed", exc.message, gset.name, details=details)
+        result.details = details
+        return result

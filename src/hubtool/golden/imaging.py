@@ -1,0 +1,118 @@
+"""Images -> model input tensors, exactly as a card's runtime code prepares them.
+
+Order of operations (DESIGN.md section 7): decode to RGB (EXIF orientation
+applied; RGBA, palette and greyscale converted), resize to the input size,
+float32, multiply by `scale`, subtract `mean` and divide by `std` per channel,
+reorder channels (RGB/BGR), lay out (NHWC/NCHW), add the batch dimension.
+Each step matters: on the canary, BGR instead of RGB gives 11/20, [0, 1]
+instead of 0..255 gives 2/20, NCHW fed to an NHWC model gives garbage.
+
+Note: Pillow's bilinear filter widens its support when it shrinks an image
+(antialiasing); a runtime's plain bilinear does not.  The two agree exactly
+when no resize is needed (the golden sets here are already at input size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImageError
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    size: tuple[int, int] | None = None  # (height, width); None: the model's input size
+    resize: str = "bilinear"
+    scale: float = 1.0
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    channels: str = "RGB"
+    layout: str = "NHWC"
+    batch: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Preprocess:
+        """From a golden set's `preprocess:` (validated by schemas/golden.schema.json) or a card's override."""
+        names = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {k: v for k, v in data.items() if k in names}
+        for key in ("size", "mean", "std"):
+            if key in kwargs and kwargs[key] is not None:
+                kwargs[key] = tuple(kwargs[key])
+        return cls(**kwargs)
+
+    def merged(self, overrides: Mapping[str, object]) -> Preprocess:
+        base = {f.name: getattr(self, f.name) for f in fields(self)}
+        base.update(overrides)
+        return Preprocess.from_dict(base)
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Decode any image Pillow reads to an HxWx3 uint8 RGB array."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                img = img.convert("RGBA")
+                background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+                img = Image.alpha_composite(background, img)  # transparent pixels become black
+            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise ImageError(f"cannot decode image {path}: {exc}") from exc
+
+
+def resize(rgb: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    if rgb.shape[:2] == tuple(size):
+        return rgb
+    from PIL import Image
+
+    filters = {"bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST,
+               "bicubic": Image.Resampling.BICUBIC}
+    height, width = size
+    return np.asarray(Image.fromarray(rgb).resize((width, height), filters[method]), dtype=np.uint8)
+
+
+def to_tensor(rgb: np.ndarray, pre: Preprocess, size: tuple[int, int]) -> np.ndarray:
+    """The model input for one decoded image."""
+    x = resize(rgb, size, pre.resize).astype(np.float32)
+    x *= np.float32(pre.scale)
+    x -= np.asarray(pre.mean, dtype=np.float32)
+    x /= np.asarray(pre.std, dtype=np.float32)
+    if pre.channels == "BGR":
+        x = x[..., ::-1]
+    if pre.layout == "NCHW":
+        x = np.transpose(x, (2, 0, 1))
+    if pre.batch:
+        x = x[None]
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def input_size(pre: Preprocess, model_shape: tuple[int, ...]) -> tuple[int, int] | str:
+    """The (height, width) to resize to, or why the model's input does not fit this preprocessing."""
+    dims = list(model_shape)
+    if pre.batch:
+        if len(dims) != 4 or dims[0] != 1:
+            return f"the model input has shape {dims}, not a batch of one image ([1, ...], 4 dimensions)"
+        dims = dims[1:]
+    if len(dims) != 3:
+        return f"the model input has shape {list(model_shape)}, not an image tensor"
+    if pre.layout == "NHWC":
+        if dims[2] != 3:
+            hint = " (it looks NCHW: set layout: NCHW)" if dims[0] == 3 else ""
+            return f"the model input {list(model_shape)} has {dims[2]} channels last, not 3{hint}"
+        model_size = (dims[0], dims[1])
+    else:
+        if dims[0] != 3:
+            hint = " (it looks NHWC: set layout: NHWC)" if dims[2] == 3 else ""
+            return f"the model input {list(model_shape)} has {dims[0]} channels first, not 3{hint}"
+        model_size = (dims[1], dims[2])
+    if pre.size is not None and tuple(pre.size) != model_size:
+        return (f"the preprocessing resizes to {list(pre.size)} but the model's input is "
+                f"{list(model_size)} (height, width)")
+    return model_size

@@ -1,0 +1,68 @@
+"""Render golden verdicts: text, JSON, JUnit."""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import quoteattr
+
+from ..cards.report import xml_text
+from ..durable import JSONObject
+from .inference import CaseResult, GoldenResult
+
+
+def case_dict(c: CaseResult) -> JSONObject:
+    return {"image": c.image, "expected": c.expected, "passed": c.passed, "rank": c.rank, "top-k": c.top_k,
+            "top": [{"label": label, "score": score} for label, score in c.top], "tie": c.tie or None,
+            "deviation": c.deviation, "allowed-deviation": c.allowed, "message": c.message or None}
+
+
+def result_dict(card: str, r: GoldenResult) -> JSONObject:
+    return {"card": card, "status": r.status, "message": r.message, "set": r.set_name, "correct": r.correct,
+            "required": r.required, "cases": len(r.cases), "details": r.details.as_dict() if r.details else {},
+            "failed-cases": [case_dict(c) for c in r.failed_cases],
+            "ties": [case_dict(c) for c in r.cases if c.tie]}
+
+
+def _case_line(c: CaseResult) -> str:
+    top = ", ".join(f"{label} {score:.4g}" for label, score in c.top)
+    extra = f"; {c.tie}" if c.tie else ""
+    return f"    {c.image}: {c.message or 'failed'} (top: {top}){extra}"
+
+
+def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
+    if fmt == "json":
+        counts: dict[str, int] = {}
+        for _, r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return json.dumps({"cards": [result_dict(card, r) for card, r in results], "summary": counts},
+                          indent=2, sort_keys=True)
+    if fmt == "junit":
+        return render_junit(results)
+    lines = []
+    for card, r in results:
+        lines.append(f"{r.status.upper():11s} {card}" + (f"  [{r.set_name}]" if r.set_name else "")
+                     + (f"  {r.message}" if r.message else ""))
+        lines += [_case_line(c) for c in r.failed_cases]
+        lines += [f"    {c.image}: note: {c.tie}" for c in r.cases if c.tie and c.passed]
+    tally: dict[str, int] = {}
+    for _, r in results:
+        tally[r.status] = tally.get(r.status, 0) + 1
+    lines.append(f"{len(results)} cards: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())))
+    return "\n".join(lines)
+
+
+def render_junit(results: list[tuple[str, GoldenResult]]) -> str:
+    cases = []
+    for card, r in results:
+        inner = ""
+        if r.status == "failed":
+            body = "\n".join([r.message] + [_case_line(c) for c in r.failed_cases])
+            inner = f"<failure message={quoteattr(r.message)} type=\"hubtool.golden\">{xml_text(body)}</failure>"
+        elif r.status != "passed":
+            inner = f"<skipped message={quoteattr(f'{r.status}: {r.message}')}/>"
+        cases.append(f'  <testcase classname="hubtool.golden" name={quoteattr(card)}>{inner}</testcase>')
+    failures = sum(r.status == "failed" for _, r in results)
+    skipped = sum(r.status not in ("passed", "failed") for _, r in results)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            f"<testsuite name=\"hubtool golden\" tests=\"{len(results)}\" failures=\"{failures}\" "
+            f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(cases) + "\n</testsuite>")

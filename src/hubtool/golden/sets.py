@@ -1,0 +1,143 @@
+"""Golden sets: hub/golden/<set>/golden.yaml, validated, with its images and reference outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..durable import JSONObject
+from ..errors import GoldenSetError
+from ..yamlfile import read_validated
+
+GOLDEN_DIR = Path("hub") / "golden"
+
+
+@dataclass(frozen=True)
+class Case:
+    image: str
+    expect: str
+    top_k: int
+    atol: float | None
+    rtol: float | None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    name: str
+    folder: Path
+    images_dir: Path
+    labels: tuple[str, ...]
+    preprocess: JSONObject
+    cases: tuple[Case, ...]
+    min_correct: float
+    reference: dict[str, list[float]] | None
+    content_sha256: str  # over golden.yaml, labels, references and images: the ledger's key
+
+    def image_path(self, case: Case) -> Path:
+        return self.images_dir / case.image
+
+
+def set_folder(hub_root: Path, name: str) -> Path:
+    return hub_root / GOLDEN_DIR / name
+
+
+def load_set(hub_root: Path, name: str) -> GoldenSet:
+    """Read and validate a golden set; every problem is a GoldenSetError naming the file and line."""
+    folder = set_folder(hub_root, name)
+    path = folder / "golden.yaml"
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise GoldenSetError(f"golden set '{name}' does not exist ({path} is missing)",
+                             hint="create hub/golden/<set>/golden.yaml, or name an existing set")
+    doc = read_validated(path, "golden", GoldenSetError)
+    raw: dict[str, Any] = doc.data  # type: ignore[assignment]  # validated against schemas/golden.schema.json
+    images_dir = (folder / raw.get("images", ".")).resolve()
+    labels = _labels(folder, raw["labels"], path)
+    default_k = int(raw.get("top-k", 1))
+    cases = []
+    for i, item in enumerate(raw["cases"]):
+        where = doc.values.get(f"/cases/{i}")
+        if item["expect"] not in labels:
+            raise GoldenSetError(f"{path}:{where.line if where else 0}: case {item['image']!r} expects "
+                                 f"{item['expect']!r}, which is not one of the labels")
+        cases.append(Case(item["image"], item["expect"], int(item.get("top-k", default_k)),
+                          item.get("atol", raw.get("atol")), item.get("rtol", raw.get("rtol")), item.get("why", "")))
+    reference = None
+    if raw.get("reference-outputs"):
+        ref_path = folder / raw["reference-outputs"]
+        try:
+            reference = json.loads(ref_path.read_text())["outputs"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise GoldenSetError(f"{ref_path}: cannot read the reference outputs ({exc})") from exc
+    missing = [c.image for c in cases if not (images_dir / c.image).is_file()]
+    if missing:
+        raise GoldenSetError(f"{path}: images missing from {images_dir}: {', '.join(missing)}")
+    return GoldenSet(name, folder, images_dir, tuple(labels), dict(raw["preprocess"]), tuple(cases),
+                     float(raw.get("min-correct", 1.0)), reference,
+                     _content_hash(path, folder, images_dir, cases, raw))
+
+
+def _labels(folder: Path, labels: Any, path: Path) -> list[str]:
+    if isinstance(labels, list):
+        return [str(x) for x in labels]
+    label_file = folder / labels
+    try:
+        return [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise GoldenSetError(f"{path}: cannot read the labels file {label_file}: {exc.strerror}") from exc
+
+
+def _content_hash(path: Path, folder: Path, images_dir: Path, cases: list[Case], raw: dict[str, Any]) -> str:
+    digest = hashlib.sha256(path.read_bytes())
+    extra = [folder / raw["labels"]] if isinstance(raw["labels"], str) else []
+    if raw.get("reference-outputs"):
+        extra.append(folder / raw["reference-outputs"])
+    for file in extra + [images_dir / c.image for c in cases]:
+        digest.update(file.name.encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def set_for_card(metadata: JSONObject, default_sets: dict[str, str]) -> str | None:
+    """The card's golden set: its own `golden.set`, else the hub's default for its train-dataset."""
+    golden = metadata.get("golden")
+    if isinstance(golden, dict) and isinstance(golden.get("set"), str):
+        return str(golden["set"])
+    dataset = metadata.get("train-dataset")
+    return default_sets.get(dataset) if isinstance(dataset, str) else None
+
+
+class GoldenSets:
+    """The hub's golden sets, each read (and its images hashed) once per run; failures are remembered too."""
+
+    def __init__(self, hub_root: Path) -> None:
+        self.hub_root = hub_root
+        self._loaded: dict[str, GoldenSet | GoldenSetError] = {}
+
+    def get(self, name: str) -> GoldenSet:
+        """The set `name`; GoldenSetError when it is missing or invalid."""
+        found = self._loaded.get(name)
+        if found is None:
+            try:
+                found = load_set(self.hub_root, name)
+            except GoldenSetError as exc:
+                found = exc
+            self._loaded[name] = found
+        if isinstance(found, GoldenSetError):
+            raise found
+        return found
+
+    def problem(self, name: str) -> str | None:
+        """Why the set `name` cannot be used, or None."""
+        try:
+            self.get(name)
+        except GoldenSetError as exc:
+            return exc.message
+        return None
+
+
+def fingerprint_files(hub_root: Path) -> list[Path]:
+    """Every golden.yaml of the hub (part of what a card's check verdict depends on)."""
+    return sorted((hub_root / GOLDEN_DIR).glob("*/golden.yaml"))

@@ -1,0 +1,153 @@
+"""The published hub on disk: generations swapped in atomically (a `PublishTarget`).
+
+`DEST` (e.g. dist/hub) is a symlink to `DEST.generations/<n>`. A new
+generation is built completely in a staging folder next to it, fsynced,
+renamed to its generation name, and only then does a new symlink replace the
+old one with `os.replace` (atomic). A reader that opens DEST/index.json sees
+the old generation or the new one, never a mix; a crash at any point leaves
+the previous generation published. Two publishers serialise on a lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..assets import layout
+from ..durable import canonical, fsync_dir, fsync_tree, pid_alive
+from ..errors import StoreError
+from .index import Snapshot
+from .target import Committed, Published
+
+#: generations a publish keeps (the current one always stays)
+KEEP_GENERATIONS = 3
+
+
+class DirectoryTarget:
+    def __init__(self, dest: Path) -> None:
+        self.dest = Path(os.path.abspath(dest))
+        self.generations = self.dest.with_name(self.dest.name + ".generations")
+
+    def publish(self, snapshot: Snapshot) -> Committed:
+        index = canonical(snapshot.index([rel for rel, _ in snapshot.documents]))
+        with self._locked():
+            current = self._unchanged(index)
+            if current is not None:
+                return Committed(str(current), unchanged=True)  # the published hub already says exactly this
+            with self._staging() as stage:
+                for rel, doc in snapshot.documents:
+                    _write(stage / rel, canonical(doc))
+                for digest, src in snapshot.blobs.items():
+                    _link_blob(src, stage / layout.blob_rel(digest))
+                _write(stage / "index.json", index)
+                return Committed(str(self._commit(stage)), unchanged=False)
+
+    def latest(self) -> Published | None:
+        current = self._current()
+        if current is None:
+            return None
+        try:
+            index = json.loads((current / "index.json").read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{current}/index.json cannot be read: {exc}") from exc
+        return Published(str(current), index)
+
+    def gc(self, *, keep: int, grace_seconds: float) -> list[str]:
+        with self._locked():
+            return self._prune(self._current(), keep=keep, grace_seconds=grace_seconds)
+
+    # --- the steps ---------------------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dest.with_name(f".{self.dest.name}.lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a second publisher waits for the first
+            yield
+        finally:
+            os.close(fd)
+
+    def _current(self) -> Path | None:
+        if self.dest.is_symlink():
+            return self.dest.resolve()
+        return self.dest if self.dest.is_dir() else None
+
+    def _next_number(self) -> int:
+        numbers = [int(p.name) for p in self.generations.glob("[0-9]*") if p.name.isdigit()]
+        return max(numbers, default=0) + 1
+
+    @contextmanager
+    def _staging(self) -> Iterator[Path]:
+        """A fresh staging folder, removed if the build fails."""
+        self.generations.mkdir(parents=True, exist_ok=True)
+        stage = self.generations / f".staging-{os.getpid()}"
+        if stage.exists():
+            shutil.rmtree(stage)
+        stage.mkdir()
+        try:
+            yield stage
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
+
+    def _unchanged(self, index_bytes: bytes) -> Path | None:
+        """The current generation, if it already holds exactly this index (and so these documents)."""
+        current = self._current()
+        try:
+            same = current is not None and (current / "index.json").read_bytes() == index_bytes
+        except OSError:
+            same = False
+        return current if same else None
+
+    def _commit(self, stage: Path) -> Path:
+        """Make the staged generation the published one; returns its folder."""
+        if self.dest.exists() and not self.dest.is_symlink():
+            raise StoreError(f"{self.dest} is a real folder, not hubtool's published-hub link",
+                             hint="move it away once; hubtool then publishes generations behind a symlink")
+        fsync_tree(stage)
+        final = self.generations / f"{self._next_number():08d}"
+        os.rename(stage, final)
+        link = self.dest.with_name(f".{self.dest.name}.link-{os.getpid()}")
+        if link.is_symlink():
+            link.unlink()
+        os.symlink(os.path.relpath(final, self.dest.parent), link)
+        os.replace(link, self.dest)  # the atomic switch
+        fsync_dir(self.dest.parent)
+        self._prune(final, keep=KEEP_GENERATIONS, grace_seconds=0)
+        return final
+
+    def _prune(self, current: Path | None, *, keep: int, grace_seconds: float) -> list[str]:
+        """Remove generations beyond the newest `keep` (never `current`), and stale staging folders."""
+        removed = []
+        now = time.time()
+        numbered = sorted(p for p in self.generations.iterdir() if p.name.isdigit()) \
+            if self.generations.is_dir() else []
+        for old in numbered[:-keep] if keep > 0 else numbered:
+            if old != current and now - old.stat().st_mtime >= grace_seconds:
+                shutil.rmtree(old, ignore_errors=True)
+                removed.append(str(old))
+        for stale in self.generations.glob(".staging-*") if self.generations.is_dir() else ():
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+                removed.append(str(stale))
+        return removed
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)  # inside the staging folder: fsynced as a whole before it becomes visible
+
+
+def _link_blob(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)  # the same verified bytes, no copy
+    except OSError:
+        shutil.copyfile(src, dest)

@@ -1,0 +1,117 @@
+"""`hubtool publish`: gate every card on check, fetch, inspect and golden; write the hub atomically.
+
+Per card: check (parse, schema, rules) -> fetch every asset (verified) -> inspect
+-> golden inference where a runtime and a golden set apply -> index entry.
+Each step's verdict is recorded (passed / failed / skipped / unavailable /
+offline, with the reason); a card is published only if every step passed or
+did not apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..assets.fetcher import Fetcher
+from ..assets.s3.client import S3Location, client_for
+from ..assets.sources import fetcher_for
+from ..assets.store import local_store
+from ..cards.card import discover
+from ..cards.validate import CardChecker
+from ..config import HubConfig
+from ..golden.card import GoldenRunner
+from ..golden.rule import GoldenBlockRule
+from ..golden.sets import GoldenSets
+from ..progress import SILENT, Progress
+from ..runtimes.registry import managed_identities, workers_started
+from .directory import DirectoryTarget
+from .index import CardEntry, Snapshot, entry_for, snapshot_of
+from .ledger import Ledger
+from .runs import STEPS, CardRun, PublishOptions, PublishResult
+from .s3 import S3Target
+from .steps import AssetSteps, CheckStep, GoldenStep, StepContext
+from .target import PublishTarget
+
+
+def target_for(to: Path | str, config: HubConfig) -> PublishTarget:
+    """The target for `--to`: s3://bucket/prefix, or a folder."""
+    if str(to).startswith("s3://"):
+        return S3Target(S3Location.parse(str(to)), client_for(config.object_store))
+    return DirectoryTarget(Path(to))
+
+
+def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *, store: Path | None = None,
+                progress: Progress = SILENT) -> PublishResult:
+    """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
+    local = local_store(config, store)
+    target = target_for(options.to, config)
+    ledger = Ledger(local.root / "ledger.sqlite")
+    try:
+        fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
+        publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
+                              progress=progress)
+        return publisher.run(paths, target)
+    finally:
+        ledger.close()
+
+
+class Publisher:
+    def __init__(self, config: HubConfig, fetcher: Fetcher, ledger: Ledger, options: PublishOptions, *,
+                 runtime_identity: dict[str, str], progress: Progress = SILENT) -> None:
+        self.config = config
+        self.fetcher = fetcher
+        self.ledger = ledger
+        self.options = options
+        self.runtime_identity = runtime_identity
+        self.progress = progress
+        sets = GoldenSets(config.root)  # each set's content hash reads every image: once per run
+        self.ctx = StepContext(config, ledger, options.no_cache)
+        self.check = CheckStep(self.ctx, CardChecker(config, extra_rules=[GoldenBlockRule(config, sets)]))
+        self.assets = AssetSteps(self.ctx, fetcher, jobs=options.jobs)
+        self.golden = GoldenStep(self.ctx, GoldenRunner(config, fetcher, sets=sets, timeout=options.timeout),
+                                 runtime_identity)
+        self._workers_before = workers_started()
+
+    def run(self, paths: list[Path], target: PublishTarget) -> PublishResult:
+        files = discover(paths)
+        self.progress.status(f"checking {len(files)} cards")
+        runs = self.check.run(files)
+        self.progress.status("fetching assets")
+        self.assets.fetch(runs)
+        self.progress.status("inspecting assets")
+        self.assets.inspect(runs)
+        for i, run in enumerate(runs, 1):
+            self.golden.run(run)
+            self._gate(run)
+            golden = run.steps["golden"]
+            if not golden.cached and golden.status != "skipped":
+                self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
+        self.progress.status("writing the index")
+        committed = target.publish(self._snapshot(runs))
+        counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
+                    "golden_runs": self.ctx.counters.golden_runs, "ledger_hits": self.ledger.hits,
+                    "unchanged": int(committed.unchanged), "requests": self.fetcher.stats.requests,
+                    "workers": workers_started() - self._workers_before}
+        return PublishResult(runs, committed.where, counters)
+
+    def _gate(self, run: CardRun) -> None:
+        """Published only if every step passed or was legitimately not applicable."""
+        for name in STEPS:
+            step = run.steps[name]
+            if step.status in ("passed", "skipped"):
+                continue  # a skip after a failure never gets here: the failure returned first
+            if step.status in ("offline", "unavailable") and self.options.allow_unverified:
+                run.verified = False
+                continue
+            run.held_because = f"{name} {step.status}: {step.reason}"
+            return
+        run.published = True
+
+    def _snapshot(self, runs: list[CardRun]) -> Snapshot:
+        entries: list[CardEntry] = [entry_for(r, mirrors=self.config.mirrors, with_assets=self.options.with_assets)
+                                    for r in runs if r.published]
+        blobs = {}
+        if self.options.with_assets:
+            digests = {a.sha256 for e in entries for a in e.assets}
+            digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
+            blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
+        return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs)

@@ -1,0 +1,113 @@
+"""What a publish run records per card: each step's verdict, and what the steps found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cards.card import Asset, assets_from
+from ..cards.rules import Identity
+from ..diagnostics import Diagnostic
+from ..durable import JSON, JSONObject
+
+STEPS = ("check", "fetch", "inspect", "golden")
+
+
+@dataclass
+class Step:
+    status: str  # passed | failed | skipped | unavailable | offline
+    reason: str = ""
+    cached: bool = False  # served from the ledger
+
+
+@dataclass(frozen=True)
+class FetchedAsset:
+    size: int
+    action: str  # present | copied | downloaded
+
+
+@dataclass(frozen=True)
+class GoldenSummary:
+    """A golden verdict as the index and the ledger keep it."""
+
+    set: str | None
+    correct: int
+    required: int
+    cases: int
+    message: str
+    runtime: str | None
+    translated: JSONObject | None  # the translation the verdict was obtained on (legacy .ms files)
+
+    def to_json(self) -> JSONObject:
+        return {"set": self.set, "correct": self.correct, "required": self.required, "cases": self.cases,
+                "message": self.message, "runtime": self.runtime, "translated": self.translated}
+
+    @classmethod
+    def from_json(cls, doc: JSONObject) -> GoldenSummary:
+        def num(key: str) -> int:
+            value = doc.get(key)
+            return value if isinstance(value, int) else 0
+
+        def text(key: str) -> str | None:
+            value = doc.get(key)
+            return value if isinstance(value, str) else None
+
+        translated = doc.get("translated")
+        return cls(text("set"), num("correct"), num("required"), num("cases"), text("message") or "",
+                   text("runtime"), translated if isinstance(translated, dict) else None)
+
+
+@dataclass
+class CardRun:
+    path: Path
+    display: str
+    raw_sha256: str
+    steps: dict[str, Step] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    metadata: JSONObject | None = None
+    title: str | None = None
+    identity: Identity | None = None
+    warnings: int = 0  # what the check found, besides errors
+    fetched: dict[str, FetchedAsset] = field(default_factory=dict)  # digest -> how it got into the store
+    facts: dict[str, JSONObject] = field(default_factory=dict)  # digest -> what inspection found
+    golden: GoldenSummary | None = None
+    published: bool = False
+    verified: bool = True
+    held_because: str = ""
+    _assets: list[Asset] | None = None
+
+    @property
+    def assets(self) -> list[Asset]:
+        if self._assets is None:
+            self._assets = assets_from(self.metadata or {})
+        return self._assets
+
+    def passed(self, step: str) -> bool:
+        return self.steps[step].status == "passed"
+
+
+@dataclass
+class PublishOptions:
+    to: Path | str  # a folder, or s3://bucket/prefix
+    offline: bool = False
+    allow_unverified: bool = False
+    no_cache: bool = False
+    with_assets: bool = False
+    jobs: int = 4
+    timeout: float = 120.0
+
+
+@dataclass
+class PublishResult:
+    runs: list[CardRun]
+    generation: str | None  # where the published hub now is (a generation folder, or an s3:// ref)
+    counters: dict[str, int]
+
+    @property
+    def held_back(self) -> list[CardRun]:
+        return [r for r in self.runs if not r.published]
+
+
+def fact_kind(facts: JSONObject) -> str | None:
+    kind: JSON = facts.get("kind")
+    return kind if isinstance(kind, str) else None

@@ -1,0 +1,36 @@
+"""Where a published hub lives: the `PublishTarget` protocol, owned by the pipeline that writes through it.
+
+Two backends keep it: `directory.DirectoryTarget` (generations behind an atomically
+swapped symlink) and `s3.S3Target` (immutable objects and create-only generation refs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..durable import JSONObject
+from .index import Snapshot
+
+
+@dataclass(frozen=True)
+class Committed:
+    where: str  # the generation now published: a folder, or an s3:// generation ref
+    unchanged: bool  # the hub already said exactly this: no new generation was made
+
+
+@dataclass(frozen=True)
+class Published:
+    generation: str
+    index: JSONObject
+
+
+class PublishTarget(Protocol):
+    def publish(self, snapshot: Snapshot) -> Committed:
+        """Write the snapshot as a new generation, all or nothing; readers see the old hub or the new one."""
+
+    def latest(self) -> Published | None:
+        """The newest published index (verified where the target can), or None before the first publish."""
+
+    def gc(self, *, keep: int, grace_seconds: float) -> list[str]:
+        """Remove what no kept generation needs and is older than the grace period; returns what went."""

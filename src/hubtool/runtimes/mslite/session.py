@@ -1,0 +1,42 @@
+"""MindSpore Lite as a `Runtime`: a fresh worker process per asset (untrusted files)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .client import MsliteWorker
+from .env import installed_env
+
+
+class MsliteSession:
+    def __init__(self, worker: MsliteWorker) -> None:
+        self.worker = worker
+        self._shapes = [t.shape for t in worker.inputs()]
+
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return self._shapes
+
+    def predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        return self.worker.predict(arrays)
+
+
+class MsliteRuntime:
+    name = "mindspore-lite"
+
+    def open(self, path: Path, file_format: str, *, timeout: float) -> AbstractContextManager[MsliteSession]:
+        return _session(path, file_format, timeout)
+
+    def identity(self) -> str | None:
+        env = installed_env()
+        return env.packages.get("mindspore_lite") if env else None
+
+
+@contextmanager
+def _session(path: Path, file_format: str, timeout: float) -> Iterator[MsliteSession]:
+    with MsliteWorker(timeout=timeout) as worker:
+        worker.load(path, model_type="MINDIR_LITE" if file_format == "mslite" else "MINDIR")
+        yield MsliteSession(worker)

@@ -1,0 +1,135 @@
+"""`hubtool check` and `hubtool schema` through the CLI: exit codes, formats, options."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from helpers import REPO, card_text, check_json, run_cli, write_hub
+
+
+def test_clean_hub_exits_0(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text()})
+    code, doc = check_json(str(cards))
+    assert (code, doc["summary"]) == (0, {"files": 1, "errors": 0, "warnings": 0})
+
+
+def test_findings_exit_1_and_all_cards_are_checked(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {
+        "u/a.md": card_text(**{"model-name": "a", "evaluation": "-"}),
+        "u/b.md": card_text(**{"model-name": "b", "used-for": "nonsense"}),
+        "u/c.md": card_text(**{"model-name": "c"}),
+    })
+    code, doc = check_json(str(cards))
+    assert code == 1
+    assert sorted(Path(d["path"]).name for d in doc["diagnostics"]) == ["a.md", "b.md"]
+    assert doc["summary"] == {"files": 3, "errors": 2, "warnings": 0}
+
+
+def test_json_diagnostic_fields(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(extra="asset-sha265: x\n")})
+    code, doc = check_json(str(cards))
+    [diag] = doc["diagnostics"]
+    assert set(diag) == {"path", "line", "col", "code", "severity", "message", "pointer", "hint"}
+    assert (diag["code"], diag["severity"], diag["pointer"]) == ("HUB205", "warning", "/asset-sha265")
+    assert code == 0
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(**{"model-version": "1.10"})})
+    assert run_cli("check", str(cards)).exit_code == 0
+    result = run_cli("check", "--strict", str(cards))
+    assert result.exit_code == 1
+    assert "HUB110" in result.output and "quote it" in result.output
+
+
+def test_text_output_is_linter_style(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(**{"used-for": "inferance"})})
+    result = run_cli("check", str(cards))
+    first = result.output.splitlines()[0]
+    assert first.endswith("HUB203 error: used-for: 'inferance' is not one of: inference, "
+                          "extract-feature, transfer-learning")
+    assert ":14:11:" in first
+    assert "did you mean 'inference'?" in result.output
+    assert result.output.rstrip().endswith("1 card checked: 1 error, 0 warnings")
+
+
+def test_github_and_junit_formats(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(**{"used-for": "x"}), "u/n.md": card_text(**{"model-name": "n"})})
+    gh = run_cli("check", "--format", "github", str(cards)).output
+    assert gh.startswith("::error file=") and ",line=14,col=11,title=HUB203::" in gh
+    junit = run_cli("check", "--format", "junit", str(cards)).output
+    suite = ET.fromstring(junit)
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert len(suite.findall("testcase/failure")) == 1
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run_cli("check", str(tmp_path / "nope")).exit_code == 2
+    assert run_cli("check", "--format", "yaml", str(tmp_path)).exit_code == 2
+    assert run_cli("check", "--config", str(tmp_path / "missing.yaml"), str(tmp_path)).exit_code == 2
+
+
+def test_broken_hub_config_is_a_tool_error(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text()}, config="policy:\n  retries: many\n")
+    result = run_cli("check", str(cards))
+    assert result.exit_code == 2
+    assert "hub.yaml:2:12" in result.output and "config error" in result.output
+
+
+def test_hub_config_extends_vocabularies(tmp_path: Path) -> None:
+    config = "schema:\n  extra-module-types: [robotics]\n  extra-file-formats: [tflite]\n"
+    cards = write_hub(tmp_path, {"u/m.md": card_text(**{"module-type": "robotics-grasping"})}, config=config)
+    assert check_json(str(cards))[0] == 0
+    write_hub(tmp_path, {}, config="name: plain\n")
+    assert check_json(str(cards))[0] == 1
+
+
+def test_card_size_limit_is_configurable(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(extra="evaluation: {top1: 1}\n" + "#" * 5000 + "\n")},
+                      config="limits:\n  max-card-bytes: 4096\n")
+    code, doc = check_json(str(cards))
+    assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB001"]
+
+
+def test_twin_checked_alone_is_compared_with_its_english_card(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text(), "u/m_cn.md": card_text(author="B")})
+    code, doc = check_json(str(cards / "u" / "m_cn.md"))
+    assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB301"]
+
+
+def test_schema_command(tmp_path: Path) -> None:
+    path = Path(run_cli("schema").output.strip())
+    assert path.name == "model-card.schema.json" and path.is_file()
+    printed = json.loads(run_cli("schema", "--print").output)
+    assert printed["$id"].startswith("urn:hubtool:schema:model-card")
+    assert run_cli("schema", "--name", "nope").exit_code == 2
+
+
+def _run_hubtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    code = ("import sys, runpy; from hubtool.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n"
+            "    heavy = sorted(m for m in ('requests', 'numpy', 'PIL', 'rich.progress', 'urllib3')"
+            " if m in sys.modules)\n    print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n    raise\n")
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"}, timeout=60)
+
+
+def test_check_path_imports_nothing_heavy() -> None:
+    proc = _run_hubtool("check", "cards", cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "HEAVY=\n" in proc.stderr
+
+
+def test_no_traceback_on_unreadable_card(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text()})
+    (cards / "u" / "loop.md").symlink_to("loop.md")  # unreadable even for root: ELOOP
+    proc = _run_hubtool("check", str(cards), cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1
+    assert "loop.md:0:0: HUB001" not in proc.stdout and "u/loop.md: HUB001 error: cannot read the card" in proc.stdout
+    assert "2 cards checked: 1 error" in proc.stdout

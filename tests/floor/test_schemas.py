@@ -1,0 +1,50 @@
+"""The bundled schemas are valid against their metaschema and document every field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from helpers import REPO
+
+SCHEMAS = sorted((REPO / "schemas").glob("*.schema.json"))
+
+
+@pytest.mark.parametrize("path", SCHEMAS, ids=[p.name for p in SCHEMAS])
+def test_schema_is_valid_and_resolvable(path: Any) -> None:
+    schema = json.loads(path.read_text())
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].startswith("urn:hubtool:schema:")
+    # every $ref must resolve: validating an empty and a filled instance exercises them all
+    validator = Draft202012Validator(schema)
+    list(validator.iter_errors({}))
+
+
+def _properties(node: Any, where: str = "") -> Any:
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            yield f"{where}/{name}", sub
+        for key, sub in node.items():
+            if key != "properties":
+                yield from _properties(sub, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from _properties(sub, f"{where}/{i}")
+
+
+def test_every_card_property_has_a_description() -> None:
+    schema = json.loads((REPO / "schemas" / "model-card.schema.json").read_text())
+    undocumented = [where for where, sub in _properties(schema)
+                    if "description" not in sub and "$ref" not in sub]
+    assert undocumented == []
+
+
+def test_card_refs_resolve_for_a_real_card() -> None:
+    schema = json.loads((REPO / "schemas" / "model-card.schema.json").read_text())
+    instance = {"asset": [{"file-format": "x"}], "golden": {"set": 1}}
+    paths = {tuple(e.absolute_path) for e in Draft202012Validator(schema).iter_errors(instance)}
+    assert ("asset", 0, "file-format") in paths and ("golden", "set") in paths

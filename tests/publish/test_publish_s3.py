@@ -1,0 +1,169 @@
+"""Publishing to S3 (moto every run, Ceph RGW): generations, crashes at every step, races, GC, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from faultserver import random_bytes
+from s3_servers import Server, rgw
+
+from helpers import card_text, run_cli
+from hubtool.assets.s3.blobs import S3BlobStore
+from hubtool.assets.s3.client import S3Location
+from hubtool.assets.s3.refs import S3RefStore
+from hubtool.durable import JSONObject
+from hubtool.publish.index import Snapshot
+from hubtool.publish.s3 import S3Target
+
+BODY = random_bytes(300_000, seed=9)
+SHA = hashlib.sha256(BODY).hexdigest()
+
+
+def _snapshot(i: int, *, name: str = "m", user: str = "u") -> Snapshot:
+    doc: JSONObject = {"id": f"{user}/{name}@{i}", "card": f"cards/{user}/{name}.md", "title": None,
+                       "metadata": {"n": i}, "assets": [], "golden": {"status": "skipped"}, "verified": True}
+    return Snapshot("t", {}, [(f"cards/{user}/{name}@{i}.json", doc)])
+
+
+def _server(kind: str, moto: Server) -> Server:
+    return moto if kind == "moto" else rgw()
+
+
+def _latest(target: S3Target) -> tuple[int, JSONObject]:
+    found = target.latest()
+    assert found is not None
+    return int(found.generation.rsplit("/", 1)[-1].removesuffix(".json")), found.index
+
+
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_publish_generations_and_a_crash_at_every_step(kind: str, moto: Server,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    client, bucket = _server(kind, moto).bucket()
+    target = S3Target(S3Location(bucket, "pub/"), client)
+    first = target.publish(_snapshot(1))
+    assert first.where == f"s3://{bucket}/pub/refs/index/0000000001.json" and not first.unchanged
+    assert target.capabilities["conditional-writes"] is True
+    assert isinstance(target.capabilities["checksum-sha256"], bool)
+    assert target.publish(_snapshot(1)).unchanged
+    real_put, real_create = S3RefStore.put, S3RefStore.create
+    for step in range(3):  # crash at the card document, the index, and the commit
+        calls = {"n": 0}
+
+        def crashing_put(self: S3RefStore, name: str, body: bytes, step: int = step,
+                         calls: dict[str, int] = calls) -> None:
+            calls["n"] += 1
+            if calls["n"] > step:
+                raise RuntimeError("crash")
+            real_put(self, name, body)
+
+        monkeypatch.setattr(S3RefStore, "put", crashing_put)
+        if step == 2:
+            monkeypatch.setattr(S3RefStore, "create", lambda self, name, body: (_ for _ in ()).throw(
+                RuntimeError("crash")) if name.startswith("refs/index/") else real_create(self, name, body))
+        with pytest.raises(RuntimeError):
+            S3Target(S3Location(bucket, "pub/"), client).publish(_snapshot(2))
+        monkeypatch.setattr(S3RefStore, "put", real_put)
+        monkeypatch.setattr(S3RefStore, "create", real_create)
+        generation, seen = _latest(target)
+        assert generation == 1 and seen["cards"][0]["metadata"] == {"n": 1}  # type: ignore[index]
+    second = target.publish(_snapshot(2))
+    assert second.where.endswith("0000000002.json")
+    assert _latest(target)[1]["cards"][0]["metadata"] == {"n": 2}  # type: ignore[index]
+
+
+def test_racing_publishers_rebase(moto: Server) -> None:
+    client, bucket = moto.bucket()
+    location = S3Location(bucket, "")
+    results: list[str] = []
+
+    def publisher(i: int) -> None:
+        results.append(S3Target(location, client).publish(_snapshot(10 + i)).where)
+
+    threads = [threading.Thread(target=publisher, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # each got its own generation, none was overwritten
+    assert sorted(r.rsplit("/", 1)[-1] for r in results) == [f"{g:010d}.json" for g in (1, 2, 3, 4)]
+
+
+def test_gc_keeps_recent_generations(moto: Server) -> None:
+    client, bucket = moto.bucket()
+    target = S3Target(S3Location(bucket, ""), client)
+    for i in range(5):
+        target.publish(_snapshot(i))
+    client.put_object(Bucket=bucket, Key=f"blobs/sha256/{SHA[:2]}/{SHA}", Body=BODY)  # unreferenced
+    assert target.gc(keep=2, grace_seconds=3600) == []  # all within the grace period
+    removed = target.gc(keep=2, grace_seconds=0)
+    assert f"blobs/sha256/{SHA[:2]}/{SHA}" in removed
+    assert len(target.refs.list("refs/index/")) == 2
+    assert _latest(target)[0] == 5
+
+
+# --- through the CLI: mirror and publish to s3:// ------------------------------------------------------
+
+
+def _s3_hub(root: Path, server: Server, monkeypatch: pytest.MonkeyPatch, cards: dict[str, dict[str, str]]) -> None:
+    """A hub whose cards' asset is in the repository, and whose object store is `server`."""
+    (root / "hub" / "assets").mkdir(parents=True)
+    (root / "hub" / "assets" / "m.ckpt").write_bytes(BODY)
+    ca = f"\n  ca-bundle: {server.verify}" if isinstance(server.verify, str) else ""
+    (root / "hub" / "hub.yaml").write_text(f"name: s3 hub\nobject-store:\n  endpoint-url: {server.endpoint}\n"
+                                           f"  addressing-style: path{ca}\n")
+    for rel, fields in cards.items():
+        text = card_text(**fields).replace("https://download.mindspore.cn/a.ckpt", "hub/assets/m.ckpt").replace(
+            "449498ecf5201d46d4eaee2754d69db89b656573f4e74ab42a9f8597299bb63b", SHA)
+        (root / "cards" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "cards" / rel).write_text(text)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)
+    monkeypatch.chdir(root)
+
+
+def test_each_published_card_names_its_own_document(moto: Server, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index is ordered by identity, the cards by path: with the two orders apart, each card must still
+    point at its own document (they were paired by position once, and swapped)."""
+    client, bucket = moto.bucket()
+    _s3_hub(tmp_path / "hub", moto, monkeypatch, {"a/zz.md": {"user-id": "b", "model-name": "zz"},
+                                                  "b/aa.md": {"user-id": "a", "model-name": "aa"}})
+    published = run_cli("publish", "--to", f"s3://{bucket}/pub", "--store", str(tmp_path / "store"))
+    assert published.exit_code == 0, published.output
+    target = S3Target(S3Location(bucket, "pub/"), client)
+    cards = _latest(target)[1]["cards"]
+    assert [c["id"] for c in cards] == ["a/aa@1.0", "b/zz@1.0"]  # type: ignore[index, union-attr]
+    for card in cards:  # type: ignore[union-attr]
+        body = target.refs.read(card["document"])  # type: ignore[index]
+        assert body is not None and json.loads(body)["id"] == card["id"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_mirror_and_publish_to_s3(kind: str, moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = _server(kind, moto)
+    client, bucket = server.bucket()
+    _s3_hub(tmp_path / "hub", server, monkeypatch, {"u/m.md": {}})
+    store = str(tmp_path / "store")
+    mirrored = run_cli("mirror", "--to", f"s3://{bucket}/mirror", "--store", store)
+    assert mirrored.exit_code == 0, mirrored.output
+    location = S3Location(bucket, "mirror/")
+    assert S3BlobStore(location, client).verify(SHA) is None
+    manifest = json.loads(S3RefStore(location, client).read("manifest.json") or b"")
+    assert manifest["cards"][0]["assets"][0]["sha256"] == SHA
+    published = run_cli("publish", "--to", f"s3://{bucket}/pub", "--with-assets", "--store", store)
+    assert published.exit_code == 0, published.output
+    target = S3Target(S3Location(bucket, "pub/"), client)
+    generation, index = _latest(target)
+    assert generation == 1 and index["cards"][0]["assets"][0]["sha256"] == SHA  # type: ignore[index]
+    doc = target.refs.read(index["cards"][0]["document"])  # type: ignore[index]
+    assert doc is not None and json.loads(doc)["id"] == "u/m@1.0"
+    again = run_cli("publish", "--to", f"s3://{bucket}/pub", "--with-assets", "--store", store)
+    assert again.exit_code == 0 and "(unchanged)" in again.output
+    shown = run_cli("published", "show", "--to", f"s3://{bucket}/pub")
+    assert shown.exit_code == 0 and "refs/index/0000000001.json" in shown.output and "u/m@1.0" in shown.output
+    assert run_cli("published", "gc", "--to", f"s3://{bucket}/pub", "--grace-hours", "0").exit_code == 0
+    assert _latest(target)[0] == 1 and S3BlobStore(S3Location(bucket, "pub/"), client).verify(SHA) is None
