@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -30,7 +31,13 @@ def check_json(*args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.output)
 
 
-def card_text(*, title: str = "# Test\n\n", extra: str = "", **fields: str) -> str:
+def card_text(*, title: str = "# Test\n\n", extra: str = "", fmt: str = "ckpt", link: str | None = None,
+              sha: str | None = None, **fields: str) -> str:
+    """A valid card; each model-name gets its own asset link and SHA-256 (the default model "m": SHA)."""
+    name = fields.get("model-name", "m").split("#")[0].strip()  # a value may carry a comment
+    link = link or ("https://download.mindspore.cn/a.ckpt" if name == "m"
+                    else f"https://download.mindspore.cn/models/{name}.ckpt")
+    sha = sha or (SHA if name == "m" else hashlib.sha256(name.encode()).hexdigest())
     base = {
         "model-name": "m", "backbone-name": "resnet50", "module-type": "cv-classification",
         "fine-tunable": "False", "input-shape": "[32, 32, 3]", "model-version": "'1.0'",
@@ -40,8 +47,7 @@ def card_text(*, title: str = "# Test\n\n", extra: str = "", **fields: str) -> s
     }
     base.update(fields)
     lines = [f"{k}: {v}" for k, v in base.items()]
-    lines.append(f"asset:\n- file-format: ckpt\n  asset-link: https://download.mindspore.cn/a.ckpt\n"
-                 f"  asset-sha256: {SHA}")
+    lines.append(f"asset:\n- file-format: {fmt}\n  asset-link: {link}\n  asset-sha256: {sha}")
     return f"{title}---\n" + "\n".join(lines) + "\n" + extra + "---\nbody\n"
 
 
@@ -58,9 +64,7 @@ def write_hub(root: Path, cards: dict[str, str], *, config: str = "") -> Path:
 
 def canary_card(*, golden: str = "golden:\n  set: cifar10-canary\n", **fields: str) -> str:
     """A card for this repository's canary model (hub/assets), checked against the cifar10-canary set."""
-    text = card_text(extra=golden, **fields)
-    return text.replace("file-format: ckpt", "file-format: mslite").replace(
-        "https://download.mindspore.cn/a.ckpt", "hub/assets/cifar10-cnn-canary.ms").replace(SHA, CANARY_SHA)
+    return card_text(extra=golden, fmt="mslite", link="hub/assets/cifar10-cnn-canary.ms", sha=CANARY_SHA, **fields)
 
 
 def fake_ms(identifier: bytes, version: str) -> bytes:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import codes, profile
+from .diagnostics import Severity
 from .errors import ConfigError
 from .yamlfile import read_validated
 
@@ -65,6 +68,55 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True)
+class ModuleTypes:
+    """The module-type vocabulary: '<base>' (when `bare`) or '<base>-<task>'."""
+
+    bases: tuple[str, ...]
+    bare: bool = False
+    max_tasks: int | None = None
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """`card:` in hub/hub.yaml (after its profile): what the hub's cards must look like."""
+
+    required: tuple[str, ...]
+    template_keys: tuple[str, ...]
+    module_types: ModuleTypes
+    evaluation: str  # mapping | text
+    licenses: tuple[str, ...]  # exact spellings, and "spdx" for any SPDX expression
+    code_hosts: tuple[str, ...]
+    identity: str  # metadata | path
+    twin_keys: dict[str, str] = field(default_factory=dict)
+    twin_values: dict[str, str] = field(default_factory=dict)
+
+
+#: a rule's level: a severity, or None for off
+Level = Severity | None
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """`rules:` and `per-path:`: the severity of each code, hub-wide and for path globs."""
+
+    rules: dict[str, Level] = field(default_factory=dict)  # code -> level
+    per_path: tuple[tuple[str, dict[str, Level]], ...] = ()  # (glob, code -> level), later wins
+
+
+@cache
+def _default_document() -> tuple[str, dict[str, Any]]:
+    return profile.resolved({})
+
+
+def _default_card() -> CardSettings:
+    return _card(_default_document()[1].get("card", {}))
+
+
+def _default_rules() -> RuleSettings:
+    return _rule_settings(_default_document()[1])
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """Everything hubtool needs to know about one hub."""
 
@@ -83,6 +135,10 @@ class HubConfig:
     default_golden_sets: dict[str, str] = field(default_factory=dict)
     object_store: ObjectStoreSettings = field(default_factory=ObjectStoreSettings)
     runtimes: RuntimeSettings = field(default_factory=RuntimeSettings)
+    profile: str = profile.DEFAULT
+    card: CardSettings = field(default_factory=_default_card)
+    rules: RuleSettings = field(default_factory=_default_rules)
+    baseline: Path | None = None
 
 
 def find_hub_root(start: Path) -> Path | None:
@@ -113,7 +169,14 @@ def load_config(config_path: Path | None = None, *, start: Path | None = None) -
     config_path = config_path.resolve()
     root = config_path.parent.parent if config_path.parent.name == "hub" else config_path.parent
     data = read_validated(config_path, "hub", ConfigError, empty_ok=True).data
-    return _from_document(data if isinstance(data, dict) else {}, root=root, path=config_path)
+    name, doc = profile.resolved(data if isinstance(data, dict) else {})
+    return _from_document(doc, root=root, path=config_path, profile_name=name)
+
+
+def profile_config(name: str, root: Path) -> HubConfig:
+    """The configuration a hub.yaml that says only `extends: <name>` would give."""
+    resolved_name, doc = profile.resolved({"extends": name})
+    return _from_document(doc, root=root, path=root / CONFIG_RELPATH, profile_name=resolved_name)
 
 
 # The document was validated against schemas/hub.schema.json: its shape is known, so the
@@ -145,7 +208,40 @@ def _runtimes(settings: dict[str, Any]) -> RuntimeSettings:
     return RuntimeSettings(mslite_python=str(python) if python else None)
 
 
-def _from_document(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
+def _card(card: dict[str, Any], extra_bases: tuple[str, ...] = ()) -> CardSettings:
+    mt = card.get("module-type", {})
+    bases = tuple(mt.get("bases", ())) + tuple(b for b in extra_bases if b not in mt.get("bases", ()))
+    return CardSettings(
+        required=tuple(card.get("required", ())), template_keys=tuple(card.get("template-keys", ())),
+        module_types=ModuleTypes(bases, bool(mt.get("bare", False)), mt.get("max-tasks")),
+        evaluation=str(card.get("evaluation", "mapping")), licenses=tuple(card.get("licenses", ("spdx",))),
+        code_hosts=tuple(h.lower() for h in card.get("code-hosts", ())),
+        identity=str(card.get("identity", "metadata")),
+        twin_keys=dict(card.get("twin-keys", {})), twin_values=dict(card.get("twin-values", {})))
+
+
+def _levels(mapping: dict[str, str | bool], where: str) -> dict[str, Level]:
+    """Code or name -> level; a prefix (HUB1) sets every code it starts."""
+    out: dict[str, Level] = {}
+    for token, level in mapping.items():
+        found = codes.resolve(token)
+        if not found:
+            raise ConfigError(f"{where}: {token!r} is neither a diagnostic code nor a rule name",
+                              hint="`hubtool rules` lists every code and name")
+        for code in found:
+            out[code] = None if level in ("off", False) else Severity(level)  # YAML reads a bare off as false
+    return out
+
+
+def _rule_settings(raw: dict[str, Any]) -> RuleSettings:
+    per_path = tuple((glob, _levels(levels, f"per-path {glob!r}")) for glob, levels in raw.get("per-path", {}).items())
+    levels = _levels(raw.get("rules", {}), "rules")
+    if raw.get("card", {}).get("identity") == "path":
+        levels.setdefault("HUB303", None)  # a card's path is its identity: metadata repeats are not an error
+    return RuleSettings(levels, per_path)
+
+
+def _from_document(raw: dict[str, Any], *, root: Path, path: Path, profile_name: str) -> HubConfig:
     schema_ext = raw.get("schema", {})
     store = raw.get("store")
     max_card = os.environ.get("HUBTOOL_MAX_CARD_BYTES") or raw.get("limits", {}).get("max-card-bytes")
@@ -163,4 +259,7 @@ def _from_document(raw: dict[str, Any], *, root: Path, path: Path) -> HubConfig:
         default_golden_sets=dict(raw.get("golden", {}).get("default-sets", {})),
         object_store=_object_store(raw.get("object-store", {}) or {}, root),
         runtimes=_runtimes(raw.get("runtimes", {}) or {}),
+        profile=profile_name, rules=_rule_settings(raw),
+        card=_card(raw.get("card", {}), tuple(schema_ext.get("extra-module-types", ()))),
+        baseline=root / raw["baseline"] if raw.get("baseline") else None,
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .durable import JSONObject
 
 
 class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
+    ERROR = "error"  # fails the check
+    WARNING = "warning"  # fails the check with --strict
+    INFO = "info"  # worth knowing, never a failure
 
 
 @dataclass(frozen=True, order=True)
@@ -30,10 +31,21 @@ class Diagnostic:
     message: str
     pointer: str = ""
     hint: str = ""
+    # what the finding is about, independent of its line: the baseline's key (see cards/baseline.py)
+    fingerprint: str = field(default="", compare=False)
+    baselined: bool = False  # listed in the hub's baseline: reported, counted, never a failure
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+    @property
+    def counts(self) -> bool:
+        """Not baselined: it can fail a check."""
+        return not self.baselined
+
+    def with_severity(self, severity: Severity) -> Diagnostic:
+        return replace(self, severity=severity)
 
     def as_dict(self) -> JSONObject:
         return {
@@ -45,6 +57,7 @@ class Diagnostic:
             "message": self.message,
             "pointer": self.pointer,
             "hint": self.hint,
+            "baselined": self.baselined,
         }
 
 
@@ -56,6 +69,11 @@ def error(path: str, line: int, col: int, code: str, message: str, *,
 def warning(path: str, line: int, col: int, code: str, message: str, *,
             pointer: str = "", hint: str = "") -> Diagnostic:
     return Diagnostic(path, line, col, code, Severity.WARNING, message, pointer, hint)
+
+
+def info(path: str, line: int, col: int, code: str, message: str, *,
+         pointer: str = "", hint: str = "") -> Diagnostic:
+    return Diagnostic(path, line, col, code, Severity.INFO, message, pointer, hint)
 
 
 def escape_pointer_token(token: str | int) -> str:

@@ -15,6 +15,8 @@ from .errors import SchemaError
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
+    from .config import CardSettings, ModuleTypes
+
 
 def schema_dir() -> Path:
     """Where the schemas are: inside the installed package, or the repository's `schemas/`."""
@@ -40,25 +42,92 @@ def load_schema(name: str) -> JSONObject:
     return loaded
 
 
-def extended_card_schema(*, module_types: tuple[str, ...] = (), file_formats: tuple[str, ...] = (),
-                         backends: tuple[str, ...] = ()) -> JSONObject:
-    """The card schema with the hub's extra vocabulary (hub/hub.yaml `schema:`)."""
-    schema = load_schema("model-card")
-    if not (module_types or file_formats or backends):
-        return schema
+def card_schema(card: CardSettings, *, file_formats: tuple[str, ...] = (),
+                backends: tuple[str, ...] = ()) -> JSONObject:
+    """The card schema of a hub: the bundled one with the profile's and the hub's settings applied.
+
+    This is hubtool's view of a card: values the schema types as strings were kept as written
+    (1.10 stays "1.10") and <links> unwrapped.  `reader_view` turns it into what editors and
+    other validators need for the same card as a YAML reader sees it.
+    """
     # the bundled schema's shape is known: navigate it untyped
-    extended: dict[str, Any] = copy.deepcopy(schema)
-    props = extended["properties"]
-    if module_types:
-        pattern: str = props["module-type"]["pattern"]
-        head, rest = pattern.split(")", 1)
-        props["module-type"]["pattern"] = head + "|" + "|".join(module_types) + ")" + rest
+    schema: dict[str, Any] = copy.deepcopy(load_schema("model-card"))
+    props = schema["properties"]
+    schema["required"] = list(card.required)
+    props["module-type"]["pattern"] = module_type_pattern(card.module_types)
+    props["module-type"]["description"] = module_type_description(card.module_types)
+    if card.evaluation == "text":
+        props["evaluation"] = {"description": "Free text (acc89.38, top1acc62 | top5acc78), or a mapping of "
+                                              "metric -> value.",
+                               "type": ["string", "number", "boolean", "null", "object"]}
     if file_formats:
-        formats = extended["$defs"]["asset"]["properties"]["file-format"]
+        formats = schema["$defs"]["asset"]["properties"]["file-format"]
         formats["enum"] = list(formats["enum"]) + [f for f in file_formats if f not in formats["enum"]]
     for key in ("train-backend", "infer-backend") if backends else ():
         props[key]["enum"] = list(props[key]["enum"]) + [b for b in backends if b not in props[key]["enum"]]
-    return extended
+    return schema
+
+
+def exported_card_schema(card: CardSettings, *, profile: str, file_formats: tuple[str, ...] = (),
+                         backends: tuple[str, ...] = ()) -> JSONObject:
+    """The card schema editors and other validators use: the reader's view, named after its profile."""
+    view: dict[str, Any] = dict(reader_view(card_schema(card, file_formats=file_formats, backends=backends)))
+    view["$id"] = f"urn:hubtool:schema:model-card:1:{profile}"
+    view["title"] = f"{view['title']} ({profile} profile)"
+    return view
+
+
+def module_type_description(types: ModuleTypes) -> str:
+    bases = ", ".join(types.bases)
+    tasks = "at most one '-<task>' part" if types.max_tasks == 1 else "'-<task>' parts"
+    if types.bare:
+        return f"Task family, alone or with {tasks}: a base ({bases}), e.g. cv or cv-classification."
+    return f"Task family and task: a base ({bases}) followed by '-' and the task, e.g. cv-classification."
+
+
+def module_type_pattern(types: ModuleTypes) -> str:
+    """`^(cv|nlp|...)(-task){lo,hi}$`: a base, then as many '-<task>' parts as the dialect allows."""
+    low = 0 if types.bare else 1
+    if types.max_tasks is None:
+        count = "*" if low == 0 else "+"
+    else:
+        count = "?" if (low, types.max_tasks) == (0, 1) else f"{{{low},{types.max_tasks}}}"
+    return f"^({'|'.join(types.bases)})(-[A-Za-z0-9_]+){count}$"
+
+
+#: what hubtool unwraps: <scheme://...>, markdown's autolink form
+_BRACKETED_URL = "<(?=[A-Za-z][A-Za-z0-9+.-]*://)"
+
+
+def reader_view(schema: JSONObject) -> JSONObject:
+    """The same rules for a card as YAML readers (editors, check-jsonschema) see it.
+
+    hubtool keeps plain scalars as written where the schema wants a string, so a string field
+    may hold what YAML reads as a number or a boolean (model-version: 1.0), and it unwraps
+    <https://...> links, so a patterned string may also be the bracketed URL.
+    """
+    view: dict[str, Any] = copy.deepcopy(schema)
+    _widen(view)
+    return view
+
+
+def _widen(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _widen(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _widen(value)
+    types = node.get("type")
+    types = [types] if isinstance(types, str) else types
+    if isinstance(types, list) and "string" in types:
+        node["type"] = types + [t for t in ("number", "boolean") if t not in types]
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$"):
+            inner = pattern[1:-1]
+            node["pattern"] = f"^(?:{_BRACKETED_URL}(?:{inner})>|(?:{inner}))$"
 
 
 def validator_for(schema: JSONObject) -> Draft202012Validator:

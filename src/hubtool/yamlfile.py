@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from . import yamlsource
 from .errors import HubtoolError
 from .schema import Validator, load_schema
+
+
+@cache
+def _validator(schema: str) -> Validator:
+    # one compile per process: a hub.yaml and the profiles it extends share the hub schema
+    return Validator(load_schema(schema))
 
 
 def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
@@ -26,7 +33,7 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
     if doc.data is None and empty_ok:
         doc.data = {}
         return doc
-    validator = Validator(load_schema(schema))
+    validator = _validator(schema)
     if not isinstance(doc.data, dict) or not validator.is_valid(doc.data):
         errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path))
         first = errors[0] if errors else None

@@ -40,8 +40,7 @@ BOM = b"\xef\xbb\xbf"
 def decode(data: bytes, path: str) -> str | Diagnostic:
     """UTF-8 (an optional BOM is dropped); CRLF and lone CR become LF.
 
-    Replacing a line break by another keeps every line and column number.
-    """
+    Replacing a line break by another keeps every line and column number."""
     if data.startswith(BOM):
         data = data[len(BOM):]
     try:
@@ -82,13 +81,18 @@ class YamlDoc:
     raw: dict[str, RawScalar] = field(default_factory=dict)  # pointer -> non-string plain scalar
     angled: list[str] = field(default_factory=list)  # pointers of strings written <like this>
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # a syntax error's file line: where the construct YAML could not finish began (0: no syntax error)
+    broken_line: int = 0
 
 
 def _hint_for(problem: str, line_text: str) -> str:
     if "mapping values are not allowed" in problem:
         return ("a value containing ': ' must be quoted, e.g. key: \"a: b\"; "
                 "or the line is indented too deep")
-    if "block sequence entries are not allowed" in problem or line_text.rstrip().endswith(": -"):
+    if line_text.rstrip().endswith(": -"):
+        return ("a lone '-' starts a list, which cannot stand here: write `no`, quote it ('-'), or leave it empty "
+                "(MindSpore Hub's validator rewrites `evaluation: -` before parsing; other YAML readers refuse it)")
+    if "block sequence entries are not allowed" in problem:
         return "a lone '-' starts a list: put list items on the following lines, or quote the value"
     if "found character '\\t'" in problem or "\t" in line_text:
         return "YAML forbids tabs for indentation: use spaces"
@@ -156,6 +160,8 @@ class _Builder:
 
     def _syntax_error(self, exc: yaml.MarkedYAMLError) -> None:
         mark = exc.problem_mark or exc.context_mark
+        started = exc.context_mark if exc.context_mark and (not mark or exc.context_mark.line <= mark.line) else mark
+        self.doc.broken_line = (started.line if started else 0) + self.offset
         line = (mark.line if mark else 0)
         col = (mark.column if mark else 0)
         lines = self.text.split("\n")

@@ -31,9 +31,7 @@ def make_hub(root: Path, server: FaultServer, assets: dict[str, bytes]) -> Path:
     for i, (name, body) in enumerate(assets.items()):
         server.add(f"/{name}", body)
         sha = hashlib.sha256(body).hexdigest()
-        text = card_text(**{"model-name": f"m{i}"}).replace(
-            "https://download.mindspore.cn/a.ckpt", server.url(f"/{name}")).replace(
-            "449498ecf5201d46d4eaee2754d69db89b656573f4e74ab42a9f8597299bb63b", sha)
+        text = card_text(link=server.url(f"/{name}"), sha=sha, **{"model-name": f"m{i}"})
         (root / "cards" / "u").mkdir(parents=True, exist_ok=True)
         (root / "cards" / "u" / f"m{i}.md").write_text(text)
     return root

@@ -15,7 +15,7 @@ from helpers import REPO, card_text, check_json, run_cli, write_hub
 def test_clean_hub_exits_0(tmp_path: Path) -> None:
     cards = write_hub(tmp_path, {"u/m.md": card_text()})
     code, doc = check_json(str(cards))
-    assert (code, doc["summary"]) == (0, {"files": 1, "errors": 0, "warnings": 0})
+    assert (code, doc["summary"]) == (0, {"files": 1, "errors": 0, "warnings": 0, "infos": 0, "baselined": 0})
 
 
 def test_findings_exit_1_and_all_cards_are_checked(tmp_path: Path) -> None:
@@ -27,14 +27,14 @@ def test_findings_exit_1_and_all_cards_are_checked(tmp_path: Path) -> None:
     code, doc = check_json(str(cards))
     assert code == 1
     assert sorted(Path(d["path"]).name for d in doc["diagnostics"]) == ["a.md", "b.md"]
-    assert doc["summary"] == {"files": 3, "errors": 2, "warnings": 0}
+    assert doc["summary"] == {"files": 3, "errors": 2, "warnings": 0, "infos": 0, "baselined": 0}
 
 
 def test_json_diagnostic_fields(tmp_path: Path) -> None:
     cards = write_hub(tmp_path, {"u/m.md": card_text(extra="asset-sha265: x\n")})
     code, doc = check_json(str(cards))
     [diag] = doc["diagnostics"]
-    assert set(diag) == {"path", "line", "col", "code", "severity", "message", "pointer", "hint"}
+    assert set(diag) == {"path", "line", "col", "code", "severity", "message", "pointer", "hint", "baselined"}
     assert (diag["code"], diag["severity"], diag["pointer"]) == ("HUB205", "warning", "/asset-sha265")
     assert code == 0
 
@@ -104,7 +104,7 @@ def test_twin_checked_alone_is_compared_with_its_english_card(tmp_path: Path) ->
 
 def test_schema_command(tmp_path: Path) -> None:
     path = Path(run_cli("schema").output.strip())
-    assert path.name == "model-card.schema.json" and path.is_file()
+    assert path.name == "hubtool.card.schema.json" and path.is_file()  # the default profile's
     printed = json.loads(run_cli("schema", "--print").output)
     assert printed["$id"].startswith("urn:hubtool:schema:model-card")
     assert run_cli("schema", "--name", "nope").exit_code == 2
@@ -120,7 +120,7 @@ def _run_hubtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_check_path_imports_nothing_heavy() -> None:
-    proc = _run_hubtool("check", "cards", cwd=REPO)
+    proc = _run_hubtool("check", "cards/hubtool", cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "HEAVY=\n" in proc.stderr
 

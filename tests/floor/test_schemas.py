@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from helpers import REPO
+from hubtool import profile
+from hubtool.config import profile_config
 
 SCHEMAS = sorted((REPO / "schemas").glob("*.schema.json"))
 
@@ -48,3 +53,15 @@ def test_card_refs_resolve_for_a_real_card() -> None:
     instance = {"asset": [{"file-format": "x"}], "golden": {"set": 1}}
     paths = {tuple(e.absolute_path) for e in Draft202012Validator(schema).iter_errors(instance)}
     assert ("asset", 0, "file-format") in paths and ("golden", "set") in paths
+
+
+def test_bundled_profile_schemas_are_current() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "build_schemas.py"), "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name", profile.available())
+def test_every_profile_is_a_valid_hub_yaml(name: str, tmp_path: Path) -> None:
+    config = profile_config(name, tmp_path)  # validated against schemas/hub.schema.json on the way
+    assert config.profile == name and config.card.required and config.card.module_types.bases

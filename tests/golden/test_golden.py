@@ -151,7 +151,7 @@ def test_statuses_offline_unavailable_skipped(tmp_path: Path, monkeypatch: pytes
 def test_golden_blocks_are_checked_offline(tmp_path: Path) -> None:
     missing = canary_card(golden="golden:\n  set: no-such-set\n")
     bad_override = canary_card(golden="golden:\n  set: cifar10-canary\n  preprocess:\n    layout: HWC\n")
-    root = make_hub(tmp_path, {"u/a.md": missing, "u/b.md": bad_override.replace("model-name: m", "model-name: b")})
+    root = make_hub(tmp_path, {"u/a.md": missing, "v/b.md": bad_override.replace("model-name: m", "model-name: b")})
     result = run_cli("check", "--format", "json", str(root / "cards"))
     codes = sorted((Path(d["path"]).name, d["code"]) for d in json.loads(result.output)["diagnostics"])
     assert codes == [("a.md", "HUB501"), ("b.md", "HUB502")]

@@ -25,9 +25,7 @@ CKPT = b"\x0a\x05conv1" + bytes(500)
 
 
 def remote_card(name: str, url: str, sha: str, fmt: str = "ckpt") -> str:
-    return card_text(**{"model-name": name}).replace("https://download.mindspore.cn/a.ckpt", url).replace(
-        "449498ecf5201d46d4eaee2754d69db89b656573f4e74ab42a9f8597299bb63b", sha).replace(
-        "file-format: ckpt", f"file-format: {fmt}")
+    return card_text(link=url, sha=sha, fmt=fmt, **{"model-name": name})
 
 
 def make_hub(root: Path, server: FaultServer) -> Path:

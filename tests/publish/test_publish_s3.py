@@ -116,8 +116,7 @@ def _s3_hub(root: Path, server: Server, monkeypatch: pytest.MonkeyPatch, cards: 
     (root / "hub" / "hub.yaml").write_text(f"name: s3 hub\nobject-store:\n  endpoint-url: {server.endpoint}\n"
                                            f"  addressing-style: path{ca}\n")
     for rel, fields in cards.items():
-        text = card_text(**fields).replace("https://download.mindspore.cn/a.ckpt", "hub/assets/m.ckpt").replace(
-            "449498ecf5201d46d4eaee2754d69db89b656573f4e74ab42a9f8597299bb63b", SHA)
+        text = card_text(link="hub/assets/m.ckpt", sha=SHA, **fields)
         (root / "cards" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "cards" / rel).write_text(text)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)

@@ -43,6 +43,7 @@ class Card:
     metadata: JSONObject
     doc: YamlDoc = field(repr=False)
     front: frontmatter.FrontMatter = field(repr=False)
+    dropped: tuple[str, ...] = ()  # top-level entries left out because they are not valid YAML
 
     def value_pos(self, pointer: str) -> Pos:
         """Position of the value at `pointer`, else of its nearest enclosing value."""
@@ -74,6 +75,7 @@ class LoadedCard:
     display: str
     card: Card | None
     diagnostics: list[Diagnostic]
+    front: frontmatter.FrontMatter | None = None  # when the fences were found
 
 
 def assets_from(metadata: JSONObject) -> list[Asset]:
@@ -113,19 +115,77 @@ def load_card(path: Path, *, display: str, max_bytes: int,
     front = frontmatter.split(text, display)
     if isinstance(front, Diagnostic):
         return LoadedCard(path, display, None, [front])
-    doc = yamlsource.parse(front.yaml_text, path=display, line_offset=front.yaml_line)
-    diags = list(doc.diagnostics)
-    if diags:
-        return LoadedCard(path, display, None, diags)
+    doc, syntax, dropped = _parse_recovering(front, display)
+    diags = syntax + list(doc.diagnostics)
+    if any(d.code != "HUB102" for d in doc.diagnostics):  # duplicate keys do not stop the card's checks
+        return LoadedCard(path, display, None, diags, front)
     if not isinstance(doc.data, dict):
         what = "empty" if doc.data is None else f"a {type(doc.data).__name__}, not a mapping"
-        return LoadedCard(path, display, None, [error(
+        return LoadedCard(path, display, None, diags + [error(
             display, front.yaml_line if doc.data is not None else front.open_line, 1, "HUB109",
-            f"the front matter is {what}", hint="write the metadata as 'key: value' lines")])
+            f"the front matter is {what}", hint="write the metadata as 'key: value' lines")], front)
     diags += _normalise(doc, display, wants_string)
     card = Card(path=path, display=display, title=front.title, metadata=doc.data, doc=doc,
-                front=front)
-    return LoadedCard(path, display, card, diags)
+                front=front, dropped=dropped)
+    return LoadedCard(path, display, card, diags, front)
+
+
+#: top-level entries a card may lose to YAML errors before it counts as unreadable
+MAX_RECOVERIES = 8
+_ENTRY_START = re.compile(r"^[^\s#-]")
+
+
+def _parse_recovering(front: frontmatter.FrontMatter,
+                      display: str) -> tuple[YamlDoc, list[Diagnostic], tuple[str, ...]]:
+    """Parse; on a syntax error, report it and parse again without the top-level entry it is in.
+
+    The entry's lines become blank lines, so every other line keeps its number.  Returns the
+    last parse, the syntax errors reported on the way, and the keys of the entries left out.
+    """
+    lines = front.yaml_text.split("\n")
+    syntax: list[Diagnostic] = []
+    dropped: list[str] = []
+    doc = yamlsource.parse(front.yaml_text, path=display, line_offset=front.yaml_line)
+    while len(syntax) < MAX_RECOVERIES and doc.broken_line and _only_syntax(doc):
+        span = _entry_at(lines, doc.broken_line - front.yaml_line)
+        if span is None:
+            break
+        first, last = span
+        key = lines[first].split(":", 1)[0].strip()
+        where = f"line {first + front.yaml_line}" + (f"-{last + front.yaml_line}" if last > first else "")
+        d = next(d for d in doc.diagnostics if d.code == "HUB101")
+        syntax.append(Diagnostic(d.path, d.line, d.col, d.code, d.severity,
+                                 f"{d.message}; the rest of the card was checked without the '{key}' entry ({where})",
+                                 d.pointer, d.hint))
+        dropped.append(key)
+        lines[first:last + 1] = [""] * (last - first + 1)
+        doc = yamlsource.parse("\n".join(lines), path=display, line_offset=front.yaml_line)
+    return doc, syntax, tuple(dropped)
+
+
+def _only_syntax(doc: YamlDoc) -> bool:
+    """One syntax error in an entry, and nothing else but duplicate keys (which the next parse reports again).
+
+    A misplaced document marker ('...', '---') is not an entry's error: the card stays unreadable.
+    """
+    found = [d for d in doc.diagnostics]
+    syntax = [d for d in found if d.code == "HUB101"]
+    return (len(syntax) == 1 and "document" not in syntax[0].message
+            and all(d.code in ("HUB101", "HUB102") for d in found))
+
+
+def _entry_at(lines: list[str], index: int) -> tuple[int, int] | None:
+    """The first and last line of the top-level entry that holds line `index` (0-based), or None."""
+    if not 0 <= index < len(lines):
+        return None
+    first = next((i for i in range(index, -1, -1) if _ENTRY_START.match(lines[i])), None)
+    if first is None or lines[first].startswith("---") or lines[first].startswith("..."):
+        return None
+    following = (i for i in range(first + 1, len(lines)) if _ENTRY_START.match(lines[i]))
+    last = next(following, len(lines)) - 1
+    while last > first and not lines[last].strip():
+        last -= 1
+    return first, last
 
 
 def _parts(pointer: str) -> tuple[str | int, ...]:
@@ -182,15 +242,31 @@ def _unwrap_links(doc: YamlDoc) -> None:
 def discover(paths: list[Path]) -> list[Path]:
     """Card files under the given files and folders, sorted, each once.
 
-    Markdown files named README.md are documentation, not cards.
+    Markdown files named README.md are documentation, not cards; a folder holding its own
+    hub/hub.yaml is another hub, and not walked into.
     """
-    found: set[Path] = set()
+    return [Path(p) for p in card_files(paths)]
+
+
+def card_files(paths: list[Path]) -> list[str]:
+    """`discover` as strings, in the same order: a pre-commit run lists the whole hub's
+    3,000 cards to find their cached facts, and Path objects would be a third of its time."""
+    found: dict[tuple[str, ...], str] = {}
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found.update(Path(root) / f for f in files
-                             if f.endswith(".md") and f.lower() != "readme.md")
+                dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.isfile(
+                    os.path.join(root, d, "hub", "hub.yaml"))]
+                for name in files:
+                    if name.endswith(".md") and name.lower() != "readme.md":
+                        file = os.path.join(root, name)
+                        found.setdefault(_path_parts(file), file)
         else:
-            found.add(path)
-    return sorted(found)
+            found.setdefault(_path_parts(str(path)), str(path))
+    return [found[key] for key in sorted(found)]
+
+
+def _path_parts(path: str) -> tuple[str, ...]:
+    """What pathlib compares and dedupes on (POSIX): the parts, without "." and empty ones."""
+    parts = tuple(p for p in path.split(os.sep) if p not in ("", "."))
+    return (os.sep, *parts) if path.startswith(os.sep) else parts

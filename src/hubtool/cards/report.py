@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import quoteattr
 
 from ..diagnostics import Diagnostic, Severity
 
@@ -27,7 +26,12 @@ def render(result: CheckResult, fmt: str, *, color: bool = False) -> str:
 
 
 def summary(result: CheckResult) -> dict[str, int]:
-    return {"files": len(result.files), "errors": result.errors, "warnings": result.warnings}
+    return {"files": len(result.files), "errors": result.errors, "warnings": result.warnings,
+            "infos": result.infos, "baselined": result.baselined}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _where(d: Diagnostic) -> str:
@@ -35,18 +39,22 @@ def _where(d: Diagnostic) -> str:
 
 
 def render_text(result: CheckResult, *, color: bool = False) -> str:
+    """Linter lines for every finding the baseline does not list, then a summary."""
     lines = []
     for d in result.diagnostics:
+        if d.baselined:
+            continue
         sev = d.severity.value
         if color:
-            sev = (_RED if d.is_error else _YELLOW) + sev + _RESET
+            sev = {Severity.ERROR: _RED, Severity.WARNING: _YELLOW}.get(d.severity, "") + sev + _RESET
         lines.append(f"{_where(d)}: {d.code} {sev}: {d.message}")
         if d.hint:
             lines.append(f"    hint: {d.hint}")
     s = summary(result)
-    tail = (f"{s['files']} card{'s' if s['files'] != 1 else ''} checked: "
-            f"{s['errors']} error{'s' if s['errors'] != 1 else ''}, "
-            f"{s['warnings']} warning{'s' if s['warnings'] != 1 else ''}")
+    tail = (f"{_plural(s['files'], 'card')} checked: {_plural(s['errors'], 'error')}, "
+            f"{_plural(s['warnings'], 'warning')}")
+    tail += f", {_plural(s['infos'], 'info')}" if s["infos"] else ""
+    tail += f"; {s['baselined']} baselined" if s["baselined"] else ""
     lines.append((_BOLD + tail + _RESET) if color else tail)
     return "\n".join(lines)
 
@@ -66,7 +74,9 @@ def render_github(diags: list[Diagnostic]) -> str:
     """GitHub Actions workflow commands: one annotation per diagnostic."""
     out = []
     for d in diags:
-        level = "error" if d.severity is Severity.ERROR else "warning"
+        if d.baselined:
+            continue
+        level = {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(d.severity, "notice")
         props = f"file={_gh_escape(d.path, prop=True)}"
         if d.line:
             props += f",line={d.line},col={d.col}"
@@ -78,13 +88,15 @@ def render_github(diags: list[Diagnostic]) -> str:
 
 def render_junit(result: CheckResult) -> str:
     """One test case per card; its errors are failures, warnings go to system-out."""
+    from xml.sax.saxutils import quoteattr  # here: it imports urllib.request, 30 ms a pre-commit run need not pay
+
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in result.files}
     for d in result.diagnostics:
         by_file.setdefault(d.path, []).append(d)
     cases = []
     for path, diags in by_file.items():
-        errors = [d for d in diags if d.is_error]
-        warnings = [d for d in diags if not d.is_error]
+        errors = [d for d in diags if d.is_error and not d.baselined]
+        warnings = [d for d in diags if not d.is_error or d.baselined]
         inner = ""
         if errors:
             text = "\n".join(f"{_where(d)}: {d.code} {d.message}" for d in errors)
@@ -92,9 +104,10 @@ def render_junit(result: CheckResult) -> str:
                       f"{xml_text(text)}</failure>")
         if warnings:
             inner += "<system-out>" + xml_text("\n".join(
-                f"{_where(d)}: {d.code} {d.message}" for d in warnings)) + "</system-out>"
+                f"{_where(d)}: {d.code} {d.severity.value}{' (baselined)' if d.baselined else ''}: {d.message}"
+                for d in warnings)) + "</system-out>"
         cases.append(f'  <testcase classname="hubtool.check" name={quoteattr(path)}>{inner}</testcase>')
-    failures = sum(1 for diags in by_file.values() if any(d.is_error for d in diags))
+    failures = sum(1 for diags in by_file.values() if any(d.is_error and not d.baselined for d in diags))
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             f"<testsuite name=\"hubtool check\" tests=\"{len(by_file)}\" failures=\"{failures}\" errors=\"0\">\n"
             + "\n".join(cases) + "\n</testsuite>")

@@ -1,23 +1,23 @@
-"""Rules beyond the schema: per card (dates, hashes, links) and across cards (twins, identity)."""
+"""Rules beyond the schema, per card: hashes, dates, asset links, licences, repo-link, template keys.
+
+(Rules across cards are in `crosscard`, twins in `twins`.)
+"""
 
 from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from ..config import HubConfig
+from ..config import HubConfig, Policy
 from ..diagnostics import Diagnostic, error, warning
 from .card import Card
 
 _HEX_FRAGMENT = re.compile(r"[0-9a-fA-F]{8,9}")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-#: free text that a translated twin is expected to differ in
-TRANSLATED_FIELDS = frozenset({"summary"})
 
 
 class CardRule(Protocol):
@@ -51,20 +51,95 @@ def hash_rules(card: Card) -> tuple[list[Diagnostic], set[str]]:
     return diags, handled
 
 
-def date_rule(card: Card) -> list[Diagnostic]:
+def date_rule(card: Card, *, today: datetime.date | None = None) -> list[Diagnostic]:
+    """HUB304 an impossible date; HUB308 a date after today."""
     value = card.metadata.get("update-time")
     match = _DATE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return []  # the schema reports the form
     year, month, day = (int(g) for g in match.groups())
+    pos = card.value_pos("/update-time")
     try:
-        datetime.date(year, month, day)
+        date = datetime.date(year, month, day)
     except ValueError as exc:
-        pos = card.value_pos("/update-time")
         return [error(card.display, pos.line, pos.col, "HUB304",
                       f"update-time '{value}' is not a real calendar date ({exc})",
                       pointer="/update-time", hint="write the date as YYYY-MM-DD")]
+    if date > (today or datetime.date.today()):
+        return [error(card.display, pos.line, pos.col, "HUB308", f"update-time {value} is in the future",
+                      pointer="/update-time", hint="write the date the card was last updated")]
     return []
+
+
+def license_rule(card: Card, allowed: tuple[str, ...]) -> list[Diagnostic]:
+    """HUB309: the licence is one of the hub's spellings, or an SPDX expression where the hub takes those."""
+    value = card.metadata.get("license")
+    if not isinstance(value, str) or value in allowed:
+        return []
+    spdx = "spdx" in allowed
+    if spdx and _spdx(value) == value:
+        return []
+    listed = [a for a in allowed if a != "spdx"] + (["an SPDX licence id or expression"] if spdx else [])
+    canonical = _spdx(_SPDX_SPELLINGS.get(value.replace(" ", "").lower(), value)) if spdx else None
+    hint = f"did you mean '{canonical}'?" if canonical else f"write one of: {', '.join(listed)}"
+    pos = card.value_pos("/license")
+    return [error(card.display, pos.line, pos.col, "HUB309",
+                  f"license '{value}' is not on the hub's list ({'; '.join(listed)})", pointer="/license",
+                  hint=hint + " (or add it to card.licenses in hub/hub.yaml)")]
+
+
+#: spellings seen in the wild -> the SPDX id they mean
+_SPDX_SPELLINGS = {"apache2.0": "Apache-2.0", "apache2": "Apache-2.0", "apachelicense2.0": "Apache-2.0",
+                   "mit": "MIT", "bsd3": "BSD-3-Clause", "bsd-3": "BSD-3-Clause", "gpl3": "GPL-3.0-only",
+                   "gplv3": "GPL-3.0-only", "gplv2": "GPL-2.0-only"}
+
+
+def _spdx(expression: str) -> str | None:
+    """The canonical form of an SPDX licence expression, or None if it is not one."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    try:
+        return str(canonicalize_license_expression(expression))
+    except InvalidLicenseExpression:
+        return None
+
+
+def repo_link_rule(card: Card, code_hosts: tuple[str, ...], *, required: bool) -> list[Diagnostic]:
+    """HUB310: repo-link present (when the schema does not already require it), not empty, https, on a code host."""
+    if "repo-link" not in card.metadata:
+        if required:
+            return []  # HUB201 says so
+        pos = card.value_pos("")
+        return [_repo(card, pos.line, pos.col, "repo-link is missing", "add repo-link: <https://...> "
+                      "(the code that trains or defines the model)")]
+    value = card.metadata["repo-link"]
+    pos = card.value_pos("/repo-link")
+    if not isinstance(value, str) or not value.strip():
+        return [_repo(card, pos.line, pos.col, "repo-link is empty", "link the model's code repository")]
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https":
+        return [_repo(card, pos.line, pos.col, f"repo-link '{value}' is not an https URL", "write https://...")]
+    host = (parts.hostname or "").lower()
+    if code_hosts and not Policy(allowed_hosts=code_hosts).allows_host(host):
+        return [_repo(card, pos.line, pos.col, f"repo-link host '{host}' is not one of the hub's code hosts "
+                      f"({', '.join(code_hosts)})", "link the code on a code host the hub trusts, or add the host "
+                                                    "to card.code-hosts in hub/hub.yaml")]
+    return []
+
+
+def _repo(card: Card, line: int, col: int, message: str, hint: str) -> Diagnostic:
+    return warning(card.display, line, col, "HUB310", message, pointer="/repo-link", hint=hint)
+
+
+def template_keys_rule(card: Card, keys: tuple[str, ...]) -> list[Diagnostic]:
+    """HUB311: the keys the hub's template asks for (but its cards need not have)."""
+    missing = [k for k in keys if k not in card.metadata]
+    if not missing:
+        return []
+    pos = card.value_pos("")
+    return [warning(card.display, pos.line, pos.col, "HUB311",
+                    f"the hub's template asks for {', '.join(missing)}, which this card lacks",
+                    pointer=f"/{missing[0]}", hint="add it if it is known")]
 
 
 def link_rules(card: Card, config: HubConfig) -> list[Diagnostic]:
@@ -108,69 +183,3 @@ def _repo_path_rule(card: Card, config: HubConfig, link: str, pointer: str) -> l
                       f"asset-link '{link}' names no file in the hub ({target})", pointer=pointer,
                       hint="commit the file, or fix the path (relative to the hub root)")]
     return []
-
-
-def twin_rules(twin: Card, english: Card) -> list[Diagnostic]:
-    """A _cn.md twin must carry the English card's metadata values (free text aside)."""
-    diags: list[Diagnostic] = []
-    for key in sorted(set(english.metadata) | set(twin.metadata)):
-        if key in TRANSLATED_FIELDS:
-            continue
-        pointer = "/" + key.replace("~", "~0").replace("/", "~1")
-        if key not in twin.metadata:
-            pos = twin.value_pos("")
-            diags.append(error(twin.display, pos.line, pos.col, "HUB301",
-                               f"the twin lacks '{key}', which {english.display} has",
-                               pointer=pointer, hint=f"copy '{key}' from the English card"))
-        elif key not in english.metadata:
-            pos = twin.key_pos(pointer)
-            diags.append(error(twin.display, pos.line, pos.col, "HUB301",
-                               f"the twin has '{key}', which {english.display} lacks",
-                               pointer=pointer, hint="keep the metadata of both cards the same"))
-        elif twin.metadata[key] != english.metadata[key]:
-            pos = twin.value_pos(pointer)
-            epos = english.value_pos(pointer)
-            diags.append(error(twin.display, pos.line, pos.col, "HUB301",
-                               f"'{key}' differs from the English card: {twin.metadata[key]!r} here, "
-                               f"{english.metadata[key]!r} at {english.display}:{epos.line}",
-                               pointer=pointer, hint="the two cards must carry the same metadata"))
-    return diags
-
-
-def twin_not_comparable(display: str, line: int, reason: str) -> Diagnostic:
-    return warning(display, line, 1, "HUB302", f"this _cn twin cannot be compared with its English card: {reason}",
-                   hint="write the twin's metadata keys in English with ':' so hubtool can check it")
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What a card claims to be, and where (for the duplicate-identity rule)."""
-
-    key: tuple[str, str, str]  # (user-id, model-name, model-version)
-    display: str
-    line: int
-    col: int
-
-
-def identity_of(card: Card) -> Identity | None:
-    meta = card.metadata
-    key = (meta.get("user-id"), meta.get("model-name"), meta.get("model-version"))
-    if card.is_twin or not all(isinstance(p, str) for p in key):
-        return None
-    pos = card.value_pos("/model-name")
-    return Identity((str(key[0]), str(key[1]), str(key[2])), card.display, pos.line, pos.col)
-
-
-def identity_rule(identities: list[Identity]) -> list[Diagnostic]:
-    """No two cards may claim the same (user-id, model-name, model-version)."""
-    seen: dict[tuple[str, str, str], Identity] = {}
-    diags: list[Diagnostic] = []
-    for ident in identities:
-        first = seen.setdefault(ident.key, ident)
-        if first is not ident:
-            user, name, version = ident.key
-            diags.append(error(ident.display, ident.line, ident.col, "HUB303",
-                               f"{user}/{name} version {version} is already published by "
-                               f"{first.display}:{first.line}",
-                               pointer="/model-name", hint="bump model-version, or remove one of the cards"))
-    return diags

@@ -1,34 +1,55 @@
-"""Validate cards: schema errors and rules become Diagnostics at exact file positions."""
+"""Validate cards: schema errors and rules become Diagnostics at exact file positions.
+
+Per card (`CardChecker.examine`, in worker processes for a whole hub): parse, schema, the
+per-card rules, the twin comparison.  Then, for the run (`check_paths`): the cross-card rules
+against every card of the hub, the hub's severities, inline suppressions and the baseline.
+"""
 
 from __future__ import annotations
 
+import datetime
 import os
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 from ..config import HubConfig
-from ..diagnostics import Diagnostic, Severity, warning
-from ..schema import Validator, extended_card_schema, wants_string
-from . import rules
+from ..diagnostics import Diagnostic, Severity
+from ..durable import JSON
+from ..schema import Validator, card_schema, wants_string
+from . import baseline, rules, suppress, twins
 from .card import Card, LoadedCard, discover, load_card
+from .crosscard import CardFacts, cross_card, facts_of
+from .levels import Levels
 
 
 @dataclass
 class CheckResult:
-    """All findings of one `check` run."""
+    """All findings of one `check` run (baselined ones included, marked)."""
 
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
+    def _count(self, severity: Severity) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is severity and not d.baselined)
+
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+        return self._count(Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
+        return self._count(Severity.WARNING)
+
+    @property
+    def infos(self) -> int:
+        return self._count(Severity.INFO)
+
+    @property
+    def baselined(self) -> int:
+        return sum(1 for d in self.diagnostics if d.baselined)
 
 
 @dataclass(frozen=True)
@@ -36,8 +57,9 @@ class CardVerdict:
     """What checking one card file found: small, so that worker processes return it cheaply."""
 
     display: str
-    diagnostics: list[Diagnostic]
-    identity: rules.Identity | None = None
+    diagnostics: list[Diagnostic]  # with their default severities
+    facts: CardFacts | None = None  # for the cross-card rules (English cards that parse)
+    suppressions: list[suppress.Suppression] = field(default_factory=list)
 
 
 class CardChecker:
@@ -47,12 +69,13 @@ class CardChecker:
     card's own rules.
     """
 
-    def __init__(self, config: HubConfig, *, extra_rules: Sequence[rules.CardRule] = ()) -> None:
+    def __init__(self, config: HubConfig, *, extra_rules: Sequence[rules.CardRule] = (),
+                 today: datetime.date | None = None) -> None:
         self.config = config
         self.extra_rules = tuple(extra_rules)
-        self.schema = extended_card_schema(module_types=config.extra_module_types,
-                                           file_formats=config.extra_file_formats,
-                                           backends=config.extra_backends)
+        self.today = today
+        self.schema = card_schema(config.card, file_formats=config.extra_file_formats,
+                                  backends=config.extra_backends)
         self.validator = Validator(self.schema)
         self._wants = lru_cache(maxsize=None)(self._wants_string)
 
@@ -74,87 +97,129 @@ class CardChecker:
         """The verdict, and the parsed card when it parses."""
         item = self.load(path)
         card = item.card
-        if card is None:
-            diags = _twin_parse_failure(item) if _is_twin(path) else item.diagnostics
-            return CardVerdict(item.display, diags), None
-        diags = item.diagnostics + self.check_card(card)
-        if card.is_twin:
-            diags += self._twin_check(card)
-        return CardVerdict(item.display, diags, rules.identity_of(card)), card
-
-    def _twin_check(self, twin: Card) -> list[Diagnostic]:
-        english_path = twin.path.with_name(twin.path.name[: -len("_cn.md")] + ".md")
-        if not english_path.is_file():
-            return [warning(twin.display, 1, 1, "HUB305",
-                            f"this _cn twin has no English card ({english_path.name})",
-                            hint="add the English card next to it")]
-        english = self.load(english_path)  # twins are few: re-reading beats shipping cards around
-        if english.card is None:
-            return [rules.twin_not_comparable(twin.display, 1, f"{english.display} does not parse")]
-        return rules.twin_rules(twin, english.card)
+        found = suppress.find(item.front) if item.front else []
+        if path.name.endswith("_cn.md"):
+            diags = self._twin(item)
+        else:
+            diags = item.diagnostics + (self.check_card(card) if card else [])
+        verdict = CardVerdict(item.display, _fingerprinted(diags, item),
+                              facts_of(card) if card and not card.is_twin else None, found)
+        return verdict, card
 
     def check_card(self, card: Card) -> list[Diagnostic]:
         """Schema and per-card rules for one parsed card."""
+        settings = self.config.card
         diags, handled = rules.hash_rules(card)
         if not self.validator.is_valid(card.metadata):
             from .explain import schema_diagnostics  # explaining is for broken cards only: imported then
 
-            diags += schema_diagnostics(self.validator, card, skip=handled)
-        diags += rules.date_rule(card)
+            diags += [d for d in schema_diagnostics(self.validator, card, skip=handled)
+                      if not (d.code == "HUB201" and d.pointer[1:] in card.dropped)]
+        diags += rules.date_rule(card, today=self.today)
         diags += rules.link_rules(card, self.config)
+        diags += rules.license_rule(card, settings.licenses)
+        diags += rules.repo_link_rule(card, settings.code_hosts, required="repo-link" in settings.required)
+        diags += rules.template_keys_rule(card, settings.template_keys)
         for rule in self.extra_rules:
             diags += rule(card)
         return diags
 
+    def _twin(self, item: LoadedCard) -> list[Diagnostic]:
+        """A twin is compared with its English card; one written MindSpore Hub's way is read its way."""
+        english_path = twins.english_path(item.path)
+        if item.card is not None:
+            own = item.diagnostics + self.check_card(item.card)
+            view = twins.TwinView(item.card.metadata, {"": item.card.value_pos(""), **item.card.doc.keys})
+        elif item.front is not None and "\uff1a" in item.front.yaml_text:
+            own = []  # not YAML: the twin dialect (key：value lines), read by the twin reader
+            view = twins.read_twin(item.front.yaml_text, item.front.yaml_line, self.config.card)
+        else:
+            return item.diagnostics
+        if not english_path.is_file():
+            return own + [twins.without_english(item.display, english_path)]
+        english = self.load(english_path)  # twins are few: re-reading beats shipping cards around
+        if english.card is None:
+            return own + [twins.not_comparable(item.display, 1, f"{english.display} does not parse")]
+        if not view.metadata:
+            return own + [twins.not_comparable(item.display, view.pos("").line, "it has no `key：value` lines")]
+        return own + twins.compare(view, item.display, english.card.metadata, english.display,
+                                   english.card.doc.values)
 
-def display_path(path: Path) -> str:
+
+def _fingerprinted(diags: list[Diagnostic], item: LoadedCard) -> list[Diagnostic]:
+    """Each finding with the fingerprint its baseline entry is keyed by: its value, else its line's text."""
+    lines = item.front.yaml_text.split("\n") if item.front else []
+    first = item.front.yaml_line if item.front else 0
+    out = []
+    for d in diags:
+        value: JSON | str
+        if d.pointer and item.card is not None:
+            value = _at(item.card.metadata, d.pointer)
+        elif 0 <= d.line - first < len(lines):
+            value = lines[d.line - first].strip()
+        else:
+            value = f"{d.code} {d.message}"
+        out.append(replace(d, fingerprint=baseline.fingerprint(value)))
+    return out
+
+
+def _at(data: JSON, pointer: str) -> JSON:
+    node = data
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(token)
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+def display_path(path: str | Path) -> str:
     """A path as a linter prints it: relative to the working directory when inside it."""
     absolute = os.path.abspath(path)
     cwd = os.getcwd() + os.sep
     return absolute[len(cwd):] if absolute.startswith(cwd) else absolute
 
 
-#: below this many cards a worker pool costs more than it saves
-PARALLEL_THRESHOLD = 256
-_worker_checker: CardChecker | None = None  # inherited by forked workers
+@dataclass
+class Run:
+    """How a run treats its findings: the hub's severities, the command line's selection, a baseline."""
+
+    levels: Levels
+    baseline: Counter[baseline.Key] = field(default_factory=Counter)
+    root: Path = Path(".")
 
 
-def _verdicts(paths: list[Path]) -> list[CardVerdict]:
-    assert _worker_checker is not None
-    return [_worker_checker.verdict(path) for path in paths]
+def run_for(config: HubConfig, *, select: Sequence[str] = (), ignore: Sequence[str] = (),
+            baseline_file: Path | None = None) -> Run:
+    """How a run of this hub treats findings: its severities, the selection, its baseline (or `baseline_file`)."""
+    chosen = baseline_file or config.baseline
+    entries = baseline.read(chosen) if chosen is not None else Counter()
+    return Run(Levels(config, select=select, ignore=ignore), entries, config.root)
 
 
-def _all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
-    """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub."""
-    global _worker_checker
-    _worker_checker = checker
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
-    if len(paths) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in _start_methods():
-        return _verdicts(paths)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def finish(verdicts: Sequence[CardVerdict], cross: list[Diagnostic], run: Run, *,
+           report_unused: bool = True) -> list[Diagnostic]:
+    """The run's findings: severities applied, suppressions honoured (and unused ones said), baseline marked.
 
-    size = -(-len(paths) // workers)
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
-        return [verdict for chunk in pool.map(_verdicts, chunks) for verdict in chunk]
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
-
-
-def check_paths(paths: list[Path], checker: CardChecker) -> CheckResult:
-    """Validate every card under `paths`; all findings of all cards, never the first only."""
-    verdicts = _all_verdicts(checker, discover(paths))
-    result = CheckResult(files=[v.display for v in verdicts])
+    `report_unused=False` when `verdicts` carry only part of their cards' findings (the
+    cross-card ones, for cards whose own check the ledger remembers).
+    """
+    by_card: dict[str, list[Diagnostic]] = {v.display: list(v.diagnostics) for v in verdicts}
+    for diag in cross:
+        by_card.setdefault(diag.path, []).append(diag)
+    out: list[Diagnostic] = []
     for verdict in verdicts:
-        result.diagnostics += verdict.diagnostics
-    result.diagnostics += rules.identity_rule([v.identity for v in verdicts if v.identity])
-    result.diagnostics.sort(key=lambda d: (d.path, d.line, d.col, d.code))
-    return result
+        found = run.levels.apply_all(by_card.pop(verdict.display, []))
+        found = suppress.apply(found, verdict.suppressions)
+        if report_unused:
+            found += run.levels.apply_all(suppress.unused(verdict.display, verdict.suppressions))
+        out += found
+    out = baseline.apply(out, run.baseline, run.root, [v.display for v in verdicts])
+    out.sort(key=lambda d: (d.path, d.line, d.col, d.code))
+    return out
 
 
 def load_cards(paths: list[Path], config: HubConfig) -> tuple[list[Card], list[Diagnostic]]:
@@ -171,18 +236,6 @@ def load_cards(paths: list[Path], config: HubConfig) -> tuple[list[Card], list[D
     return cards, problems
 
 
-def _is_twin(path: Path) -> bool:
-    return path.name.endswith("_cn.md")
-
-
-def _twin_parse_failure(item: LoadedCard) -> list[Diagnostic]:
-    """A twin whose keys are Chinese with '：' cannot be compared: say so instead of YAML noise."""
-    try:
-        text = item.path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return item.diagnostics
-    if "\uff1a" in text and all(d.code in ("HUB101", "HUB109") for d in item.diagnostics):
-        line = item.diagnostics[0].line if item.diagnostics else 1
-        return [rules.twin_not_comparable(item.display, line,
-                                          "its metadata keys are written with full-width colons '：'")]
-    return item.diagnostics
+def cross_findings(facts: list[CardFacts], config: HubConfig, reported: set[str]) -> list[Diagnostic]:
+    """The cross-card findings on the cards in `reported`, judged against all of `facts`."""
+    return [d for d in cross_card(facts, identity=config.card.identity) if d.path in reported]

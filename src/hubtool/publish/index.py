@@ -65,7 +65,7 @@ def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> 
         assets.append(AssetEntry(a.index, a.file_format, sha, fetched.size if fetched else None, a.link or "",
                                  tuple(layout.by_hash_url(m.url, sha) for m in mirrors if m.layout == "by-hash"),
                                  layout.blob_rel(sha) if with_assets else None,
-                                 fact_kind(run.facts.get(sha, {})), extra))
+                                 fact_kind(run.inspected.get(sha, {})), extra))
     golden = run.golden
     summary: JSONObject = {
         "status": run.steps["golden"].status, "reason": run.steps["golden"].reason or None,

@@ -16,19 +16,20 @@ from ..assets.s3.client import S3Location, client_for
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
 from ..cards.card import discover
-from ..cards.validate import CardChecker
+from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig
 from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
+from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
 from .ledger import Ledger
 from .runs import STEPS, CardRun, PublishOptions, PublishResult
 from .s3 import S3Target
-from .steps import AssetSteps, CheckStep, GoldenStep, StepContext
+from .steps import AssetSteps, GoldenStep, StepContext
 from .target import PublishTarget
 
 
@@ -65,7 +66,8 @@ class Publisher:
         self.progress = progress
         sets = GoldenSets(config.root)  # each set's content hash reads every image: once per run
         self.ctx = StepContext(config, ledger, options.no_cache)
-        self.check = CheckStep(self.ctx, CardChecker(config, extra_rules=[GoldenBlockRule(config, sets)]))
+        self.check = CheckStep(self.ctx, CardChecker(config, extra_rules=[GoldenBlockRule(config, sets)]),
+                               run_for(config))
         self.assets = AssetSteps(self.ctx, fetcher, jobs=options.jobs)
         self.golden = GoldenStep(self.ctx, GoldenRunner(config, fetcher, sets=sets, timeout=options.timeout),
                                  runtime_identity)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cards.card import Asset, assets_from
-from ..cards.rules import Identity
+from ..cards.crosscard import CardFacts
+from ..cards.suppress import Suppression
 from ..diagnostics import Diagnostic
 from ..durable import JSON, JSONObject
 
@@ -66,10 +67,11 @@ class CardRun:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     metadata: JSONObject | None = None
     title: str | None = None
-    identity: Identity | None = None
+    card_facts: CardFacts | None = None  # for the cross-card rules
+    suppressions: list[Suppression] = field(default_factory=list)  # the card's `# hubtool: ignore` comments
     warnings: int = 0  # what the check found, besides errors
     fetched: dict[str, FetchedAsset] = field(default_factory=dict)  # digest -> how it got into the store
-    facts: dict[str, JSONObject] = field(default_factory=dict)  # digest -> what inspection found
+    inspected: dict[str, JSONObject] = field(default_factory=dict)  # digest -> what inspection found
     golden: GoldenSummary | None = None
     published: bool = False
     verified: bool = True

@@ -7,21 +7,15 @@ anything.  Only passes are remembered; failures are looked at again.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..assets.fetcher import Fetcher, FetchOutcome
 from ..assets.inspect import inspect_file
 from ..assets.mirror import AssetResult, AssetTask, fetch_assets
-from ..cards import rules
-from ..cards.validate import CardChecker, display_path
 from ..config import HubConfig
-from ..diagnostics import Severity
 from ..durable import JSONObject
 from ..errors import GoldenSetError, OfflineError, TransferError
 from ..golden.card import GoldenPlan, GoldenRunner, preprocess_overrides
-from ..golden.sets import fingerprint_files
 from ..legacy import TRANSLATOR_VERSION
 from .ledger import Ledger, key_of
 from .runs import CardRun, FetchedAsset, GoldenSummary, Step
@@ -42,102 +36,6 @@ class StepContext:
 
     def cached(self, key: str) -> JSONObject | None:
         return None if self.no_cache else self.ledger.get(key)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class CheckStep:
-    """Parse, schema, rules; the twins and the cross-card identity rule."""
-
-    def __init__(self, ctx: StepContext, checker: CardChecker) -> None:
-        self.ctx = ctx
-        self.checker = checker
-        self.fingerprint = self._fingerprint()
-
-    def _fingerprint(self) -> str:
-        """Everything besides a card's bytes that its check verdict depends on."""
-        digest = hashlib.sha256(repr(sorted(self.checker.schema.items(), key=str)).encode())
-        if self.ctx.config.path is not None:
-            digest.update(self.ctx.config.path.read_bytes())
-        for spec in fingerprint_files(self.ctx.config.root):
-            digest.update(str(spec).encode() + spec.read_bytes())
-        return digest.hexdigest()
-
-    def run(self, files: list[Path]) -> list[CardRun]:
-        runs = self._without_twins([self._check(path) for path in files])
-        self._cross_card(runs)
-        return runs
-
-    def _check(self, path: Path) -> CardRun:
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            raw = b""  # the check reports why it cannot be read
-        run = CardRun(path, display_path(path), _sha(raw))
-        english = path.with_name(path.name[: -len("_cn.md")] + ".md") if path.name.endswith("_cn.md") else None
-        english_sha = _sha(english.read_bytes()) if english and english.is_file() else None
-        key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.display)
-        cached = self.ctx.cached(key)
-        if cached is not None and _restore_check(run, cached):
-            return run
-        self.ctx.counters.parsed += 1
-        verdict, card = self.checker.examine(path)
-        run.diagnostics = verdict.diagnostics
-        run.identity = verdict.identity
-        if card is not None:
-            run.metadata, run.title = card.metadata, card.title
-        errors = [d for d in verdict.diagnostics if d.severity is Severity.ERROR]
-        if errors or card is None:
-            first = errors[0] if errors else None
-            where = f" (first: {first.path}:{first.line}:{first.col} {first.code} {first.message})" if first else ""
-            run.steps["check"] = Step("failed", f"{len(errors)} error(s){where}")
-            return run
-        run.warnings = len(verdict.diagnostics) - len(errors)
-        run.steps["check"] = Step("passed")
-        ident = run.identity
-        self.ctx.ledger.record(key, "check", "passed", {
-            "metadata": card.metadata, "title": card.title, "warnings": run.warnings,
-            "identity": {"key": list(ident.key), "line": ident.line, "col": ident.col} if ident else None})
-        return run
-
-    def _without_twins(self, runs: list[CardRun]) -> list[CardRun]:
-        """_cn twins are checked, not indexed: a twin that fails holds back its English card."""
-        by_path = {r.path: r for r in runs}
-        kept = []
-        for run in runs:
-            if not run.path.name.endswith("_cn.md"):
-                kept.append(run)
-                continue
-            english = by_path.get(run.path.with_name(run.path.name[: -len("_cn.md")] + ".md"))
-            if english is not None and not run.passed("check"):
-                english.diagnostics += run.diagnostics
-                english.steps["check"] = Step("failed", f"its _cn twin {run.display} fails the check: "
-                                                        f"{run.steps['check'].reason}")
-        return kept
-
-    def _cross_card(self, runs: list[CardRun]) -> None:
-        by_display = {r.display: r for r in runs}
-        for diag in rules.identity_rule([r.identity for r in runs if r.identity]):
-            run = by_display[diag.path]
-            run.diagnostics.append(diag)
-            run.steps["check"] = Step("failed", f"{diag.code} {diag.message}")
-
-
-def _restore_check(run: CardRun, cached: JSONObject) -> bool:
-    """A passed check from the ledger; False when the record is not one this version wrote."""
-    metadata, title, warnings = cached.get("metadata"), cached.get("title"), cached.get("warnings")
-    if not isinstance(metadata, dict) or not isinstance(warnings, int) or not (title is None or isinstance(title, str)):
-        return False
-    run.metadata, run.title, run.warnings = metadata, title, warnings
-    ident = cached.get("identity")
-    if isinstance(ident, dict):
-        key, line, col = ident.get("key"), ident.get("line"), ident.get("col")
-        if isinstance(key, list) and len(key) == 3 and isinstance(line, int) and isinstance(col, int):
-            run.identity = rules.Identity((str(key[0]), str(key[1]), str(key[2])), run.display, line, col)
-    run.steps["check"] = Step("passed", cached=True)
-    return True
 
 
 class AssetSteps:
@@ -217,7 +115,7 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
     problems = []
     for asset in run.assets:
         assert asset.sha256 is not None
-        found = run.facts[asset.sha256] = facts[asset.sha256]
+        found = run.inspected[asset.sha256] = facts[asset.sha256]
         expected = {"mslite": "mslite", "onnx": "onnx"}.get(asset.file_format or "")
         if found.get("kind") in ("html", "lfs-pointer", "empty") or (expected and found.get("kind") != expected):
             problems.append(f"asset {asset.index} ({asset.file_format}) is {found.get('description')}")

@@ -1,0 +1,85 @@
+"""A whole `hubtool check` run: every card (spread over the CPUs), then the rules across cards.
+
+Cross-card rules always judge against every card of the hub, even when only a few files are
+checked (a pre-commit hook passes the staged ones): the other cards' facts come from the
+facts cache, and only the files given are reported on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from . import baseline
+from .card import card_files, discover
+from .crosscard import CardFacts
+from .factcache import FactsCache
+from .validate import CardChecker, CardVerdict, CheckResult, Run, cross_findings, finish
+
+#: below this many cards a worker pool costs more than it saves
+PARALLEL_THRESHOLD = 256
+_worker_checker: CardChecker | None = None  # inherited by forked workers
+
+
+def _verdicts(paths: list[Path]) -> list[CardVerdict]:
+    assert _worker_checker is not None
+    return [_worker_checker.verdict(path) for path in paths]
+
+
+def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
+    """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub."""
+    global _worker_checker
+    _worker_checker = checker
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+    if len(paths) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in _start_methods():
+        return _verdicts(paths)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(paths) // workers)
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
+        return [verdict for chunk in pool.map(_verdicts, chunks) for verdict in chunk]
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def hub_card_files(checker: CardChecker) -> list[str]:
+    """Every card of the hub (its cards folder), or [] when the hub has no such folder."""
+    folder = checker.config.root / checker.config.cards_dir
+    return card_files([folder]) if folder.is_dir() else []
+
+
+def check_paths(paths: list[Path], checker: CardChecker, run: Run) -> CheckResult:
+    """Validate every card under `paths`; all findings of all cards, never the first only."""
+    files = discover(paths)
+    verdicts = all_verdicts(checker, files)
+    hub = hub_card_files(checker)
+    fresh = {v.display: v.facts for v in verdicts}
+    if hub and {os.path.abspath(p) for p in files} <= {os.path.abspath(p) for p in hub}:
+        cache = FactsCache(checker.config, checker.schema)
+        def examine(misses: list[str]) -> list[CardFacts | None]:
+            return [v.facts for v in all_verdicts(checker, [Path(p) for p in misses])]
+
+        facts = cache.facts(hub, fresh, examine)
+    else:  # cards outside the hub's folder: judged among themselves
+        facts = [f for f in fresh.values() if f is not None]
+    cross = cross_findings(facts, checker.config, set(fresh))
+    return CheckResult(files=[v.display for v in verdicts], diagnostics=finish(verdicts, cross, run))
+
+
+def write_baseline_file(result: CheckResult, path: Path, run: Run) -> CheckResult:
+    """Record the run's findings as the baseline in `path` (the entries of cards not checked stay).
+
+    Returns the result as it now reads: every finding baselined, the stale entries gone.
+    """
+    current = [d for d in result.diagnostics if d.code != "HUB006"]
+    keep = baseline.read(path) if path.exists() else run.baseline
+    baseline.write(path, current, run.root, checked=result.files, keep=keep)
+    marked = [replace(d, baselined=True) if baseline.eligible(d) else d for d in current]
+    return CheckResult(files=result.files, diagnostics=marked)

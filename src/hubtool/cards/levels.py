@@ -1,0 +1,94 @@
+"""The severity of each finding: the code's default, then the hub's `rules:`, its `per-path:` globs,
+and the command line's `--select`/`--ignore`, in that order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from .. import codes
+from ..config import HubConfig, Level
+from ..diagnostics import Diagnostic
+from ..errors import UsageError
+
+
+def glob_regex(glob: str) -> re.Pattern[str]:
+    """A path glob: `*` and `?` stay within a folder, `**` spans folders (`a/**` is a and all below it)."""
+    out = ""
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+        elif glob.startswith("**", i):
+            out += ".*"
+            i += 2
+        elif glob[i] == "*":
+            out += "[^/]*"
+            i += 1
+        elif glob[i] == "?":
+            out += "[^/]"
+            i += 1
+        else:
+            out += re.escape(glob[i])
+            i += 1
+    return re.compile(out + "$")
+
+
+def codes_of(tokens: Iterable[str]) -> set[str]:
+    """Codes named on the command line: comma-separated codes, prefixes or names."""
+    found: set[str] = set()
+    for token in (t for item in tokens for t in item.split(",") if t.strip()):
+        matched = codes.resolve(token)
+        if not matched:
+            raise UsageError(f"{token!r} is neither a diagnostic code nor a rule name",
+                             hint="`hubtool rules` lists every code and name")
+        found.update(matched)
+    return found
+
+
+class Levels:
+    """Decides each finding's severity, or drops it (off)."""
+
+    def __init__(self, config: HubConfig, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> None:
+        self.rules = config.rules
+        self.roots = [Path(os.path.abspath(config.root / config.cards_dir)), Path(os.path.abspath(config.root))]
+        self.globs = [(glob_regex(glob), levels) for glob, levels in config.rules.per_path]
+        self.select = codes_of(select) if select else None
+        self.ignore = codes_of(ignore)
+        self._for_path = lru_cache(maxsize=4096)(self._path_levels)
+
+    def _relative(self, display: str) -> list[str]:
+        absolute = Path(os.path.abspath(display))
+        out = []
+        for root in self.roots:
+            try:
+                out.append(PurePosixPath(absolute.relative_to(root)).as_posix())
+            except ValueError:
+                continue
+        return out or [PurePosixPath(display).as_posix()]
+
+    def _path_levels(self, display: str) -> dict[str, Level]:
+        levels = dict(self.rules.rules)
+        names = self._relative(display)
+        for pattern, overrides in self.globs:
+            if any(pattern.match(name) for name in names):
+                levels.update(overrides)
+        return levels
+
+    def apply(self, diag: Diagnostic) -> Diagnostic | None:
+        """The finding with the severity the hub gives its code at its path; None when that is off."""
+        if diag.code in self.ignore or (self.select is not None and diag.code not in self.select):
+            return None
+        levels = self._for_path(diag.path)
+        if diag.code not in levels:
+            return diag
+        level = levels[diag.code]
+        return None if level is None else diag.with_severity(level)
+
+    def apply_all(self, diags: Iterable[Diagnostic]) -> list[Diagnostic]:
+        return [d for d in (self.apply(d) for d in diags) if d is not None]

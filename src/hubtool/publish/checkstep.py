@@ -1,0 +1,144 @@
+"""The publish pipeline's check step: `hubtool check`'s verdict per card, remembered in the ledger.
+
+The card is judged exactly as `hubtool check` judges it (the hub's severities, its inline
+suppressions, its baseline); a pass is remembered under a key of the card's bytes (and its
+twin's) and everything else the verdict depends on.  The cross-card rules run over every
+card of the run, cached or not, from the facts each pass remembers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from .. import codes
+from ..cards import suppress, twins
+from ..cards.crosscard import CardFacts
+from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, display_path, finish
+from ..diagnostics import Diagnostic, Severity
+from ..durable import JSON, JSONObject
+from ..golden.sets import fingerprint_files
+from .ledger import key_of
+from .runs import CardRun, Step
+from .steps import StepContext
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class CheckStep:
+    """Parse, schema, rules; the twins; the rules across cards."""
+
+    def __init__(self, ctx: StepContext, checker: CardChecker, run: Run) -> None:
+        self.ctx = ctx
+        self.checker = checker
+        self.run_settings = run
+        self.fingerprint = self._fingerprint()
+
+    def _fingerprint(self) -> str:
+        """Everything besides a card's bytes that its check verdict depends on."""
+        config = self.ctx.config
+        digest = hashlib.sha256(repr(sorted(self.checker.schema.items(), key=str)).encode())
+        for extra in [config.path, config.baseline, *fingerprint_files(config.root)]:
+            if extra is not None and extra.is_file():
+                digest.update(str(extra).encode() + extra.read_bytes())
+        return digest.hexdigest()
+
+    def run(self, files: list[Path]) -> list[CardRun]:
+        runs = self._without_twins([self._check(path) for path in files])
+        self._cross_card(runs)
+        return runs
+
+    def _check(self, path: Path) -> CardRun:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = b""  # the check reports why it cannot be read
+        run = CardRun(path, display_path(path), _sha(raw))
+        english = twins.english_path(path) if path.name.endswith("_cn.md") else None
+        english_sha = _sha(english.read_bytes()) if english and english.is_file() else None
+        key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.display)
+        cached = self.ctx.cached(key)
+        if cached is not None and _restore(run, cached):
+            return run
+        self.ctx.counters.parsed += 1
+        verdict, card = self.checker.examine(path)
+        run.diagnostics = finish([verdict], [], self.run_settings)
+        run.card_facts, run.suppressions = verdict.facts, verdict.suppressions
+        if card is not None:
+            run.metadata, run.title = card.metadata, card.title
+        errors = _failures(run.diagnostics)
+        if errors or card is None:
+            first = errors[0] if errors else None
+            where = f" (first: {first.path}:{first.line}:{first.col} {first.code} {first.message})" if first else ""
+            run.steps["check"] = Step("failed", f"{len(errors)} error(s){where}")
+            return run
+        run.warnings = sum(1 for d in run.diagnostics if d.severity is Severity.WARNING and not d.baselined)
+        run.steps["check"] = Step("passed")
+        self.ctx.ledger.record(key, "check", "passed", {
+            "metadata": card.metadata, "title": card.title, "warnings": run.warnings,
+            "facts": verdict.facts.to_json() if verdict.facts else None,
+            "suppressions": [_suppression_json(s) for s in verdict.suppressions]})
+        return run
+
+    def _without_twins(self, runs: list[CardRun]) -> list[CardRun]:
+        """_cn twins are checked, not indexed: a twin that fails holds back its English card."""
+        by_path = {r.path: r for r in runs}
+        kept = []
+        for run in runs:
+            if not run.path.name.endswith("_cn.md"):
+                kept.append(run)
+                continue
+            english = by_path.get(twins.english_path(run.path))
+            if english is not None and not run.passed("check"):
+                english.diagnostics += run.diagnostics
+                english.steps["check"] = Step("failed", f"its _cn twin {run.display} fails the check: "
+                                                        f"{run.steps['check'].reason}")
+        return kept
+
+    def _cross_card(self, runs: list[CardRun]) -> None:
+        facts = [r.card_facts for r in runs if r.card_facts is not None]
+        by_display = {r.display: r for r in runs}
+        cross = cross_findings(facts, self.ctx.config, set(by_display))
+        verdicts = [CardVerdict(r.display, [], r.card_facts, r.suppressions) for r in runs]
+        for diag in finish(verdicts, cross, self.run_settings, report_unused=False):
+            run = by_display[diag.path]
+            run.diagnostics.append(diag)
+            if _failures([diag]):
+                run.steps["check"] = Step("failed", f"{diag.code} {diag.message}")
+
+
+def _failures(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diags if d.severity is Severity.ERROR and not d.baselined]
+
+
+def _suppression_json(s: suppress.Suppression) -> JSON:
+    return {"line": s.line, "col": s.col, "tokens": list(s.tokens), "whole_file": s.whole_file}
+
+
+def _restore(run: CardRun, cached: JSONObject) -> bool:
+    """A passed check from the ledger; False when the record is not one this version wrote."""
+    metadata, title, warnings = cached.get("metadata"), cached.get("title"), cached.get("warnings")
+    facts, found = cached.get("facts"), cached.get("suppressions")
+    if not isinstance(metadata, dict) or not isinstance(warnings, int) or not isinstance(found, list):
+        return False
+    if not (title is None or isinstance(title, str)) or "facts" not in cached:
+        return False
+    try:
+        run.card_facts = CardFacts.from_json(facts, run.display) if facts is not None else None
+        run.suppressions = [_suppression(s) for s in found]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    run.metadata, run.title, run.warnings = metadata, title, warnings
+    run.steps["check"] = Step("passed", cached=True)
+    return True
+
+
+def _suppression(stored: JSON) -> suppress.Suppression:
+    """Read back `_suppression_json`'s record; KeyError, TypeError or ValueError if it is not one."""
+    doc: Any = stored  # the ledger's own record: indexed as written, checked by the exceptions
+    tokens = tuple(str(t) for t in doc["tokens"])
+    return suppress.Suppression(int(doc["line"]), int(doc["col"]), tokens, bool(doc["whole_file"]),
+                                frozenset(c for t in tokens for c in codes.resolve(t)))

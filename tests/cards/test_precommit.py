@@ -1,0 +1,55 @@
+"""The pre-commit hook passes only the staged cards: the cross-card rules still see the whole hub
+(from the facts cache), and only the given files are reported on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from helpers import card_text, check_json, write_hub
+
+
+def test_a_copy_of_an_existing_card_fails_alone(tmp_path: Path) -> None:
+    original = card_text(**{"model-name": "resnet"})
+    cards = write_hub(tmp_path, {"u/resnet.md": original, "u/other.md": card_text(**{"model-name": "other"})})
+    (cards / "v").mkdir()
+    (cards / "v" / "copy.md").write_text(original)  # committed under another name
+    code, doc = check_json(str(cards / "v" / "copy.md"))
+    assert code == 1 and [Path(f).name for f in doc["files"]] == ["copy.md"]
+    assert {(Path(d["path"]).name, d["code"]) for d in doc["diagnostics"]} == {("copy.md", "HUB303")}
+    code, doc = check_json(str(cards / "u" / "resnet.md"))  # the original is reported on only when given
+    assert code == 0 and doc["diagnostics"] == []
+
+
+def test_the_cache_follows_edits_to_the_other_cards(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"}),
+                                 "u/b.md": card_text(**{"model-name": "b"})})
+    assert check_json(str(cards))[0] == 0  # the whole hub: the cache is written
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.json")
+    assert len(json.loads(cache.read_text())["cards"]) == 2
+    first = cards / "u" / "a.md"  # now claims b's identity; it is first by path, so b is the duplicate
+    first.write_text(first.read_text().replace("model-name: a", "model-name: b"))
+    code, doc = check_json(str(cards / "u" / "b.md"))
+    assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB303"]
+    cache.write_text("{broken")  # a broken cache is rebuilt, never trusted
+    assert check_json(str(cards / "u" / "b.md"))[0] == 1
+
+
+def test_a_copy_fails_where_the_cards_path_is_its_identity(tmp_path: Path) -> None:
+    """In MindSpore Hub's dialect metadata repeats are normal (HUB303 is off): the copy is caught by
+    its SHA-256, the same file on two cards in one folder; in a new version folder it is normal."""
+    config = "extends: mindspore-hub\nname: t\npolicy:\n  allowed-hosts: [download.mindspore.cn]\n"
+    repo = {"repo-link": "<https://gitee.com/mindspore/models>"}
+    original = card_text(**{"model-name": "resnet"}, **repo)
+    cards = write_hub(tmp_path, {"1.5/resnet.md": original, "1.5/other.md": card_text(**{"model-name": "o"}, **repo)},
+                      config=config)
+    (cards / "1.5" / "resnet_copy.md").write_text(original)
+    (cards / "1.6").mkdir()
+    (cards / "1.6" / "resnet.md").write_text(original)  # the same file, republished in the next version
+    code, doc = check_json(str(cards / "1.5" / "resnet_copy.md"), str(cards / "1.6" / "resnet.md"))
+    errors = [(Path(d["path"]).parent.name, d["code"], d["message"]) for d in doc["diagnostics"]
+              if d["severity"] == "error"]
+    assert code == 1 and len(errors) == 1
+    [(folder, code_, message)] = errors
+    assert (folder, code_) == ("1.5", "HUB306") and "another card" in message and "resnet.md" in message
