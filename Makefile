@@ -9,6 +9,10 @@ RUNTIME := $(VENV)/.runtime-installed
 # a single-node Ceph RGW (S3 API) on loopback for the object-storage tests; HUBTOOL_SKIP_RGW=1 skips it on purpose
 RGW_DIR := $(CURDIR)/.rgw
 export HUBTOOL_RGW_ENV := $(RGW_DIR)/env
+# yaml-language-server (npm), the validator editors run, for the schema-agreement tests; HUBTOOL_SKIP_YAMLLS=1 skips it
+YAMLLS_DIR := $(CURDIR)/.yamlls
+YAMLLS := $(YAMLLS_DIR)/.installed
+export HUBTOOL_YAML_LS := $(YAMLLS_DIR)/node_modules/.bin/yaml-language-server
 
 .PHONY: demo test bench lint clean
 
@@ -22,10 +26,16 @@ $(RUNTIME): $(STAMP) src/hubtool/runtimes/mslite/requirements-mslite.txt
 	$(BIN)/hubtool runtime install mindspore-lite
 	touch $(RUNTIME)
 
+$(YAMLLS): tests/servers/yamlls/package.json tests/servers/yamlls/package-lock.json
+	mkdir -p $(YAMLLS_DIR)
+	cp $^ $(YAMLLS_DIR)/
+	cd $(YAMLLS_DIR) && npm ci --no-audit --no-fund --silent
+	touch $(YAMLLS)
+
 demo: $(RUNTIME)
 	scripts/demo.sh
 
-test: $(RUNTIME)
+test: $(RUNTIME) $(YAMLLS)
 	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
 	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 
@@ -38,4 +48,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .runtimes .rgw dist build .pytest_cache .mypy_cache
+	rm -rf $(VENV) .runtimes .rgw .yamlls dist build .pytest_cache .mypy_cache
