@@ -39,6 +39,7 @@ _ALL = [
     Code("HUB108", "too-deep", Severity.ERROR, "the metadata is nested too deep"),
     Code("HUB109", "not-a-mapping", Severity.ERROR, "the front matter is empty or not a mapping"),
     Code("HUB110", "lossy-number", Severity.WARNING, "a version YAML readers see as another number (1.10 -> 1.1)"),
+    Code("HUB111", "unreadable-number", Severity.ERROR, "a number too long or not finite (.inf, .nan) for readers"),
     # HUB2xx: the schema
     Code("HUB201", "missing-key", Severity.ERROR, "a key the hub requires is missing"),
     Code("HUB202", "wrong-type", Severity.ERROR, "a value of the wrong type"),

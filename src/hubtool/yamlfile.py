@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from . import yamlsource
+from . import textdecode, yamlsource
 from .errors import HubtoolError
 from .schema import Validator, load_schema
 
@@ -23,7 +23,7 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
         data = path.read_bytes()
     except OSError as exc:
         raise error(f"cannot read {path}: {exc.strerror}") from exc
-    text = yamlsource.decode(data, str(path))
+    text = textdecode.decode(data, str(path))
     if not isinstance(text, str):
         raise error(f"{path}:{text.line}:{text.col}: {text.message}")
     doc = yamlsource.parse(text, path=str(path), line_offset=1)

@@ -11,6 +11,7 @@ card layer can keep them as strings where the schema wants strings.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -32,29 +33,6 @@ _ALLOWED_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
                  "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
-
-
-BOM = b"\xef\xbb\xbf"
-
-
-def decode(data: bytes, path: str) -> str | Diagnostic:
-    """UTF-8 (an optional BOM is dropped); CRLF and lone CR become LF.
-
-    Replacing a line break by another keeps every line and column number."""
-    if data.startswith(BOM):
-        data = data[len(BOM):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        bad = data[exc.start:exc.start + 4].hex(" ")
-        return error(path, line, col, "HUB004",
-                     f"the card is not valid UTF-8 (bytes {bad} at line {line})",
-                     hint="save the file as UTF-8; hub cards must be UTF-8 text")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
 
 
 class Pos(NamedTuple):
@@ -81,6 +59,7 @@ class YamlDoc:
     raw: dict[str, RawScalar] = field(default_factory=dict)  # pointer -> non-string plain scalar
     angled: list[str] = field(default_factory=list)  # pointers of strings written <like this>
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)  # pointers of numbers kept as text (HUB111)
     # a syntax error's file line: where the construct YAML could not finish began (0: no syntax error)
     broken_line: int = 0
 
@@ -285,13 +264,27 @@ class _Builder:
             if tag == "tag:yaml.org,2002:bool":
                 value = _constructor.construct_yaml_bool(node)
             elif tag == "tag:yaml.org,2002:int":
-                value = _constructor.construct_yaml_int(node)
+                try:
+                    value = _constructor.construct_yaml_int(node)
+                except ValueError:  # Python refuses int() of over 4,300 digits, as every Python reader will
+                    return self._unreadable(event, pointer, f"an integer of {len(text):,} digits, more than "
+                                            "YAML readers in Python accept (4,300)")
             elif tag == "tag:yaml.org,2002:float":
                 value = _constructor.construct_yaml_float(node)
+                if not math.isfinite(value):  # .inf, .nan, 1e999: JSON (the index, --format json) has none
+                    return self._unreadable(event, pointer, f"{text[:40]!r} is not a finite number")
             else:  # pragma: no cover - the core resolver has no other implicit tags
                 value = text
         self.doc.raw[pointer] = RawScalar(text, value, tag.rsplit(":", 1)[-1])
         return value
+
+    def _unreadable(self, event: ev.ScalarEvent, pointer: str, why: str) -> str:
+        """A number no JSON or Python reader can carry: said at its line, kept as the text written."""
+        line, col = (event.start_mark.line, event.start_mark.column) if event.start_mark else (0, 0)
+        self.doc.diagnostics.append(error(self.path, line + self.offset, col + 1, "HUB111", why,
+                                          pointer=pointer, hint="write a number of ordinary size, or quote it"))
+        self.doc.unreadable.add(pointer)
+        return event.value
 
 
 def parse(text: str, *, path: str, line_offset: int) -> YamlDoc:

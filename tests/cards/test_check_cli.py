@@ -133,3 +133,42 @@ def test_no_traceback_on_unreadable_card(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "loop.md:0:0: HUB001" not in proc.stdout and "u/loop.md: HUB001 error: cannot read the card" in proc.stdout
     assert "2 cards checked: 1 error" in proc.stdout
+
+
+def test_hostile_cards_get_diagnostics_not_tracebacks(tmp_path: Path) -> None:
+    """Keys that look like numbers, integers of thousands of digits, broken IPv6 brackets: each is a
+    finding at its line, in one valid JSON document, from a real process; the rest of the hub is
+    still checked (a pre-commit run reads every card for the cross-card rules)."""
+    base = card_text()
+    cards = write_hub(tmp_path, {
+        "u/keys.md": base.replace("summary: s", 'summary: s\n0: x\n"1": y\n"²": 1\nevaluation:\n  "٣": 2'),
+        "u/huge.md": card_text(**{"model-name": "huge", "accuracy": "9" * 5000}),
+        "u/ipv6.md": card_text(**{"model-name": "ipv6"}, link="https://[::1"),
+        "u/ipv6b.md": card_text(**{"model-name": "ipv6b"}, link="http://[zz]/a"),
+    })
+    proc = subprocess.run([str(Path(sys.executable).with_name("hubtool")), "check", "--format", "json",
+                           str(cards / "u" / "keys.md")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr  # warnings only: unknown keys
+    found = {(d["code"], d["line"]) for d in json.loads(proc.stdout)["diagnostics"]}
+    assert found == {("HUB205", 19), ("HUB205", 20), ("HUB205", 21)}
+    code, doc = check_json(str(cards))
+    by_file = {(Path(d["path"]).name, d["code"]) for d in doc["diagnostics"]}
+    assert code == 1 and {("huge.md", "HUB111"), ("ipv6.md", "HUB401"), ("ipv6b.md", "HUB401")} <= by_file
+
+
+def test_a_bug_is_exit_2_with_the_traceback_in_a_log(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/m.md": card_text()})
+    crash = ("import sys, hubtool.cards.checkrun as run\n"
+             "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
+             "run.check_paths = boom\n"
+             "from hubtool.cli import main\n"
+             "sys.argv = ['hubtool', 'check', sys.argv[1]]\n"
+             "main()\n")
+    proc = subprocess.run([sys.executable, "-c", crash, str(cards)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    first, second = proc.stderr.strip().splitlines()
+    assert first == "hubtool: internal error: RuntimeError: simulated bug"
+    log = Path(second.split("the traceback is in ")[1].split(";")[0])
+    assert log.is_file() and "simulated bug" in log.read_text() and "Traceback" in log.read_text()
+    assert log.is_relative_to(os.environ["HUBTOOL_HOME"])

@@ -57,3 +57,58 @@ def test_arbitrary_text_in_front_matter(tmp_path: Path, text: str) -> None:
     path = tmp_path / "c.md"
     path.write_text("---\n" + text + "\n---\n", encoding="utf-8", errors="surrogatepass")
     _check(path)
+
+
+# Structured hostile metadata: any YAML scalar as a key, numbers of any size, URLs of any shape.
+_scalar_key = st.one_of(
+    st.integers(), st.integers(min_value=10**4000, max_value=10**5000), st.floats(allow_nan=True), st.booleans(),
+    st.none(), st.dates(), st.sampled_from(["0", "00", "²", "١٢", "-1", "1e3", "~", "/", "a/b", "~1", "", " "]),
+    st.text(max_size=6))
+_number = st.one_of(st.integers(min_value=-(10**6000), max_value=10**6000), st.floats(allow_nan=True),
+                    st.sampled_from([".inf", "-.inf", ".nan", "1e999", "0x" + "f" * 5000, "1_000", "0o17"]))
+_url = st.one_of(
+    st.builds(lambda scheme, host, path: f"{scheme}://{host}{path}",
+              st.sampled_from(["https", "http", "ftp", "file", "HTTPS", "", "s3"]),
+              st.sampled_from(["download.mindspore.cn", "[::1", "[zz]", "[::1]:99999", "a:b@c", "%00", "",
+                               "xn--", "127.0.0.1:-1", "[" + "f" * 80 + "]", "h\u0000st", "ex ample.com"]),
+              st.sampled_from(["", "/", "/a.ckpt", "/../../etc", "?x#y", "/%zz"])),
+    st.text(max_size=20))
+_value = st.recursive(st.one_of(_number, _url, st.text(max_size=10), st.booleans(), st.none()),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_scalar_key, inner, max_size=3),
+                      max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.dictionaries(_scalar_key, _value, max_size=5), link=_url, repo=_url, accuracy=_number,
+       evaluation=st.dictionaries(_scalar_key, _number, max_size=3))
+def test_structured_hostile_metadata(tmp_path: Path, extra: dict[object, object], link: str, repo: str,
+                                     accuracy: object, evaluation: dict[object, object]) -> None:
+    import json
+    import sys
+    import xml.dom.minidom
+
+    import yaml
+
+    from hubtool.cards.checkrun import check_paths
+    from hubtool.cards.report import render
+    from hubtool.cards.validate import run_for
+
+    sys.set_int_max_str_digits(0)  # the generator's own dump of huge ints (the checker runs with the default)
+    try:
+        meta: dict[object, object] = {"model-name": "m", "model-version": "1.0", "accuracy": accuracy,
+                                      "evaluation": evaluation, "repo-link": repo,
+                                      "asset": [{"file-format": "ckpt", "asset-link": link, "asset-sha256": "0" * 64}],
+                                      **extra}
+        text = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    finally:
+        sys.set_int_max_str_digits(4300)
+    path = tmp_path / "c.md"
+    path.write_text("# T\n\n---\n" + text + "---\nbody\n", encoding="utf-8")
+    result = check_paths([path], CHECKER, run_for(CONFIG))
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    for diag in result.diagnostics:
+        assert diag.code.startswith("HUB") and 0 <= diag.line <= lines + 1, diag
+    json.loads(render(result, "json"))  # one valid document
+    xml.dom.minidom.parseString(render(result, "junit"))  # well-formed XML
+    # the runner reads workflow commands line by line (\n): no message may start a line of its own
+    assert all(line.startswith("::") for line in render(result, "github").split("\n") if line)

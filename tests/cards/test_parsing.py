@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtool import yamlsource
+from hubtool import textdecode, yamlsource
 from hubtool.cards import frontmatter
 from hubtool.cards.card import load_card
 from hubtool.diagnostics import Diagnostic
@@ -44,7 +44,7 @@ def test_fence_with_trailing_spaces_counts_but_indented_does_not() -> None:
 
 def test_crlf_and_bom_keep_lines_and_columns() -> None:
     data = "\ufeff# T\r\n\r\n---\r\nname: x\r\nother:  y\r\n---\r\n".encode()
-    text = yamlsource.decode(data, "c.md")
+    text = textdecode.decode(data, "c.md")
     assert isinstance(text, str) and "\r" not in text and not text.startswith("\ufeff")
     fm = split(text)
     doc = yamlsource.parse(fm.yaml_text, path="c.md", line_offset=fm.yaml_line)
@@ -53,7 +53,7 @@ def test_crlf_and_bom_keep_lines_and_columns() -> None:
 
 
 def test_non_utf8_reports_line_and_column() -> None:
-    diag = yamlsource.decode(b"---\na: 1\nb: caf\xe9\n---\n", "c.md")
+    diag = textdecode.decode(b"---\na: 1\nb: caf\xe9\n---\n", "c.md")
     assert isinstance(diag, Diagnostic)
     assert (diag.code, diag.line, diag.col) == ("HUB004", 3, 7)
 

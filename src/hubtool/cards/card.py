@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlsource
+from .. import textdecode, yamlsource
 from ..diagnostics import Diagnostic, error, warning
 from ..durable import JSON, JSONObject
 from ..yamlsource import Pos, YamlDoc
@@ -109,7 +109,7 @@ def load_card(path: Path, *, display: str, max_bytes: int,
     except OSError as exc:
         return LoadedCard(path, display, None, [error(display, 0, 0, "HUB001",
                                                       f"cannot read the card: {exc.strerror}")])
-    text = yamlsource.decode(data, display)
+    text = textdecode.decode(data, display)
     if isinstance(text, Diagnostic):
         return LoadedCard(path, display, None, [text])
     front = frontmatter.split(text, display)
@@ -117,7 +117,8 @@ def load_card(path: Path, *, display: str, max_bytes: int,
         return LoadedCard(path, display, None, [front])
     doc, syntax, dropped = _parse_recovering(front, display)
     diags = syntax + list(doc.diagnostics)
-    if any(d.code != "HUB102" for d in doc.diagnostics):  # duplicate keys do not stop the card's checks
+    # duplicate keys and unreadable numbers (kept as text) do not stop the card's checks
+    if any(d.code not in ("HUB102", "HUB111") for d in doc.diagnostics):
         return LoadedCard(path, display, None, diags, front)
     if not isinstance(doc.data, dict):
         what = "empty" if doc.data is None else f"a {type(doc.data).__name__}, not a mapping"
@@ -188,11 +189,23 @@ def _entry_at(lines: list[str], index: int) -> tuple[int, int] | None:
     return first, last
 
 
-def _parts(pointer: str) -> tuple[str | int, ...]:
+def _parts(data: Any, pointer: str) -> tuple[str | int, ...]:
+    """A JSON pointer's steps into `data`: an index where the node is a list, else a key.
+
+    Keys are strings even when they look like numbers (`"0": x`, `"²": 1`): only a list's
+    position is an int.
+    """
     out: list[str | int] = []
+    node = data
     for token in pointer.split("/")[1:]:
         token = token.replace("~1", "/").replace("~0", "~")
-        out.append(int(token) if token.isdigit() else token)
+        if isinstance(node, list) and token.isascii() and token.isdigit():
+            index = int(token)
+            out.append(index)
+            node = node[index] if index < len(node) else None
+        else:
+            out.append(token)
+            node = node.get(token) if isinstance(node, dict) else None
     return tuple(out)
 
 
@@ -209,7 +222,7 @@ def _normalise(doc: YamlDoc, display: str,
     for pointer, raw in doc.raw.items():
         if raw.tag == "null" or raw.tag == "timestamp":
             continue
-        parts = _parts(pointer)
+        parts = _parts(doc.data, pointer)
         if not wants_string(parts):
             continue
         _set(doc.data, parts, raw.text)
@@ -226,7 +239,7 @@ def _normalise(doc: YamlDoc, display: str,
 
 def _unwrap_links(doc: YamlDoc) -> None:
     for pointer in doc.angled:
-        parts = _parts(pointer)
+        parts = _parts(doc.data, pointer)
         node: Any = doc.data
         for part in parts[:-1]:
             node = node[part]

@@ -116,15 +116,26 @@ def repo_link_rule(card: Card, code_hosts: tuple[str, ...], *, required: bool) -
     pos = card.value_pos("/repo-link")
     if not isinstance(value, str) or not value.strip():
         return [_repo(card, pos.line, pos.col, "repo-link is empty", "link the model's code repository")]
-    parts = urlsplit(value.strip())
-    if parts.scheme != "https":
+    split = scheme_and_host(value.strip())
+    if isinstance(split, str):
+        return [_repo(card, pos.line, pos.col, f"repo-link {value!r} is not a URL: {split}", "write https://...")]
+    scheme, host = split
+    if scheme != "https":
         return [_repo(card, pos.line, pos.col, f"repo-link '{value}' is not an https URL", "write https://...")]
-    host = (parts.hostname or "").lower()
     if code_hosts and not Policy(allowed_hosts=code_hosts).allows_host(host):
         return [_repo(card, pos.line, pos.col, f"repo-link host '{host}' is not one of the hub's code hosts "
                       f"({', '.join(code_hosts)})", "link the code on a code host the hub trusts, or add the host "
                                                     "to card.code-hosts in hub/hub.yaml")]
     return []
+
+
+def scheme_and_host(url: str) -> tuple[str, str] | str:
+    """The URL's scheme and lower-case host, or why it is not a URL (`https://[::1`, `http://[zz]/a`)."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower()
+    except ValueError as exc:  # urllib refuses broken IPv6 brackets, in urlsplit or in .hostname
+        return str(exc)
 
 
 def _repo(card: Card, line: int, col: int, message: str, hint: str) -> Diagnostic:
@@ -155,11 +166,15 @@ def link_rules(card: Card, config: HubConfig) -> list[Diagnostic]:
         if "://" not in link:
             diags += _repo_path_rule(card, config, link, pointer)
             continue
-        parts = urlsplit(link)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in policy.allowed_schemes:
+        split = scheme_and_host(link)
+        if isinstance(split, str):
+            diags.append(error(card.display, pos.line, pos.col, "HUB401", f"asset-link {link!r} is not a URL: {split}",
+                               pointer=pointer, hint="write the link as https://host/path"))
+            continue
+        scheme, host = split
+        if scheme not in policy.allowed_schemes:
             diags.append(error(card.display, pos.line, pos.col, "HUB401",
-                               f"asset-link uses '{parts.scheme}', not one of the hub's allowed schemes "
+                               f"asset-link uses '{scheme}', not one of the hub's allowed schemes "
                                f"({', '.join(policy.allowed_schemes)})", pointer=pointer,
                                hint="link the asset over https"))
         elif policy.allowed_hosts and not policy.allows_host(host):

@@ -110,6 +110,7 @@ class CardChecker:
         """Schema and per-card rules for one parsed card."""
         settings = self.config.card
         diags, handled = rules.hash_rules(card)
+        handled |= card.doc.unreadable  # HUB111 said it: no second finding that the text is not a number
         if not self.validator.is_valid(card.metadata):
             from .explain import schema_diagnostics  # explaining is for broken cards only: imported then
 
@@ -169,7 +170,7 @@ def _at(data: JSON, pointer: str) -> JSON:
         token = token.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict):
             node = node.get(token)
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        elif isinstance(node, list) and token.isascii() and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
             return None

@@ -6,11 +6,14 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import click
 import typer
 
 from .. import __version__
+from ..config import cache_dir
 from ..errors import HubtoolError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -22,7 +25,12 @@ R = TypeVar("R")
 
 
 def handled(func: Callable[P, R]) -> Callable[P, R]:
-    """The single place where a HubtoolError becomes a message and exit code 2."""
+    """The single place where a failure becomes a message and exit code 2.
+
+    A HubtoolError is said as it is; anything else is a bug in hubtool: one line on stderr,
+    the traceback in a log file that line names, and still exit code 2, so that a crash is
+    never mistaken for findings (1) by a pre-commit hook or CI.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -33,8 +41,31 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             if exc.hint:
                 typer.echo(f"    hint: {exc.hint}", err=True)
             raise typer.Exit(EXIT_TOOL) from None
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise  # typer's own exits and usage errors
+        except Exception as exc:  # the CLI's one catch-all: see above
+            log = _crash_log(exc)
+            typer.echo(f"hubtool: internal error: {type(exc).__name__}: {str(exc)[:300]}", err=True)
+            typer.echo(f"    the traceback is in {log}; please report it" if log else
+                       "    (no log file could be written)", err=True)
+            raise typer.Exit(EXIT_TOOL) from None
 
     return wrapper
+
+
+def _crash_log(exc: Exception) -> Path | None:
+    import time
+    import traceback
+
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        log.write_text(f"hubtool {__version__}\n{' '.join(sys.argv)}\n\n"
+                       + "".join(traceback.format_exception(exc)), encoding="utf-8")
+        return log
+    except OSError:
+        return None
 
 
 def exit_with(findings: bool) -> None:
