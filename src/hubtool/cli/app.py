@@ -45,7 +45,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             raise  # typer's own exits and usage errors
         except Exception as exc:  # the CLI's one catch-all: see above
             log = _crash_log(exc)
-            typer.echo(f"hubtool: internal error: {type(exc).__name__}: {str(exc)[:300]}", err=True)
+            said = " ".join(str(exc).split())[:300]  # one line, whatever the exception carries
+            typer.echo(f"hubtool: internal error: {type(exc).__name__}: {said}", err=True)
             typer.echo(f"    the traceback is in {log}; please report it" if log else
                        "    (no log file could be written)", err=True)
             raise typer.Exit(EXIT_TOOL) from None
