@@ -65,9 +65,24 @@ def render_json(result: CheckResult) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _gh_escape(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_command(level: str, message: str, *, file: str | None = None, line: int = 0, col: int = 0,
+                   title: str | None = None) -> str:
+    """One workflow command, escaped by GitHub's rules (a newline, `::` or `,` in a file name or a
+    message cannot end it or start another command)."""
+    props = [f"file={_gh_property(file)}"] if file is not None else []
+    if line:
+        props += [f"line={line}", f"col={col}"]
+    if title is not None:
+        props.append(f"title={_gh_property(title)}")
+    return f"::{level} {','.join(props)}::{_gh_data(message)}" if props else f"::{level}::{_gh_data(message)}"
 
 
 def render_github(diags: list[Diagnostic]) -> str:
@@ -77,19 +92,13 @@ def render_github(diags: list[Diagnostic]) -> str:
         if d.baselined:
             continue
         level = {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(d.severity, "notice")
-        props = f"file={_gh_escape(d.path, prop=True)}"
-        if d.line:
-            props += f",line={d.line},col={d.col}"
-        props += f",title={_gh_escape(d.code, prop=True)}"
         body = d.message + (f" (hint: {d.hint})" if d.hint else "")
-        out.append(f"::{level} {props}::{_gh_escape(body)}")
+        out.append(github_command(level, body, file=d.path, line=d.line, col=d.col, title=d.code))
     return "\n".join(out)
 
 
 def render_junit(result: CheckResult) -> str:
     """One test case per card; its errors are failures, warnings go to system-out."""
-    from xml.sax.saxutils import quoteattr  # here: it imports urllib.request, 30 ms a pre-commit run need not pay
-
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in result.files}
     for d in result.diagnostics:
         by_file.setdefault(d.path, []).append(d)
@@ -100,20 +109,31 @@ def render_junit(result: CheckResult) -> str:
         inner = ""
         if errors:
             text = "\n".join(f"{_where(d)}: {d.code} {d.message}" for d in errors)
-            inner += (f"<failure message={quoteattr(f'{len(errors)} error(s)')} type=\"hubtool.check\">"
+            inner += (f"<failure message={xml_attr(f'{len(errors)} error(s)')} type=\"hubtool.check\">"
                       f"{xml_text(text)}</failure>")
         if warnings:
             inner += "<system-out>" + xml_text("\n".join(
                 f"{_where(d)}: {d.code} {d.severity.value}{' (baselined)' if d.baselined else ''}: {d.message}"
                 for d in warnings)) + "</system-out>"
-        cases.append(f'  <testcase classname="hubtool.check" name={quoteattr(path)}>{inner}</testcase>')
+        cases.append(f'  <testcase classname="hubtool.check" name={xml_attr(path)}>{inner}</testcase>')
     failures = sum(1 for diags in by_file.values() if any(d.is_error and not d.baselined for d in diags))
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             f"<testsuite name=\"hubtool check\" tests=\"{len(by_file)}\" failures=\"{failures}\" errors=\"0\">\n"
             + "\n".join(cases) + "\n</testsuite>")
 
 
+def _xml_chars(text: str) -> str:
+    # XML 1.0 cannot carry most control characters, lone surrogates (from undecodable file
+    # names) or U+FFFE/U+FFFF even escaped: drop them
+    return "".join(ch for ch in text if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff"
+                   or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000")
+
+
 def xml_text(text: str) -> str:
-    # XML 1.0 cannot carry most control characters even escaped: drop them
-    clean = "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
-    return clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _xml_chars(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_attr(text: str) -> str:
+    """A quoted attribute value; line breaks and tabs as character references, so they survive."""
+    escaped = xml_text(text).replace('"', "&quot;")
+    return '"' + escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from xml.sax.saxutils import quoteattr
 
-from ..cards.report import xml_text
+from ..cards.report import xml_attr, xml_text
 from ..durable import JSONObject
 from .inference import CaseResult, GoldenResult
 
@@ -57,10 +56,10 @@ def render_junit(results: list[tuple[str, GoldenResult]]) -> str:
         inner = ""
         if r.status == "failed":
             body = "\n".join([r.message] + [_case_line(c) for c in r.failed_cases])
-            inner = f"<failure message={quoteattr(r.message)} type=\"hubtool.golden\">{xml_text(body)}</failure>"
+            inner = f"<failure message={xml_attr(r.message)} type=\"hubtool.golden\">{xml_text(body)}</failure>"
         elif r.status != "passed":
-            inner = f"<skipped message={quoteattr(f'{r.status}: {r.message}')}/>"
-        cases.append(f'  <testcase classname="hubtool.golden" name={quoteattr(card)}>{inner}</testcase>')
+            inner = f"<skipped message={xml_attr(f'{r.status}: {r.message}')}/>"
+        cases.append(f'  <testcase classname="hubtool.golden" name={xml_attr(card)}>{inner}</testcase>')
     failures = sum(r.status == "failed" for _, r in results)
     skipped = sum(r.status not in ("passed", "failed") for _, r in results)
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from xml.sax.saxutils import quoteattr
 
-from ..cards.report import render_github, xml_text
+from ..cards.report import github_command, render_github, xml_attr, xml_text
 from ..durable import JSONObject
 from .runs import STEPS, PublishResult
 from .target import Published
@@ -42,12 +41,12 @@ def render_junit(result: PublishResult) -> str:
             inner = ""
             if step.status == "failed":
                 failures += 1
-                inner = (f"<failure message={quoteattr(step.reason)} type=\"hubtool.{name}\">"
+                inner = (f"<failure message={xml_attr(step.reason)} type=\"hubtool.{name}\">"
                          f"{xml_text(step.reason)}</failure>")
             elif step.status != "passed":
                 skipped += 1
-                inner = f"<skipped message={quoteattr(f'{step.status}: {step.reason}')}/>"
-            cases.append(f'  <testcase classname={quoteattr(run.display)} name="{name}">{inner}</testcase>')
+                inner = f"<skipped message={xml_attr(f'{step.status}: {step.reason}')}/>"
+            cases.append(f'  <testcase classname={xml_attr(run.display)} name="{name}">{inner}</testcase>')
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             f"<testsuite name=\"hubtool publish\" tests=\"{len(cases)}\" failures=\"{failures}\" "
             f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(cases) + "\n</testsuite>")
@@ -60,7 +59,7 @@ def render_annotations(result: PublishResult) -> str:
         lines.append(render_github(diags))
     for run in result.runs:
         if not run.published and not run.diagnostics:
-            lines.append(f"::error file={run.display},title=held back::{run.held_because}")
+            lines.append(github_command("error", run.held_because, file=run.display, title="held back"))
     return "\n".join(lines)
 
 

@@ -1,0 +1,80 @@
+"""Outputs other programs parse cannot be abused: GitHub workflow commands and JUnit XML.
+
+A file name or message may carry anything (a newline and `::error::`, commas, control
+characters, lone surrogates from undecodable file names): a GitHub annotation stays one
+command whose properties decode back to what was meant, and every JUnit document parses.
+"""
+
+from __future__ import annotations
+
+import xml.dom.minidom
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hubtool.cards.report import github_command, xml_attr, xml_text
+from hubtool.golden.report import render_junit as golden_junit
+from hubtool.publish.report import render_annotations, render_junit
+from hubtool.publish.runs import CardRun, PublishResult, Step
+
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=()), max_size=40) | st.sampled_from(
+    ["a\n::error::pwned", "x,line=1::y", "%0A", "\r\n", "\x00\x1b[31m", "\ud800", "\ufffe", "a::b"])
+
+
+def _unescape(value: str) -> str:
+    for code, char in (("%2C", ","), ("%3A", ":"), ("%0A", "\n"), ("%0D", "\r"), ("%25", "%")):
+        value = value.replace(code, char)
+    return value
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    """What GitHub's runner reads from one line: `::level props::message`."""
+    assert line.startswith("::") and "\n" not in line and "\r" not in line
+    head, _, message = line[2:].partition("::")
+    level, _, props = head.partition(" ")
+    pairs = dict(p.split("=", 1) for p in props.split(",")) if props else {}
+    return level, {k: _unescape(v) for k, v in pairs.items()}, _unescape(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(file=ANY_TEXT, title=ANY_TEXT, message=ANY_TEXT)
+def test_a_github_command_stays_one_command(file: str, title: str, message: str) -> None:
+    level, props, said = parse_command(github_command("error", message, file=file, line=3, col=4, title=title))
+    assert (level, props, said) == ("error", {"file": file, "line": "3", "col": "4", "title": title}, message)
+
+
+def _xml_allowed(text: str) -> str:
+    return "".join(c for c in text if c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd"
+                   or c >= "\U00010000")
+
+
+@settings(max_examples=300, deadline=None)
+@given(attr=ANY_TEXT, text=ANY_TEXT)
+def test_xml_attributes_and_text_always_parse(attr: str, text: str) -> None:
+    doc = xml.dom.minidom.parseString(f"<a b={xml_attr(attr)}>{xml_text(text)}</a>".encode("utf-8", "surrogatepass"))
+    assert doc.documentElement.getAttribute("b") == _xml_allowed(attr)
+    # XML parsers turn a literal CR (and CRLF) in text into LF: that is the text a reader gets
+    expected = _xml_allowed(text).replace("\r\n", "\n").replace("\r", "\n")
+    assert "".join(n.data for n in doc.documentElement.childNodes) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(display=ANY_TEXT, reason=ANY_TEXT)
+def test_publish_reports_of_hostile_cards(display: str, reason: str) -> None:
+    run = CardRun(path=Path("c.md"), display=display, raw_sha256="0" * 64, held_because=reason,
+                  steps={"check": Step("failed", reason)})
+    result = PublishResult(runs=[run], generation=None, counters={})
+    [line] = render_annotations(result).split("\n")
+    assert parse_command(line) == ("error", {"file": display, "title": "held back"}, reason)
+    xml.dom.minidom.parseString(render_junit(result).encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(card=ANY_TEXT, message=ANY_TEXT)
+def test_golden_junit_of_hostile_cards(card: str, message: str) -> None:
+    from hubtool.golden.inference import GoldenResult
+
+    report = golden_junit([(card, GoldenResult("failed", message)), (card, GoldenResult("skipped", message))])
+    doc = xml.dom.minidom.parseString(report.encode("utf-8", "surrogatepass"))
+    assert [c.getAttribute("name") for c in doc.getElementsByTagName("testcase")] == [_xml_allowed(card)] * 2
