@@ -145,7 +145,7 @@ def find_hub_root(start: Path) -> Path | None:
     """The nearest folder at or above `start` that holds hub/hub.yaml."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / CONFIG_RELPATH).is_file():
+        if (folder / CONFIG_RELPATH).exists():  # a FIFO or folder there is refused when read, not skipped
             return folder
     return None
 

@@ -59,6 +59,12 @@ class SchemaError(HubtoolError):
     kind = "schema"
 
 
+class SpecialFile(HubtoolError):
+    """A path that is a FIFO, a device, a socket or a folder (or a link to one), refused before any read."""
+
+    kind = "file"
+
+
 class YamlRefused(HubtoolError):
     """Stops the YAML walk at an anchor, a tag, a nesting bomb...; its diagnostic is already recorded."""
 

@@ -1,8 +1,45 @@
-"""Card and settings files as text: UTF-8 (an optional BOM dropped), line breaks made LF."""
+"""Card and settings files as text: read only when they are regular files, UTF-8 (an optional
+BOM dropped), line breaks made LF."""
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 from .diagnostics import Diagnostic, error
+from .errors import SpecialFile
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def _refuse_special(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise SpecialFile(f"{path} is {what}, not a regular file: not read")
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes | int:
+    """The file's bytes, or its size when that is over `max_bytes` (nothing read then).
+
+    Opened non-blocking and checked on the open descriptor, not on the name: a FIFO (or a
+    link to /dev/zero) is refused before a read could hang or never end, and a name swapped
+    between a check and the open cannot slip through. Raises SpecialFile, or OSError.
+    """
+    _refuse_special(path, os.stat(path).st_mode)  # a socket cannot even be opened: name it first
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        _refuse_special(path, info.st_mode)  # what was opened, whatever the name pointed at before
+        if info.st_size > max_bytes:
+            return info.st_size
+        with os.fdopen(fd, "rb", closefd=True) as handle:
+            fd = -1
+            return handle.read(max_bytes + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 BOM = b"\xef\xbb\xbf"
 

@@ -6,8 +6,10 @@ from functools import cache
 from pathlib import Path
 
 from . import textdecode, yamlsource
-from .errors import HubtoolError
+from .errors import HubtoolError, SpecialFile
 from .schema import Validator, load_schema
+
+MAX_SETTINGS_BYTES = 16 * 1024 * 1024
 
 
 @cache
@@ -20,9 +22,13 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
                    empty_ok: bool = False) -> yamlsource.YamlDoc:
     """The parsed document; the first problem raises `error` naming file:line:col and the fix."""
     try:
-        data = path.read_bytes()
+        data = textdecode.read_regular(path, MAX_SETTINGS_BYTES)
+    except SpecialFile as exc:
+        raise error(exc.message, hint="a settings file is a regular file") from None
     except OSError as exc:
         raise error(f"cannot read {path}: {exc.strerror}") from exc
+    if isinstance(data, int) or len(data) > MAX_SETTINGS_BYTES:
+        raise error(f"{path} is over {MAX_SETTINGS_BYTES:,} bytes: not a settings file")
     text = textdecode.decode(data, str(path))
     if not isinstance(text, str):
         raise error(f"{path}:{text.line}:{text.col}: {text.message}")

@@ -12,6 +12,7 @@ from typing import Any
 from .. import textdecode, yamlsource
 from ..diagnostics import Diagnostic, error, warning
 from ..durable import JSON, JSONObject
+from ..errors import SpecialFile
 from ..yamlsource import Pos, YamlDoc
 from . import frontmatter
 
@@ -99,16 +100,19 @@ def load_card(path: Path, *, display: str, max_bytes: int,
               wants_string: Callable[[tuple[str | int, ...]], bool]) -> LoadedCard:
     """Read, split and parse one card; never raises for anything wrong in the file."""
     try:
-        size = os.stat(path).st_size
-        if size > max_bytes:
-            return LoadedCard(path, display, None, [error(
-                display, 0, 0, "HUB001", f"the card is {size:,} bytes, over the limit of {max_bytes:,}",
-                hint="cards hold metadata and a description; move large content elsewhere, "
-                     "or raise limits.max-card-bytes in hub/hub.yaml")])
-        data = path.read_bytes()
+        data = textdecode.read_regular(path, max_bytes)
+    except SpecialFile as exc:
+        return LoadedCard(path, display, None, [error(display, 0, 0, "HUB001", exc.message.replace(
+            str(path), "the card", 1), hint="a card is a regular file: replace the special file or link")])
     except OSError as exc:
         return LoadedCard(path, display, None, [error(display, 0, 0, "HUB001",
                                                       f"cannot read the card: {exc.strerror}")])
+    size = data if isinstance(data, int) else len(data)
+    if isinstance(data, int) or size > max_bytes:
+        return LoadedCard(path, display, None, [error(
+            display, 0, 0, "HUB001", f"the card is {size:,} bytes, over the limit of {max_bytes:,}",
+            hint="cards hold metadata and a description; move large content elsewhere, "
+                 "or raise limits.max-card-bytes in hub/hub.yaml")])
     text = textdecode.decode(data, display)
     if isinstance(text, Diagnostic):
         return LoadedCard(path, display, None, [text])

@@ -12,16 +12,26 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .. import codes
+from .. import codes, textdecode
 from ..cards import suppress, twins
 from ..cards.crosscard import CardFacts
 from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, display_path, finish
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
+from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
 from .ledger import key_of
 from .runs import CardRun, Step
 from .steps import StepContext
+
+
+def _raw(path: Path, limit: int) -> bytes:
+    """A card's bytes for its ledger key; b"" when it is not read (the check itself says why)."""
+    try:
+        data = textdecode.read_regular(path, limit)
+    except (SpecialFile, OSError):
+        return b""
+    return data if isinstance(data, bytes) else b""
 
 
 def _sha(data: bytes) -> str:
@@ -52,13 +62,10 @@ class CheckStep:
         return runs
 
     def _check(self, path: Path) -> CardRun:
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            raw = b""  # the check reports why it cannot be read
-        run = CardRun(path, display_path(path), _sha(raw))
+        limit = self.ctx.config.max_card_bytes
+        run = CardRun(path, display_path(path), _sha(_raw(path, limit)))
         english = twins.english_path(path) if path.name.endswith("_cn.md") else None
-        english_sha = _sha(english.read_bytes()) if english and english.is_file() else None
+        english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
         key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.display)
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
