@@ -11,6 +11,7 @@ import pytest
 from faultserver import FaultServer, random_bytes
 
 from hubtool.assets.fetcher import Fetcher
+from hubtool.assets.http import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import CHUNK, hash_file
@@ -97,6 +98,28 @@ def test_429_honours_retry_after(server: FaultServer, store: DirectoryStore) -> 
     start = time.monotonic()
     fetcher(store).fetch(server.url("/m.ms"), SHA)
     assert time.monotonic() - start >= 1.0
+
+
+@pytest.mark.parametrize("value", ["nan", "soon", "-1", "1.5", "inf", "1e400", "9" * 5000, "Thu, 99 Foo 2026",
+                                   "\u00b2", "  ", "Mon, 01 Jan 1900 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_a_bad_retry_after_falls_back_to_the_capped_backoff(value: str) -> None:
+    wait = retry_after(value)
+    assert wait is None or 0.0 <= wait <= MAX_RETRY_AFTER
+
+
+@pytest.mark.parametrize(("value", "expected"), [("3", 3.0), ("0", 0.0), ("86400", MAX_RETRY_AFTER),
+                                                 ("Mon, 01 Jan 1990 00:00:00 GMT", 0.0)])
+def test_retry_after_seconds_and_dates(value: str, expected: float) -> None:
+    assert retry_after(value) == expected
+
+
+@pytest.mark.parametrize("value", ["nan", "soon", "Thu, 99 Foo 2026"])
+def test_a_server_sending_a_bad_retry_after_is_retried_normally(server: FaultServer, store: DirectoryStore,
+                                                                 value: str) -> None:
+    route = server.add("/m.ms", BODY, fail=[503], retry_after=value)
+    assert fetcher(store).fetch(server.url("/m.ms"), SHA).action == "downloaded"
+    assert route.hits == 2
+    assert_store_invariant(store)
 
 
 def test_persistent_5xx_gives_up_with_the_reason(server: FaultServer, store: DirectoryStore) -> None:

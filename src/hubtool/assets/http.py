@@ -8,7 +8,9 @@ with `Range` from what is on disk.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
 import re
 import threading
 import time
@@ -40,14 +42,23 @@ class Retry:
     wait: float | None = None  # what the server asked for (Retry-After), else the backoff
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait as a server's Retry-After says (RFC 9110: delta-seconds or an HTTP-date),
+    at most MAX_RETRY_AFTER; None, and so the normal backoff, for anything else (`nan`, `soon`,
+    `-1`, `1.5`, a date that cannot be, digits by the thousand)."""
+    text = (value or "").strip()
+    if not text:
         return None
+    if text.isascii() and text.isdigit():
+        return MAX_RETRY_AFTER if len(text) > 6 else min(float(text), MAX_RETRY_AFTER)
     try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return None if when is None else min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER)
+        when = email.utils.parsedate_to_datetime(text)
+        if when.tzinfo is None:  # an HTTP-date is GMT
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        delay = when.timestamp() - time.time()
+    except (TypeError, ValueError, IndexError, OverflowError):  # what the stdlib raises for a non-date
+        return None
+    return min(max(delay, 0.0), MAX_RETRY_AFTER) if math.isfinite(delay) else None
 
 
 class HttpDownloader:
@@ -153,7 +164,7 @@ class HttpDownloader:
                       meta: Mapping[str, object]) -> Retry | None:
         status = resp.status_code
         if status == 429 or status >= 500:
-            return Retry(f"HTTP {status}", progress=False, wait=_retry_after(resp.headers.get("Retry-After")))
+            return Retry(f"HTTP {status}", progress=False, wait=retry_after(resp.headers.get("Retry-After")))
         if status == 416:  # our partial is bad or the file shrank: start over
             writer.restart()
             return Retry("HTTP 416 for a resumed download; restarting", progress=False, wait=0)
