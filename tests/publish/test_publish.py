@@ -247,3 +247,25 @@ def test_published_show_and_gc_on_a_folder(tmp_path: Path, server: FaultServer) 
     assert sorted(p.name for p in (root / "dist" / "hub.generations").iterdir()) == ["00000004"]
     _assert_readable(dest)
     assert run_cli("published", "show", "--to", str(tmp_path / "nothing")).exit_code == 2
+
+
+def test_a_twin_in_the_hubs_own_dialect_gates_its_english_card(tmp_path: Path) -> None:
+    """The seed's real `_cn` twin is no YAML (`模型名称：...`): read and compared, it holds the English
+    card back only for a real disagreement, and says which."""
+    (tmp_path / "cards" / "noah-cvlab").mkdir(parents=True)
+    for name in ("plain-CNN-resnet50.md", "plain-CNN-resnet50_cn.md"):
+        shutil.copy(REPO / "cards" / "noah-cvlab" / name, tmp_path / "cards" / "noah-cvlab" / name)
+    config = tmp_path / "hub" / "hub.yaml"
+    config.parent.mkdir()
+    base = "name: t\npolicy:\n  allowed-hosts: [download.mindspore.cn]\n"
+    config.write_text(base + 'per-path:\n  "noah-cvlab/*_cn.md": {HUB301: warning}\n')
+    for _ in range(2):  # the second run is served from the ledger, with the same verdict
+        _, doc = publish(tmp_path, "--offline")
+        [card] = doc["cards"]
+        assert card["steps"]["check"]["status"] == "passed" and "offline" in card["held-because"]
+    config.write_text(base)  # now the author's disagreement is an error
+    _, doc = publish(tmp_path, "--offline")
+    [card] = doc["cards"]
+    assert card["steps"]["check"]["status"] == "failed"
+    assert "plain-CNN-resnet50_cn.md fails the check: 1 error(s)" in card["held-because"]
+    assert "HUB301 'author' (作者) differs" in card["held-because"]
