@@ -64,6 +64,10 @@ class SpecialFile(HubtoolError):
 
     kind = "file"
 
+    def __init__(self, message: str, *, what: str) -> None:
+        super().__init__(message)
+        self.what = what  # "a FIFO", "a character device"...
+
 
 class YamlRefused(HubtoolError):
     """Stops the YAML walk at an anchor, a tag, a nesting bomb...; its diagnostic is already recorded."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from .diagnostics import Diagnostic, error
 from .errors import SpecialFile
@@ -17,29 +18,32 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
 def _refuse_special(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
         what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-        raise SpecialFile(f"{path} is {what}, not a regular file: not read")
+        raise SpecialFile(f"{path} is {what}, not a regular file: not read", what=what)
 
 
-def read_regular(path: Path, max_bytes: int) -> bytes | int:
-    """The file's bytes, or its size when that is over `max_bytes` (nothing read then).
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, if it is a regular file; SpecialFile (or OSError) otherwise.
 
-    Opened non-blocking and checked on the open descriptor, not on the name: a FIFO (or a
+    Opened non-blocking and checked on the open descriptor, not only on the name: a FIFO (or a
     link to /dev/zero) is refused before a read could hang or never end, and a name swapped
-    between a check and the open cannot slip through. Raises SpecialFile, or OSError.
+    between the check and the open cannot slip through.
     """
     _refuse_special(path, os.stat(path).st_mode)  # a socket cannot even be opened: name it first
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        info = os.fstat(fd)
-        _refuse_special(path, info.st_mode)  # what was opened, whatever the name pointed at before
-        if info.st_size > max_bytes:
-            return info.st_size
-        with os.fdopen(fd, "rb", closefd=True) as handle:
-            fd = -1
-            return handle.read(max_bytes + 1)
-    finally:
-        if fd >= 0:
-            os.close(fd)
+        _refuse_special(path, os.fstat(fd).st_mode)  # what was opened, whatever the name was before
+    except SpecialFile:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes | int:
+    """The regular file's bytes, or its size when that is over `max_bytes` (nothing read then)."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return size if size > max_bytes else handle.read(max_bytes + 1)
+
 
 BOM = b"\xef\xbb\xbf"
 

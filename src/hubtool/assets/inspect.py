@@ -12,6 +12,8 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import textdecode
+
 HEAD_BYTES = 64 * 1024
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 
@@ -41,8 +43,10 @@ class MsHeader:
 
 
 def inspect_file(path: Path) -> FileFacts:
-    """Classify a file; .ms headers are read through mmap, so size does not matter."""
-    with open(path, "rb") as fh:
+    """Classify a file; .ms headers are read through mmap, so size does not matter.
+
+    Only a regular file is read (SpecialFile otherwise): a FIFO would never answer."""
+    with textdecode.open_regular(path) as fh:
         head = fh.read(HEAD_BYTES)
         size = fh.seek(0, 2)
         if size <= len(head) or size < 16:

@@ -6,8 +6,9 @@ import mmap
 import os
 from pathlib import Path
 
+from .. import textdecode
 from ..durable import write_atomic
-from ..errors import LegacyFormatError, TranslationRefused
+from ..errors import LegacyFormatError, SpecialFile, TranslationRefused
 from .model import read_model
 from .translate import Analysis, analyze, translate
 from .writer import write_msl2
@@ -15,7 +16,11 @@ from .writer import write_msl2
 
 def map_file(path: Path) -> mmap.mmap:
     """The file, memory-mapped read-only (models are large; the translator reads them in place)."""
-    with open(path, "rb") as fh:
+    try:
+        fh = textdecode.open_regular(path)
+    except SpecialFile as exc:
+        raise LegacyFormatError(f"it is {exc.what}, not a regular file: not read") from None
+    with fh:
         if os.fstat(fh.fileno()).st_size == 0:
             raise LegacyFormatError("the file is empty")
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
