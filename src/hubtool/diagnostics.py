@@ -83,3 +83,8 @@ def escape_pointer_token(token: str | int) -> str:
 
 def make_pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
     return "".join("/" + escape_pointer_token(p) for p in parts)
+
+
+def pointer_tokens(pointer: str) -> list[str]:
+    """`make_pointer` undone: the pointer's tokens, '~1' and '~0' decoded."""
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]

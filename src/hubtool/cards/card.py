@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import textdecode, yamlsource
-from ..diagnostics import Diagnostic, error, warning
+from ..diagnostics import Diagnostic, error, pointer_tokens, warning
 from ..durable import JSON, JSONObject
 from ..errors import SpecialFile
 from ..yamlsource import Pos, YamlDoc
@@ -193,24 +193,23 @@ def _entry_at(lines: list[str], index: int) -> tuple[int, int] | None:
     return first, last
 
 
-def _parts(data: Any, pointer: str) -> tuple[str | int, ...]:
-    """A JSON pointer's steps into `data`: an index where the node is a list, else a key.
+def walk(data: JSON, pointer: str) -> tuple[tuple[str | int, ...], JSON]:
+    """A JSON pointer's steps into `data` and the value there (None where there is none).
 
-    Keys are strings even when they look like numbers (`"0": x`, `"²": 1`): only a list's
-    position is an int.
+    A step is an index where the node is a list, else a key: keys are strings even when they
+    look like numbers (`"0": x`, `"²": 1`).
     """
-    out: list[str | int] = []
+    steps: list[str | int] = []
     node = data
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
+    for token in pointer_tokens(pointer):
         if isinstance(node, list) and token.isascii() and token.isdigit():
             index = int(token)
-            out.append(index)
+            steps.append(index)
             node = node[index] if index < len(node) else None
         else:
-            out.append(token)
+            steps.append(token)
             node = node.get(token) if isinstance(node, dict) else None
-    return tuple(out)
+    return tuple(steps), node
 
 
 def _set(data: Any, parts: tuple[str | int, ...], value: Any) -> None:
@@ -226,7 +225,7 @@ def _normalise(doc: YamlDoc, display: str,
     for pointer, raw in doc.raw.items():
         if raw.tag == "null" or raw.tag == "timestamp":
             continue
-        parts = _parts(doc.data, pointer)
+        parts, _ = walk(doc.data, pointer)
         if not wants_string(parts):
             continue
         _set(doc.data, parts, raw.text)
@@ -243,14 +242,10 @@ def _normalise(doc: YamlDoc, display: str,
 
 def _unwrap_links(doc: YamlDoc) -> None:
     for pointer in doc.angled:
-        parts = _parts(doc.data, pointer)
-        node: Any = doc.data
-        for part in parts[:-1]:
-            node = node[part]
-        value = node[parts[-1]] if parts else None
+        parts, value = walk(doc.data, pointer)
         match = _LINK.fullmatch(value) if isinstance(value, str) else None
         if match:
-            node[parts[-1]] = match.group(1)
+            _set(doc.data, parts, match.group(1))
             pos = doc.values.get(pointer)
             if pos is not None:
                 doc.values[pointer] = Pos(pos.line, pos.col + 1)

@@ -63,6 +63,7 @@ def check_paths(paths: list[Path], checker: CardChecker, run: Run) -> CheckResul
     fresh = {v.display: v.facts for v in verdicts}
     if hub and {os.path.abspath(p) for p in files} <= {os.path.abspath(p) for p in hub}:
         cache = FactsCache(checker.config, checker.schema)
+
         def examine(misses: list[str]) -> list[CardFacts | None]:
             return [v.facts for v in all_verdicts(checker, [Path(p) for p in misses])]
 

@@ -52,10 +52,11 @@ class FactsCache:
         cached = self._read()
         known: dict[str, CardFacts | None] = {}
         stats: dict[str, list[int] | None] = {}
+        absolutes: dict[str, str] = {}
         misses: list[str] = []
         for path in files:
-            absolute = os.path.abspath(path)
-            display = display_path(path)
+            absolute = absolutes[path] = os.path.abspath(path)
+            display = display_path(absolute)
             stats[path] = _stat(path)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
                 known[path] = fresh[display]
@@ -70,8 +71,8 @@ class FactsCache:
         for path in files:
             facts = known[path]
             stat = stats[path]
-            entries[os.path.abspath(path)] = {"stat": list(stat) if stat else None,
-                                              "facts": facts.to_json() if facts else None}
+            entries[absolutes[path]] = {"stat": list(stat) if stat else None,
+                                        "facts": facts.to_json() if facts else None}
         if entries != cached:  # a commit of one card rewrites the cache; a re-run leaves it be
             self._write(entries)
         return [f for f in (known[path] for path in files) if f is not None]

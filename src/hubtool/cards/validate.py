@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..schema import Validator, card_schema, wants_string
 from . import baseline, rules, suppress, twins
-from .card import Card, LoadedCard, discover, load_card
+from .card import Card, LoadedCard, discover, load_card, walk
 from .crosscard import CardFacts, cross_card, facts_of
 from .levels import Levels
 
@@ -155,26 +155,13 @@ def _fingerprinted(diags: list[Diagnostic], item: LoadedCard) -> list[Diagnostic
     for d in diags:
         value: JSON | str
         if d.pointer and item.card is not None:
-            value = _at(item.card.metadata, d.pointer)
+            _, value = walk(item.card.metadata, d.pointer)
         elif 0 <= d.line - first < len(lines):
             value = lines[d.line - first].strip()
         else:
             value = f"{d.code} {d.message}"
         out.append(replace(d, fingerprint=baseline.fingerprint(value)))
     return out
-
-
-def _at(data: JSON, pointer: str) -> JSON:
-    node = data
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            node = node.get(token)
-        elif isinstance(node, list) and token.isascii() and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node
 
 
 def display_path(path: str | Path) -> str:
