@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from hubtool.assets.store import DirectoryStore
+from hubtool.assets.writer import hash_file
 from hubtool.cli import app
 from hubtool.runtimes.mslite.env import RuntimeEnv, installed_env
 
@@ -90,3 +92,11 @@ def runtime_env() -> RuntimeEnv:
         pytest.fail("the MindSpore Lite runtime is not installed: run `make test` (which installs it), or "
                     "`hubtool runtime install mindspore-lite`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
     return env
+
+
+def assert_store_invariant(store: DirectoryStore, *, temps: bool = False) -> None:
+    """Every blob's name is its hash; no temp files unless a resumable partial is expected."""
+    for info in store.iter_blobs():
+        assert hash_file(Path(info.location)) == info.digest
+    leftovers = list(store.tmp_dir.glob("*")) if store.tmp_dir.exists() else []
+    assert bool(leftovers) == temps, leftovers

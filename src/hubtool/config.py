@@ -30,7 +30,9 @@ class Policy:
     max_asset_bytes: int = 16 * 1024**3
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    retries: int = 5
+    retries: int = 5  # in a row without progress
+    max_attempts: int = 50  # per asset and source, progress or not
+    asset_deadline: float = 4 * 3600.0  # seconds per asset and source: 16 GiB at ~1.2 MB/s
     max_redirects: int = 5
 
     def allows_host(self, host: str) -> bool:
@@ -191,6 +193,8 @@ def _policy(pol: dict[str, Any]) -> Policy:
         connect_timeout=float(pol.get("connect-timeout", default.connect_timeout)),
         read_timeout=float(pol.get("read-timeout", default.read_timeout)),
         retries=int(pol.get("retries", default.retries)),
+        max_attempts=int(pol.get("max-attempts", default.max_attempts)),
+        asset_deadline=float(pol.get("asset-deadline", default.asset_deadline)),
         max_redirects=int(pol.get("max-redirects", default.max_redirects)),
     )
 

@@ -113,6 +113,12 @@ class OfflineError(AssetError):
     kind = "offline"
 
 
+class StrayEntry(AssetError):
+    """Something that is not a blob (a folder, a link) holds the name of a blob this asset needs."""
+
+    kind = "store"
+
+
 class LockTimeout(HubtoolError):
     kind = "lock"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from faultserver import FaultServer, random_bytes
 
+from helpers import assert_store_invariant
 from hubtool.assets.fetcher import Fetcher
 from hubtool.assets.http import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
-from hubtool.assets.writer import CHUNK, hash_file
+from hubtool.assets.writer import CHUNK
 from hubtool.config import Mirror, Policy
 from hubtool.errors import IntegrityError, OfflineError, PolicyError, TransferError
 
@@ -34,14 +35,6 @@ def fetcher(store: DirectoryStore, **kwargs: object) -> Fetcher:
     kwargs.setdefault("policy", POLICY)
     policy = kwargs.pop("policy")
     return build_fetcher(store, policy, backoff=0.01, **kwargs)  # type: ignore[arg-type]
-
-
-def assert_store_invariant(store: DirectoryStore, *, temps: bool = False) -> None:
-    """Every blob's name is its hash; no temp files unless a resumable partial is expected."""
-    for info in store.iter_blobs():
-        assert hash_file(Path(info.location)) == info.digest
-    leftovers = list(store.tmp_dir.glob("*")) if store.tmp_dir.exists() else []
-    assert bool(leftovers) == temps, leftovers
 
 
 def test_plain_download_then_present(server: FaultServer, store: DirectoryStore) -> None:

@@ -135,3 +135,35 @@ def test_store_verify_and_gc(tmp_path: Path, server: FaultServer, monkeypatch: p
     gc = run_cli("store", "gc", "--store", str(store))
     assert gc.exit_code == 0 and "1 unreferenced blobs removed" in gc.output
     assert [i.digest for i in blobs.iter_blobs()] == [hashlib.sha256(b"a" * 100).hexdigest()]
+
+
+def test_strangers_under_blobs_are_reported_never_counted_never_abort_gc(
+        tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_hub(tmp_path, server, {"a.bin": b"a" * 100, "b.bin": b"b" * 100})
+    monkeypatch.chdir(root)
+    store = tmp_path / "s"
+    blobs = DirectoryStore(store)
+    a, b = (hashlib.sha256(x * 100).hexdigest() for x in (b"a", b"b"))
+    blobs.blob_path(a).mkdir(parents=True)  # a folder where blob a should be
+    (blobs.blob_path(a).parent / "notes.txt").write_text("hello")  # a non-hex name
+    (store / "blobs" / "sha256" / "zz").write_text("")  # not a blob folder
+    wrong = store / "blobs" / "sha256" / "00" / b  # a blob in the wrong folder
+    wrong.parent.mkdir()
+    wrong.write_bytes(b"b" * 100)
+    fifo = blobs.blob_path(a).parent / (a[:2] + "f" * 62)
+    os.mkfifo(fifo)  # a FIFO named like a blob
+    assert blobs.stat(a) is None and not blobs.has(a)  # the folder is not "present"
+    fetched = run_cli("fetch", "--store", str(store))
+    assert fetched.exit_code == 1 and "is in the way: it is not a blob" in fetched.output, fetched.output
+    assert server.routes["/b.bin"].hits == 1 and blobs.has(b)
+    report = run_cli("store", "verify", "--store", str(store))
+    assert report.exit_code == 1, report.output
+    for path, why in [(blobs.blob_path(a), "not a regular file"), (fifo, "not a regular file"),
+                      (blobs.blob_path(a).parent / "notes.txt", "not a blob name"),
+                      (store / "blobs" / "sha256" / "zz", "not a blob folder"), (wrong, "wrong folder")]:
+        assert f"STRAY {path}: " in report.output and why in report.output.split(f"STRAY {path}: ")[1].split("\n")[0]
+    assert "1 blobs verified: 0 corrupt; 5 stray entries" in report.output
+    (root / "cards" / "u" / "m1.md").unlink()
+    gc = run_cli("store", "gc", "--store", str(store))
+    assert gc.exit_code == 0 and "1 unreferenced blobs removed" in gc.output and "5 stray entries" in gc.output
+    assert wrong.exists() and blobs.blob_path(a).is_dir()  # nothing of someone else's is removed

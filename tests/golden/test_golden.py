@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
 from hubtool.cards.validate import CardChecker
 from hubtool.config import load_config
-from hubtool.errors import ImageError
+from hubtool.errors import GoldenSetError, ImageError
 from hubtool.golden.card import GoldenRunner
 from hubtool.golden.imaging import Preprocess, load_rgb, to_tensor
+from hubtool.golden.sets import load_set
 
 
 def make_hub(root: Path, cards: dict[str, str], *, set_edit: object = None) -> Path:
@@ -204,4 +206,41 @@ def test_tensor_steps_in_order() -> None:
 def test_undecodable_image_is_a_clear_failure(tmp_path: Path) -> None:
     (tmp_path / "x.png").write_bytes(b"not an image")
     with pytest.raises(ImageError, match="cannot decode image"):
+        load_rgb(tmp_path / "x.png")
+
+
+def special(path: Path, kind: str) -> str:
+    """Replace `path` by a FIFO or a link to /dev/zero; what the refusal calls it."""
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+        return "a FIFO"
+    path.symlink_to("/dev/zero")
+    return "a character device"
+
+
+@pytest.mark.parametrize("target", ["reference-outputs", "labels", "image"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_special_files_in_a_golden_set_are_refused_without_hanging(tmp_path: Path, target: str,
+                                                                   kind: str) -> None:
+    root = make_hub(tmp_path, {})
+    folder = root / "hub" / "golden" / "cifar10-canary"
+    spec = folder / "golden.yaml"
+    if target == "labels":  # a labels file instead of the inline list
+        spec.write_text(spec.read_text().replace("labels: [airplane", "labels: labels.txt\nx: [airplane"))
+        spec.write_text("\n".join(line for line in spec.read_text().splitlines() if not line.startswith("x: ")))
+        path = folder / "labels.txt"
+    elif target == "image":
+        path = (folder / ".." / "cifar10" / spec.read_text().split("image: ")[1].split(",")[0]).resolve()
+    else:
+        path = folder / "reference-outputs.json"
+    what = special(path, kind)
+    with pytest.raises(GoldenSetError, match=f"is {what}, not a regular file"):
+        load_set(root, "cifar10-canary")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_special_file_as_an_image_is_not_decoded(tmp_path: Path, kind: str) -> None:
+    what = special(tmp_path / "x.png", kind)
+    with pytest.raises(ImageError, match=f"golden image .*x.png is {what}"):
         load_rgb(tmp_path / "x.png")

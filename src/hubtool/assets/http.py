@@ -1,68 +1,59 @@
 """One URL into the store's door: policy-checked on every hop, resumable, retried, hashed while streaming.
 
 A transient failure (a cut, a 5xx, a 429, a lying Content-Length) is a `Retry`
-value, not an exception: the loop in `download` decides whether the budget
-allows another attempt.  Bytes that arrived renew the budget; a retry resumes
-with `Range` from what is on disk.
+value, not an exception: the source's `Budget` (retrying.py) decides whether
+another attempt is allowed.  A retry resumes with `Range` from what is on disk;
+a partial file is resumed only by the URL that wrote it, and a resumed file
+whose hash fails is downloaded once more from zero before the source is blamed.
+
+The body is hashed, counted and size-capped exactly as it arrives: hubtool asks
+for `identity` and never decompresses, so a server that sends gzip or deflate
+anyway cannot make it write past the cap (a compression bomb stays small), and
+the hash check says what happened.
 """
 
 from __future__ import annotations
 
-import datetime
-import email.utils
-import math
 import re
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import requests
+import urllib3
 
 from .. import __version__
 from ..config import Policy
 from ..errors import IntegrityError, PolicyError, TransferError
 from ..progress import SILENT, Progress
+from .connect import Guard, GuardedAdapter
 from .fetcher import FetchOutcome, TransferStats
+from .retrying import MAX_RETRY_AFTER, Budget, Retry, retry_after
 from .store import DirectoryStore
 from .urlpolicy import check_url, redirect_target
 from .writer import CHUNK, BlobWriter, HashingPipeline
 
+__all__ = ["MAX_RETRY_AFTER", "HttpDownloader", "retry_after"]
+
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _REDIRECTS = (301, 302, 303, 307, 308)
-MAX_RETRY_AFTER = 60.0
 
 
-@dataclass(frozen=True)
-class Retry:
-    """A transient failure: try the same URL again (resuming)."""
+class _Download:
+    """What one source's download of one asset has seen so far."""
 
-    reason: str
-    progress: bool  # bytes arrived before it: a fresh retry budget
-    wait: float | None = None  # what the server asked for (Retry-After), else the backoff
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait as a server's Retry-After says (RFC 9110: delta-seconds or an HTTP-date),
-    at most MAX_RETRY_AFTER; None, and so the normal backoff, for anything else (`nan`, `soon`,
-    `-1`, `1.5`, a date that cannot be, digits by the thousand)."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        return MAX_RETRY_AFTER if len(text) > 6 else min(float(text), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-        if when.tzinfo is None:  # an HTTP-date is GMT
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        delay = when.timestamp() - time.time()
-    except (TypeError, ValueError, IndexError, OverflowError):  # what the stdlib raises for a non-date
-        return None
-    return min(max(delay, 0.0), MAX_RETRY_AFTER) if math.isfinite(delay) else None
+    def __init__(self, url: str, policy: Policy, budget: Budget) -> None:
+        self.url = url
+        self.policy = policy
+        self.budget = budget
+        self.transferred = 0
+        self.resumed_from = 0  # the partial found when the download began
+        self.resumed = False  # part of the file came from an earlier response
+        self.encoding: str | None = None  # a Content-Encoding the server sent although we asked for identity
 
 
 class HttpDownloader:
-    """Downloads under a policy into a directory store. Thread-safe (a session per thread)."""
+    """Downloads under a policy into a directory store. Thread-safe (a session and a guard per thread)."""
 
     def __init__(self, *, keep_bad: bool = False, backoff: float = 0.5, progress: Progress = SILENT,
                  stats: TransferStats | None = None) -> None:
@@ -74,41 +65,60 @@ class HttpDownloader:
 
     def download(self, url: str, digest: str, store: DirectoryStore, policy: Policy) -> FetchOutcome:
         """Bring `url` into `store` as blob `digest`, or raise TransferError, PolicyError, IntegrityError."""
-        check_url(url, policy)  # refuse before creating anything
+        check_url(url, policy, resolve=False)  # refuse before creating anything; addresses: per request
         writer = store.writer(digest, source=url, keep_bad=self.keep_bad)
-        resumed_from = writer.offset
+        self._own_partial(url, writer)
+        run = _Download(url, policy, Budget(url, policy, offset=writer.offset, backoff=self.backoff))
+        run.resumed_from = writer.offset
         try:
-            transferred = self._attempts(url, writer, policy)
-        except IntegrityError:
-            raise
+            self._attempts(run, writer)
+            if run.resumed and not writer.matches():
+                self.progress.notice(f"{url}: the resumed file does not hash to its name; "
+                                     "downloading it once more from the start")
+                writer.restart()
+                run.resumed = False
+                run.budget.fresh_start()
+                self._attempts(run, writer)
         except PolicyError:
             writer.abort()
             raise
         except BaseException:
             writer.abort(keep_partial=True)
             raise
-        info = writer.commit()
-        return FetchOutcome(digest, info.size, url, "downloaded", transferred, resumed_from)
+        try:
+            info = writer.commit()
+        except IntegrityError as exc:
+            if run.encoding:
+                exc.message += (f"; the server sent it with Content-Encoding: {run.encoding} although hubtool "
+                                "asked for identity (hubtool hashes the bytes as sent and never decompresses)")
+                exc.args = (exc.message,)
+            raise
+        return FetchOutcome(digest, info.size, url, "downloaded", run.transferred, run.resumed_from)
 
-    def _attempts(self, url: str, writer: BlobWriter, policy: Policy) -> int:
-        """Attempt until the body is whole or the retry budget is spent; returns the bytes received."""
-        transferred = 0
-        budget = policy.retries
-        attempt = 0
+    def _own_partial(self, url: str, writer: BlobWriter) -> None:
+        """A partial file is resumed only by the URL that wrote it: a mirror's wrong prefix is not the origin's."""
+        if writer.offset and writer.read_meta().get("url") != url:
+            self.progress.notice(f"{url}: not resuming a partial download of "
+                                 f"{writer.read_meta().get('url') or 'an unknown source'}; starting from zero")
+            writer.restart()
+
+    def _attempts(self, run: _Download, writer: BlobWriter) -> None:
+        """Attempt until the body is whole, or the budget raises TransferError."""
+        last: Retry | None = None
         while True:
-            before = writer.offset
-            retry = self._attempt(url, writer, policy)
-            transferred += max(writer.offset - before, 0)
-            if retry is None:
-                return transferred
-            budget = policy.retries if retry.progress else budget  # bytes arrived: a fresh budget
-            if budget <= 0:
-                raise TransferError(f"{url}: {retry.reason} (gave up after {policy.retries} retries)",
-                                    url=url, hint="the server or the network is failing; "
-                                                  "run again later: the download resumes")
-            budget -= 1
-            attempt = 0 if retry.progress else attempt + 1
-            time.sleep(retry.wait if retry.wait is not None else min(self.backoff * 2 ** attempt, 30.0))
+            run.budget.begin(last)
+            started_at = writer.offset
+            with self._guard().deadline(run.budget.left()):
+                last = self._attempt(run, writer)
+            run.transferred += max(writer.offset - started_at, 0)
+            if last is None:
+                return
+            wait, restart = run.budget.after(last, started_at=started_at, offset=writer.offset)
+            if restart:
+                self.progress.notice(f"{run.url}: resuming failed twice ({last.reason}); starting from zero")
+                writer.restart()
+                run.resumed = False
+            time.sleep(wait)
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -117,27 +127,39 @@ class HttpDownloader:
             session.verify = True  # TLS verification is never switched off
             session.trust_env = False  # no proxies or netrc from the environment between us and the policy
             session.headers["User-Agent"] = f"hubtool/{__version__}"
+            adapter = GuardedAdapter(self._guard())
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             self._local.session = session
         return session
 
-    def _open(self, url: str, headers: dict[str, str], policy: Policy) -> requests.Response | Retry:
-        current = url
+    def _guard(self) -> Guard:
+        guard: Guard | None = getattr(self._local, "guard", None)
+        if guard is None:
+            guard = self._local.guard = Guard()
+        return guard
+
+    def _open(self, run: _Download, headers: dict[str, str]) -> requests.Response | Retry:
+        current, policy = run.url, run.policy
         for _hop in range(policy.max_redirects + 1):
-            check_url(current, policy)
+            checked = check_url(current, policy)
+            if checked.address is not None:
+                self._guard().pin(checked.host, checked.port, checked.address)
+            left = max(run.budget.left(), 0.001)
             try:
                 self.stats.requests += 1
                 resp = self._session().get(current, headers=headers, stream=True, allow_redirects=False,
-                                           timeout=(policy.connect_timeout, policy.read_timeout))
+                                           timeout=(min(policy.connect_timeout, left), min(policy.read_timeout, left)))
             except requests.RequestException as exc:
-                return Retry(f"cannot connect: {_short(exc)}", progress=False)
+                return Retry(f"cannot connect: {_short(exc)}")
             if resp.status_code in _REDIRECTS and "Location" in resp.headers:
                 resp.close()
                 current = redirect_target(current, resp.headers["Location"])
                 continue
             return resp
-        raise PolicyError(f"{url}: more than {policy.max_redirects} redirects", url=url)
+        raise PolicyError(f"{run.url}: more than {policy.max_redirects} redirects", url=run.url)
 
-    def _attempt(self, url: str, writer: BlobWriter, policy: Policy) -> Retry | None:
+    def _attempt(self, run: _Download, writer: BlobWriter) -> Retry | None:
         headers = {"Accept-Encoding": "identity"}
         meta = writer.read_meta()
         if writer.offset:
@@ -145,64 +167,75 @@ class HttpDownloader:
             validator = meta.get("etag") or meta.get("last_modified")
             if isinstance(validator, str):
                 headers["If-Range"] = validator  # a changed file answers 200: we restart
-        resp = self._open(url, headers, policy)
+        resp = self._open(run, headers)
         if isinstance(resp, Retry):
             return resp
         with resp:
-            retry = self._check_status(url, resp, writer, meta)
+            retry = self._check_status(run, resp, writer, meta)
             if retry is not None:
                 return retry
-            writer.write_meta({"url": url, "etag": resp.headers.get("ETag"),
+            writer.write_meta({"url": run.url, "etag": resp.headers.get("ETag"),
                                "last_modified": resp.headers.get("Last-Modified")})
+            self._note_encoding(run, resp)
             length = _int_or_none(resp.headers.get("Content-Length"))
-            if length is not None and writer.offset + length > policy.max_asset_bytes:
-                raise PolicyError(f"{url}: {writer.offset + length:,} bytes is over the hub's limit of "
-                                  f"{policy.max_asset_bytes:,}", url=url)
-            return self._stream(url, resp, writer, policy, length)
+            if length is not None and writer.offset + length > run.policy.max_asset_bytes:
+                raise PolicyError(f"{run.url}: {writer.offset + length:,} bytes is over the hub's limit of "
+                                  f"{run.policy.max_asset_bytes:,}", url=run.url)
+            return self._stream(run, resp, writer, length)
 
-    def _check_status(self, url: str, resp: requests.Response, writer: BlobWriter,
+    def _note_encoding(self, run: _Download, resp: requests.Response) -> None:
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity") and run.encoding is None:
+            run.encoding = encoding
+            self.progress.notice(f"{run.url}: the server sent Content-Encoding: {encoding} although hubtool "
+                                 "asked for identity; the bytes are hashed as sent, never decompressed")
+
+    def _check_status(self, run: _Download, resp: requests.Response, writer: BlobWriter,
                       meta: Mapping[str, object]) -> Retry | None:
-        status = resp.status_code
+        status, url = resp.status_code, run.url
         if status == 429 or status >= 500:
-            return Retry(f"HTTP {status}", progress=False, wait=retry_after(resp.headers.get("Retry-After")))
+            return Retry(f"HTTP {status}", wait=retry_after(resp.headers.get("Retry-After")))
         if status == 416:  # our partial is bad or the file shrank: start over
             writer.restart()
-            return Retry("HTTP 416 for a resumed download; restarting", progress=False, wait=0)
+            return Retry("HTTP 416 for a resumed download; restarting", wait=0)
         if status not in (200, 206):
             raise TransferError(f"{url}: HTTP {status} {resp.reason or ''}".rstrip(), url=url)
         if status == 200:
             if writer.offset:
                 self.progress.notice(f"{url}: the server sent the whole file again; restarting")
             writer.restart()
+            run.resumed = False
             return None
         match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", "").strip())
         if match is None or int(match[1]) != writer.offset:
             writer.restart()
             return Retry(f"206 with Content-Range {resp.headers.get('Content-Range')!r}, not starting at "
-                         f"our offset; restarting", progress=False, wait=0)
+                         f"our offset; restarting", wait=0)
         for key, header in (("etag", "ETag"), ("last_modified", "Last-Modified")):
             if meta.get(key) and resp.headers.get(header) and meta[key] != resp.headers[header]:
                 writer.restart()
-                return Retry(f"{header} changed since the partial download; restarting", progress=False, wait=0)
+                return Retry(f"{header} changed since the partial download; restarting", wait=0)
+        run.resumed = True
         return None
 
-    def _stream(self, url: str, resp: requests.Response, writer: BlobWriter, policy: Policy,
+    def _stream(self, run: _Download, resp: requests.Response, writer: BlobWriter,
                 length: int | None) -> Retry | None:
-        received = 0
-        start = writer.offset
+        received, start, cap = 0, writer.offset, run.policy.max_asset_bytes
         try:
             with HashingPipeline(writer) as sink:
-                for chunk in resp.iter_content(CHUNK):
+                # raw, not iter_content: a Content-Encoding is never decoded (see the module's docstring)
+                for chunk in resp.raw.stream(CHUNK, decode_content=False):
+                    if start + received + len(chunk) > cap:
+                        raise PolicyError(f"{run.url}: more than the hub's limit of {cap:,} bytes", url=run.url)
                     sink.put(chunk)
                     received += len(chunk)
                     self.progress.transferred(writer.digest, len(chunk))
-                    if start + received > policy.max_asset_bytes:
-                        raise PolicyError(f"{url}: more than the hub's limit of {policy.max_asset_bytes:,} "
-                                          "bytes", url=url)
-        except requests.RequestException as exc:
-            return Retry(f"connection lost after {received:,} bytes: {_short(exc)}", progress=received > 0)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            return Retry(f"connection lost after {received:,} bytes: {_short(exc)}")
+        if self._guard().expired:  # the deadline cut the socket: a close-delimited body only looks complete
+            return Retry(f"the asset deadline passed after {received:,} bytes")
         if length is not None and received != length:
-            return Retry(f"body of {received:,} bytes, but Content-Length said {length:,}", progress=received > 0)
+            return Retry(f"body of {received:,} bytes, but Content-Length said {length:,}")
         return None
 
 

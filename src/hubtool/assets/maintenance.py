@@ -33,6 +33,21 @@ def verify_blobs(store: BlobStore, *, repair: bool = False) -> Iterator[BadBlob 
         yield BadBlob(info, actual, removed=repair)
 
 
+@dataclass(frozen=True)
+class Stranger:
+    """An entry under blobs/ that is not a blob (a folder, a non-hex name): reported, never removed."""
+
+    path: Path
+    why: str
+
+
+def strangers(store: BlobStore) -> Iterator[Stranger]:
+    """What a directory store holds under blobs/ that is not a blob; nothing for object storage."""
+    if isinstance(store, DirectoryStore):
+        for path, why in store.strangers():
+            yield Stranger(path, why)
+
+
 def _remove(store: BlobStore, info: BlobInfo) -> None:
     if isinstance(store, DirectoryStore):
         Path(info.location).unlink(missing_ok=True)  # the name may not be a digest: remove the file itself
@@ -44,13 +59,15 @@ def _remove(store: BlobStore, info: BlobInfo) -> None:
 class Collected:
     unreferenced: list[BlobInfo]
     stale_temps: int
+    strays: int = 0  # entries under blobs/ that are not blobs: left alone
 
 
 def collect_garbage(store: DirectoryStore, keep: set[str], *, dry_run: bool = False) -> Collected:
     """Remove blobs whose digest is not in `keep`, and temp files of processes that are gone."""
     unreferenced = [info for info in store.iter_blobs() if info.digest not in keep]
+    strays = sum(1 for _ in store.strangers())
     if dry_run:
-        return Collected(unreferenced, 0)
+        return Collected(unreferenced, 0, strays)
     for info in unreferenced:
         store.remove(info.digest)
-    return Collected(unreferenced, store.clean_tmp())
+    return Collected(unreferenced, store.clean_tmp(), strays)

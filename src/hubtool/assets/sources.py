@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..config import HubConfig, Mirror, Policy
-from ..errors import PolicyError, StoreError, TransferError
+from ..errors import PolicyError, SpecialFile, StoreError, TransferError
 from ..progress import SILENT, Progress
 from . import layout
 from .fetcher import Fetcher, FetchOutcome, Source, TransferStats
@@ -48,16 +48,20 @@ class StoreCopy:
 class RepoSource:
     """A relative link: a file committed to the hub repository, which it may not leave."""
 
-    def __init__(self, hub_root: Path, *, keep_bad: bool = False) -> None:
+    def __init__(self, hub_root: Path, *, keep_bad: bool = False, max_bytes: int | None = None) -> None:
         self.hub_root = hub_root
         self.keep_bad = keep_bad
+        self.max_bytes = max_bytes  # the policy's max-asset-bytes: a committed file is capped like a download
 
     def where(self, link: str, digest: str) -> str | None:
         return None if "://" in link else link
 
     def fetch(self, link: str, digest: str, store: DirectoryStore) -> FetchOutcome:
         path = self._path(link)
-        got = store.put_file(digest, path, source=str(path), keep_bad=self.keep_bad)
+        try:
+            got = store.put_file(digest, path, source=str(path), keep_bad=self.keep_bad, max_bytes=self.max_bytes)
+        except SpecialFile as exc:
+            raise PolicyError(f"{link}: {exc}", url=link, hint="repository assets must be regular files") from exc
         return FetchOutcome(digest, got.info.size, str(path), "copied")
 
     def _path(self, link: str) -> Path:
@@ -67,7 +71,7 @@ class RepoSource:
         if rel.is_absolute() or (path != root and root not in path.parents):
             raise PolicyError(f"{link}: the path leaves the hub root {root}", url=link,
                               hint="repository assets must live inside the hub")
-        if not path.is_file():
+        if not path.exists():
             raise TransferError(f"{link}: no such file in the hub ({path})", url=link)
         return path
 
@@ -146,7 +150,7 @@ def build_fetcher(store: DirectoryStore, policy: Policy, *, hub_root: Path | Non
     http = HttpDownloader(keep_bad=keep_bad, backoff=backoff, progress=progress, stats=stats)
     local: list[Source] = [StoreCopy(other, keep_bad=keep_bad) for other in local_stores]
     if hub_root is not None:
-        local.append(RepoSource(hub_root, keep_bad=keep_bad))
+        local.append(RepoSource(hub_root, keep_bad=keep_bad, max_bytes=policy.max_asset_bytes))
     network: list[Source] = [S3Mirror(m.url, s3_client) for m in mirrors if is_s3(m.url)]
     network += [HttpSource(http, _mirror_policy(policy, m), m) for m in mirrors if not is_s3(m.url)]
     network.append(HttpSource(http, policy))

@@ -16,6 +16,7 @@ import fcntl
 import os
 import re
 import secrets
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,12 +24,14 @@ from pathlib import Path
 
 from ..config import HubConfig, cache_dir
 from ..durable import pid_alive
-from ..errors import LockTimeout, StoreError
+from ..errors import LockTimeout, PolicyError, StoreError
 from ..progress import SILENT, Progress
+from ..textdecode import open_regular
 from . import layout
 from .blobstore import BlobInfo, Stored
 from .writer import CHUNK, BlobWriter, copy_stream, hash_file
 
+_PREFIX = re.compile(r"[0-9a-f]{2}")
 _PART = re.compile(r"(?P<digest>[0-9a-f]{64})\.(?P<pid>[0-9]+)\.[0-9a-f]+\.part")
 
 
@@ -50,12 +53,14 @@ class DirectoryStore:
 
     def ensure(self, *folders: Path) -> None:
         """Create folders of the store, or say why the store cannot be used."""
-        try:
-            for folder in folders:
+        for folder in folders:
+            try:
                 folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store at {self.root}: {exc.strerror}",
-                             hint="choose another place with --store or HUBTOOL_HOME") from exc
+            except OSError as exc:
+                where = "" if folder == self.root else f" {folder.relative_to(self.root)} in"
+                raise StoreError(f"cannot create{where} the store at {self.root}: {exc.strerror}",
+                                 hint="choose another place with --store or HUBTOOL_HOME, or remove "
+                                      "what is in the way") from exc
 
     def unique_tmp(self, digest: str) -> Path:
         """A temp file name no other writer uses: the digest, this pid, and a random part."""
@@ -63,22 +68,39 @@ class DirectoryStore:
 
     # --- reading ----------------------------------------------------------------
     def stat(self, digest: str) -> BlobInfo | None:
+        """The blob, if a regular file holds its name (a folder or a FIFO there is a stranger, not a blob)."""
         path = self.blob_path(digest)
         try:
-            return BlobInfo(digest, path.stat().st_size, str(path))
-        except FileNotFoundError:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        return BlobInfo(digest, st.st_size, str(path)) if stat.S_ISREG(st.st_mode) else None
 
     def has(self, digest: str) -> bool:
-        return self.blob_path(digest).is_file()
+        return self.stat(digest) is not None
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
+        """Every blob: a regular file named by a digest in the folder of its first two hex digits."""
+        for path, why in self._entries():
+            if why is None:
+                yield BlobInfo(path.name, path.lstat().st_size, str(path))
+
+    def strangers(self) -> Iterator[tuple[Path, str]]:
+        """Everything under blobs/ that is not a blob, and why (reported by verify, skipped by all else)."""
+        for path, why in self._entries():
+            if why is not None:
+                yield path, why
+
+    def _entries(self) -> Iterator[tuple[Path, str | None]]:
         base = self.root / layout.BLOBS_PREFIX
         if not base.is_dir():
             return
         for sub in sorted(base.iterdir()):
-            for path in sorted(sub.iterdir()) if sub.is_dir() else ():
-                yield BlobInfo(path.name, path.stat().st_size, str(path))
+            if not sub.is_dir() or sub.is_symlink() or not _PREFIX.fullmatch(sub.name):
+                yield sub, "not a blob folder (two hex digits)"
+                continue
+            for path in sorted(sub.iterdir()):
+                yield path, _why_not_a_blob(path, sub.name)
 
     def verify(self, digest: str) -> str | None:
         """Re-hash a blob; returns the actual digest when it does not match its name."""
@@ -110,18 +132,26 @@ class DirectoryStore:
         return BlobWriter(self, layout.check_digest(digest), source=source,
                           adopt=self._adopt_partial(digest) if resume else None, keep_bad=keep_bad)
 
-    def put_file(self, digest: str, src: Path, *, source: str, keep_bad: bool = False) -> Stored:
-        """Copy a local file in through the door (repository assets, the cache into a mirror)."""
+    def put_file(self, digest: str, src: Path, *, source: str, keep_bad: bool = False,
+                 max_bytes: int | None = None) -> Stored:
+        """Copy a local regular file in through the door (repository assets, the cache into a mirror).
+
+        SpecialFile for a FIFO, device or socket (nothing read); PolicyError past `max_bytes`, checked
+        before copying and while copying (a file that grows), so nothing past the cap is written.
+        """
         existing = self.stat(digest)
         if existing is not None:
             return Stored(existing, created=False)
-        writer = self.writer(digest, source=source, resume=False, keep_bad=keep_bad)
-        try:
-            with open(src, "rb") as fh:
-                copy_stream(fh, writer.write)
-        except BaseException:
-            writer.abort()
-            raise
+        with open_regular(src) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise PolicyError(f"{source}: {size:,} bytes is over the hub's limit of {max_bytes:,}", url=source)
+            writer = self.writer(digest, source=source, resume=False, keep_bad=keep_bad)
+            try:
+                copy_stream(fh, writer.write, max_bytes=max_bytes, source=source)
+            except BaseException:
+                writer.abort()
+                raise
         return Stored(writer.commit(), created=True)
 
     def _adopt_partial(self, digest: str) -> Path | None:
@@ -188,6 +218,15 @@ class DirectoryStore:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+
+def _why_not_a_blob(path: Path, prefix: str) -> str | None:
+    if not layout.HEX64.fullmatch(path.name):
+        return "not a blob name (64 hex digits)"
+    if not path.name.startswith(prefix):
+        return f"a blob name in the wrong folder (belongs in {path.name[:2]}/)"
+    mode = path.lstat().st_mode
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def local_store(config: HubConfig, override: Path | None = None) -> DirectoryStore:

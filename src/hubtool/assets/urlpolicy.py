@@ -3,8 +3,9 @@
 Every URL, including every redirect hop, passes `check_url` before a request is
 sent.  Host names are resolved and every address must be public, unless the
 hub's policy lists the address (or its range) explicitly: tests allow
-127.0.0.1, real hubs never need to.  (The check resolves before connecting;
-a DNS answer that changes between the check and the connection is not caught.)
+127.0.0.1, real hubs never need to.  The downloader connects to the address
+the check returns (`CheckedURL.address`, see `connect.py`), so a DNS answer that
+changes between the check and the connection (DNS rebinding) is never used.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class CheckedURL:
     scheme: str
     host: str
     port: int
+    address: str | None = None  # the checked address to connect to (None when not resolved)
 
 
 def _address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, policy: Policy) -> bool:
@@ -62,14 +64,18 @@ def check_url(url: str, policy: Policy, *, resolve: bool = True) -> CheckedURL:
     if policy.allowed_hosts and not policy.allows_host(host):
         raise PolicyError(f"{url}: host '{host}' is not on the hub's allow-list", url=url,
                           hint="add it to policy.allowed-hosts in hub/hub.yaml if it is trusted")
-    if resolve:
-        for ip in _addresses(host, port, url):
-            if not _address_allowed(ip, policy):
-                raise PolicyError(f"{url}: host '{host}' resolves to {ip}, a private, loopback or "
-                                  "link-local address", url=url,
-                                  hint="only public addresses are fetched unless "
-                                       "policy.allow-private-addresses lists the address")
-    return CheckedURL(url, scheme, host, port)
+    if not resolve:
+        return CheckedURL(url, scheme, host, port)
+    addresses = _addresses(host, port, url)
+    for ip in addresses:
+        if not _address_allowed(ip, policy):
+            raise PolicyError(f"{url}: host '{host}' resolves to {ip}, a private, loopback or "
+                              "link-local address", url=url,
+                              hint="only public addresses are fetched unless "
+                                   "policy.allow-private-addresses lists the address")
+    if not addresses:
+        raise TransferError(f"{url}: host '{host}' has no address", url=url)
+    return CheckedURL(url, scheme, host, port, str(addresses[0]))
 
 
 def _addresses(host: str, port: int, url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

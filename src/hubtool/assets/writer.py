@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..durable import JSONObject, fsync_dir
-from ..errors import IntegrityError
+from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
 from .blobstore import BlobInfo
 
 if TYPE_CHECKING:
@@ -68,6 +68,10 @@ class BlobWriter:
         self._hash.update(chunk)
         self.offset += len(chunk)
 
+    def matches(self) -> bool:
+        """Whether the bytes so far hash to the blob's name (the whole file is here)."""
+        return self._hash.copy().hexdigest() == self.digest
+
     def restart(self) -> None:
         """Throw away what was written (the server sent the whole body again)."""
         self._fh.seek(0)
@@ -84,15 +88,25 @@ class BlobWriter:
         if actual != self.digest:
             self._reject(actual)
         final = self.store.blob_path(self.digest)
-        self.store.ensure(final.parent)
         try:
-            os.link(self.path, final)  # put-if-absent: an existing blob (same name, same bytes) stays
-        except FileExistsError:
-            pass
+            self.store.ensure(final.parent)
+            self._link(final)
+        except (StoreError, StrayEntry):
+            self.abort()
+            raise
         os.unlink(self.path)
         fsync_dir(final.parent)
         self.meta_path.unlink(missing_ok=True)
         return BlobInfo(self.digest, self.offset, str(final))
+
+    def _link(self, final: Path) -> None:
+        try:
+            os.link(self.path, final)  # put-if-absent: an existing blob (same name, same bytes) stays
+        except FileExistsError:
+            if not final.is_file() or final.is_symlink():  # a stranger (a folder, a link) holds the name
+                raise StrayEntry(f"{final} is in the way: it is not a blob, so blob {self.digest[:12]}… "
+                                 "cannot be stored", hint="`hubtool store verify` lists such entries; "
+                                 "remove it by hand", url=self.source) from None
 
     def _reject(self, actual: str) -> None:
         from .inspect import sniff
@@ -173,9 +187,13 @@ class HashingPipeline:
             raise self._error
 
 
-def copy_stream(src: BinaryIO, sink: Callable[[bytes], None]) -> int:
+def copy_stream(src: BinaryIO, sink: Callable[[bytes], None], *, max_bytes: int | None = None,
+                source: str = "") -> int:
+    """Copy `src` into `sink`; PolicyError before a chunk would take the total past `max_bytes`."""
     total = 0
     for chunk in iter(lambda: src.read(CHUNK), b""):
+        if max_bytes is not None and total + len(chunk) > max_bytes:
+            raise PolicyError(f"{source}: more than the hub's limit of {max_bytes:,} bytes", url=source)
         sink(chunk)
         total += len(chunk)
     return total

@@ -22,18 +22,22 @@ def store_verify(
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Re-hash every blob; report (and with --repair remove) the ones that do not match their name."""
-    from ..assets.maintenance import BadBlob, verify_blobs
+    from ..assets.maintenance import BadBlob, strangers, verify_blobs
     from ..assets.store import local_store
 
+    blobs = local_store(hub_config(config, []), store)
     count = bad = 0
-    for found in verify_blobs(local_store(hub_config(config, []), store), repair=repair):
+    for found in verify_blobs(blobs, repair=repair):
         count += 1
         if isinstance(found, BadBlob):
             bad += 1
             typer.echo(f"CORRUPT {found.info.location}: content hashes to {found.actual}"
                        + (" (removed)" if found.removed else ""))
-    typer.echo(f"{count} blobs verified: {bad} corrupt")
-    exit_with(bad > 0 and not repair)
+    odd = list(strangers(blobs))
+    for stranger in odd:  # never removed, even with --repair: hubtool did not put it there
+        typer.echo(f"STRAY {stranger.path}: {stranger.why} (not hubtool's; remove it by hand)")
+    typer.echo(f"{count} blobs verified: {bad} corrupt" + (f"; {len(odd)} stray entries" if odd else ""))
+    exit_with((bad > 0 and not repair) or bool(odd))
 
 
 @store_app.command("gc")
@@ -59,4 +63,6 @@ def store_gc(
     for info in done.unreferenced:
         typer.echo(f"{'would remove' if dry_run else 'removed'} {info.digest} ({info.size:,} B)")
     typer.echo(f"{len(done.unreferenced)} unreferenced blobs {'found' if dry_run else 'removed'}; "
-               f"{done.stale_temps} stale temp files removed")
+               f"{done.stale_temps} stale temp files removed"
+               + (f"; {done.strays} stray entries under blobs/ left alone (see `hubtool store verify`)"
+                  if done.strays else ""))

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageError
+from ..errors import ImageError, SpecialFile
+from ..textdecode import open_regular
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,15 @@ def load_rgb(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as handle, Image.open(handle) as img:
             img = ImageOps.exif_transpose(img)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 img = img.convert("RGBA")
                 background = Image.new("RGBA", img.size, (0, 0, 0, 255))
                 img = Image.alpha_composite(background, img)  # transparent pixels become black
             return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except SpecialFile as exc:
+        raise ImageError(f"golden image {exc}") from exc
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise ImageError(f"cannot decode image {path}: {exc}") from exc
 

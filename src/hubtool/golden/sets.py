@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ..durable import JSONObject
-from ..errors import GoldenSetError
+from ..errors import GoldenSetError, SpecialFile
+from ..textdecode import read_regular
 from ..yamlfile import read_validated
 
 GOLDEN_DIR = Path("hub") / "golden"
+MAX_GOLDEN_FILE = 64 * 1024 * 1024  # an image, labels or reference outputs: far above any real one
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,10 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
     if raw.get("reference-outputs"):
         ref_path = folder / raw["reference-outputs"]
         try:
-            reference = json.loads(ref_path.read_text())["outputs"]
-        except (OSError, ValueError, KeyError) as exc:
+            reference = json.loads(golden_file(ref_path, "the reference outputs"))["outputs"]
+        except (ValueError, KeyError, TypeError) as exc:
             raise GoldenSetError(f"{ref_path}: cannot read the reference outputs ({exc})") from exc
-    missing = [c.image for c in cases if not (images_dir / c.image).is_file()]
+    missing = [c.image for c in cases if not (images_dir / c.image).exists()]
     if missing:
         raise GoldenSetError(f"{path}: images missing from {images_dir}: {', '.join(missing)}")
     return GoldenSet(name, folder, images_dir, tuple(labels), dict(raw["preprocess"]), tuple(cases),
@@ -85,18 +87,33 @@ def _labels(folder: Path, labels: Any, path: Path) -> list[str]:
         return [str(x) for x in labels]
     label_file = folder / labels
     try:
-        return [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        text = golden_file(label_file, "the labels file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GoldenSetError(f"{path}: the labels file {label_file} is not UTF-8 ({exc.reason})") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def golden_file(path: Path, what: str) -> bytes:
+    """A golden set's file, if it is a regular file of a sane size (a FIFO or /dev/zero would hang or never end)."""
+    try:
+        data = read_regular(path, MAX_GOLDEN_FILE)
+    except SpecialFile as exc:
+        raise GoldenSetError(f"{what} {exc}", hint="golden sets hold regular files only") from exc
     except OSError as exc:
-        raise GoldenSetError(f"{path}: cannot read the labels file {label_file}: {exc.strerror}") from exc
+        raise GoldenSetError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if isinstance(data, int):
+        raise GoldenSetError(f"{what} {path} is {data:,} bytes, over the limit of {MAX_GOLDEN_FILE:,}")
+    return data
 
 
 def _content_hash(path: Path, folder: Path, images_dir: Path, cases: list[Case], raw: dict[str, Any]) -> str:
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256(golden_file(path, "the golden set"))
     extra = [folder / raw["labels"]] if isinstance(raw["labels"], str) else []
     if raw.get("reference-outputs"):
         extra.append(folder / raw["reference-outputs"])
     for file in extra + [images_dir / c.image for c in cases]:
-        digest.update(file.name.encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+        data = golden_file(file, "the golden image" if file.parent == images_dir else "the file")
+        digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
