@@ -25,8 +25,10 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import NewConnectionError
 
+from .. import cancel
 
-class Guard:
+
+class Guard(cancel.Stoppable):
     """One thread's pins (host and port → the checked address) and the sockets of its current attempt."""
 
     def __init__(self) -> None:
@@ -34,6 +36,10 @@ class Guard:
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self.expired = False
+        cancel.on_stop(self)  # Ctrl-C cuts the sockets too: a blocked read ends at once
+
+    def stop(self) -> None:
+        self._cut()
 
     def pin(self, host: str, port: int, address: str) -> None:
         self._pins[(_key(host), port)] = address

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Mapping
 
 import requests
 import urllib3
 
-from .. import __version__
+from .. import __version__, cancel
 from ..config import Policy
 from ..errors import IntegrityError, PolicyError, TransferError
 from ..progress import SILENT, Progress
@@ -106,6 +105,7 @@ class HttpDownloader:
         """Attempt until the body is whole, or the budget raises TransferError."""
         last: Retry | None = None
         while True:
+            cancel.check()  # Ctrl-C: the partial is kept (download's handler) and resumes next time
             run.budget.begin(last)
             started_at = writer.offset
             with self._guard().deadline(run.budget.left()):
@@ -118,7 +118,7 @@ class HttpDownloader:
                 self.progress.notice(f"{run.url}: resuming failed twice ({last.reason}); starting from zero")
                 writer.restart()
                 run.resumed = False
-            time.sleep(wait)
+            cancel.sleep(wait)
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -225,6 +225,7 @@ class HttpDownloader:
             with HashingPipeline(writer) as sink:
                 # raw, not iter_content: a Content-Encoding is never decoded (see the module's docstring)
                 for chunk in resp.raw.stream(CHUNK, decode_content=False):
+                    cancel.check()
                     if start + received + len(chunk) > cap:
                         raise PolicyError(f"{run.url}: more than the hub's limit of {cap:,} bytes", url=run.url)
                     sink.put(chunk)

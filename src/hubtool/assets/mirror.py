@@ -9,12 +9,13 @@ layout to object storage.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, cancel
 from ..cards.card import Card
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, pretty_json, write_atomic
@@ -76,18 +77,28 @@ def fetch_assets(tasks: Sequence[AssetTask], fetcher: Fetcher, *, jobs: int = 4)
     for task in tasks:
         by_digest.setdefault(task.digest, task)
     progress = fetcher.progress
+    present = itertools.count(1)  # next() on a count is atomic: the threads share it
 
     def one(task: AssetTask) -> AssetResult:
         progress.transfer_started(task.digest, Path(task.link).name[:40])
         try:
-            return AssetResult(task, fetcher.fetch(task.link, task.digest))
+            result = AssetResult(task, fetcher.fetch(task.link, task.digest))
+            cancel.note("assets", f"{next(present)} of {len(by_digest)} assets are in the store")
+            return result
         except AssetError as exc:
             return AssetResult(task, None, exc)
         finally:
             progress.transfer_done(task.digest)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         done = {result.task.digest: result for result in pool.map(one, by_digest.values())}
+    except KeyboardInterrupt:  # Ctrl-C: queued assets never start, running ones stop at their next check
+        cancel.request_stop()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return [AssetResult(task, done[task.digest].outcome, done[task.digest].failure) for task in tasks]
 
 

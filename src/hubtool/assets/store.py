@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .. import cancel
 from ..config import HubConfig, cache_dir
 from ..durable import pid_alive
 from ..errors import LockTimeout, PolicyError, StoreError
@@ -214,7 +215,7 @@ class DirectoryStore:
                 if not told and waited > notice_after:
                     progress.notice(f"waiting for another process fetching {digest[:12]}…")
                     told = True
-                time.sleep(0.05)
+                cancel.sleep(0.05)
             yield
         finally:
             os.close(fd)  # closing releases the flock

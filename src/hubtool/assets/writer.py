@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from .. import cancel
 from ..durable import JSONObject, fsync_dir
 from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
 from .blobstore import BlobInfo
@@ -192,6 +193,7 @@ def copy_stream(src: BinaryIO, sink: Callable[[bytes], None], *, max_bytes: int 
     """Copy `src` into `sink`; PolicyError before a chunk would take the total past `max_bytes`."""
     total = 0
     for chunk in iter(lambda: src.read(CHUNK), b""):
+        cancel.check()
         if max_bytes is not None and total + len(chunk) > max_bytes:
             raise PolicyError(f"{source}: more than the hub's limit of {max_bytes:,} bytes", url=source)
         sink(chunk)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -12,14 +14,14 @@ from typing import ParamSpec, TypeVar
 import click
 import typer
 
-from .. import __version__
+from .. import __version__, cancel
 from ..config import cache_dir
 from ..errors import HubtoolError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Validate, fetch, golden-test and publish the model cards of a model hub.")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_TOOL = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -34,8 +36,15 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        cancel.reset()
+        previous = _catch_sigint()
         try:
             return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            done = "; ".join(cancel.notes())
+            typer.echo(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
+                       "and resume on the next run", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except HubtoolError as exc:
             typer.echo(f"hubtool: {exc.kind} error: {exc.message}", err=True)
             if exc.hint:
@@ -50,8 +59,23 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             typer.echo(f"    the traceback is in {log}; please report it" if log else
                        "    (no log file could be written)", err=True)
             raise typer.Exit(EXIT_TOOL) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     return wrapper
+
+
+def _catch_sigint() -> signal.Handlers | Callable[..., object] | int | None:
+    """Ctrl-C stops every thread (cancel.request_stop), then interrupts the main thread as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum: int, frame: object) -> None:
+        cancel.request_stop()
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, on_sigint)
 
 
 def _crash_log(exc: Exception) -> Path | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from .. import cancel
 from .app import app, exit_with, handled
 from .common import hub_cards
 from .progress import TerminalProgress
@@ -37,6 +38,10 @@ def golden(
     hub, cards, problems = hub_cards(paths, config)
     fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=TerminalProgress())
     runner = GoldenRunner(hub, fetcher, timeout=timeout)
-    results = [(card.display, runner.run(card.metadata)) for card in cards if not card.is_twin]
+    todo = [card for card in cards if not card.is_twin]
+    results = []
+    for card in todo:
+        results.append((card.display, runner.run(card.metadata)))
+        cancel.note("golden", f"{len(results)} of {len(todo)} cards were golden-tested")
     typer.echo(render(results, fmt.value))
     exit_with(bool(problems) or any(r.status not in ("passed", "skipped") for _, r in results))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import cancel
 from ..assets.fetcher import Fetcher
 from ..assets.s3.client import S3Location, client_for
 from ..assets.sources import fetcher_for
@@ -75,6 +76,8 @@ class Publisher:
 
     def run(self, paths: list[Path], target: PublishTarget) -> PublishResult:
         files = discover(paths)
+        cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
+                               "the steps that finished)")
         self.progress.status(f"checking {len(files)} cards")
         runs = self.check.run(files)
         self.progress.status("fetching assets")
@@ -89,6 +92,7 @@ class Publisher:
                 self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
         self.progress.status("writing the index")
         committed = target.publish(self._snapshot(runs))
+        cancel.note("publish", f"the index was written to {committed.where}")
         counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
                     "golden_runs": self.ctx.counters.golden_runs, "ledger_hits": self.ledger.hits,
                     "unchanged": int(committed.unchanged), "requests": self.fetcher.stats.requests,

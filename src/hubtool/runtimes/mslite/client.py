@@ -97,6 +97,8 @@ class MsliteWorker:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.kill()  # Ctrl-C: a worker busy in a long predict would not answer "shutdown" for seconds
         self.close()
 
     def close(self) -> None:
