@@ -118,6 +118,10 @@ def _reraises(handler: ast.ExceptHandler) -> bool:
     return False
 
 
+# the two boundaries where a bug becomes a message: the CLI (the command), publish's isolation (one card)
+ISOLATION = REPO / "src" / "hubtool" / "publish" / "isolation.py"
+
+
 def test_no_catch_all_outside_the_cli() -> None:
     problems = []
     for path, tree, _ in modules():
@@ -126,7 +130,7 @@ def test_no_catch_all_outside_the_cli() -> None:
                 continue
             names = [n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)] if node.type else ["(bare)"]
             where = f"{path.relative_to(REPO)}:{node.lineno}"
-            if {"Exception", "(bare)"} & set(names) and "cli" not in path.parts:
+            if {"Exception", "(bare)"} & set(names) and "cli" not in path.parts and path != ISOLATION:
                 problems.append(f"{where}: catches everything")
             if "BaseException" in names and not _reraises(node):
                 problems.append(f"{where}: catches BaseException without re-raising")

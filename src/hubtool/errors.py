@@ -113,6 +113,12 @@ class OfflineError(AssetError):
     kind = "offline"
 
 
+class InternalError(AssetError):
+    """A bug hit while handling one asset in a publish: that card fails, the run goes on."""
+
+    kind = "internal"
+
+
 class StrayEntry(AssetError):
     """Something that is not a blob (a folder, a link) holds the name of a blob this asset needs."""
 

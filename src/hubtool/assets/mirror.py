@@ -10,7 +10,7 @@ layout to object storage.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,9 @@ class AssetResult:
         return self.failure.kind if self.failure else None
 
 
+Isolate = Callable[[str, Callable[[], FetchOutcome]], FetchOutcome]
+
+
 def tasks_for(cards: Sequence[Card]) -> tuple[list[AssetTask], list[AssetResult]]:
     """The assets to fetch, and the ones that cannot even be tried (broken card entries)."""
     tasks, broken = [], []
@@ -71,8 +74,12 @@ def tasks_for(cards: Sequence[Card]) -> tuple[list[AssetTask], list[AssetResult]
     return tasks, broken
 
 
-def fetch_assets(tasks: Sequence[AssetTask], fetcher: Fetcher, *, jobs: int = 4) -> list[AssetResult]:
-    """Fetch every task with at most `jobs` transfers at once; one blob is fetched once."""
+def fetch_assets(tasks: Sequence[AssetTask], fetcher: Fetcher, *, jobs: int = 4,
+                 isolate: Isolate | None = None) -> list[AssetResult]:
+    """Fetch every task with at most `jobs` transfers at once; one blob is fetched once.
+
+    `isolate` wraps each fetch (publish turns a bug in one asset into that card's failure).
+    """
     by_digest: dict[str, AssetTask] = {}
     for task in tasks:
         by_digest.setdefault(task.digest, task)
@@ -82,7 +89,10 @@ def fetch_assets(tasks: Sequence[AssetTask], fetcher: Fetcher, *, jobs: int = 4)
     def one(task: AssetTask) -> AssetResult:
         progress.transfer_started(task.digest, Path(task.link).name[:40])
         try:
-            result = AssetResult(task, fetcher.fetch(task.link, task.digest))
+            def work() -> FetchOutcome:
+                return fetcher.fetch(task.link, task.digest)
+
+            result = AssetResult(task, isolate(f"fetch {task.link}", work) if isolate else work())
             cancel.note("assets", f"{next(present)} of {len(by_digest)} assets are in the store")
             return result
         except AssetError as exc:

@@ -65,7 +65,10 @@ class BlobWriter:
         self.meta_path.write_text(json.dumps(meta, sort_keys=True))
 
     def write(self, chunk: bytes | memoryview) -> None:
-        self._fh.write(chunk)
+        try:
+            self._fh.write(chunk)
+        except OSError as exc:  # a full disk is the store's problem, not this asset's: the run stops
+            raise _disk_error(self.store.root, exc) from exc
         self._hash.update(chunk)
         self.offset += len(chunk)
 
@@ -82,9 +85,13 @@ class BlobWriter:
 
     def commit(self) -> BlobInfo:
         """fsync, compare, link into place, fsync the folder; or refuse."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        except OSError as exc:
+            self.abort(keep_partial=True)
+            raise _disk_error(self.store.root, exc) from exc
         actual = self._hash.hexdigest()
         if actual != self.digest:
             self._reject(actual)
@@ -134,8 +141,10 @@ class BlobWriter:
     def abort(self, *, keep_partial: bool = False) -> None:
         """Stop; keep the bytes for a later resume, or remove them."""
         if not self._fh.closed:
-            self._fh.flush()
-            self._fh.close()
+            try:
+                self._fh.close()  # flushes; on a full disk the unflushed tail is simply not kept
+            except OSError:
+                pass
         if not keep_partial or self.offset == 0:
             self.path.unlink(missing_ok=True)
             self.meta_path.unlink(missing_ok=True)
@@ -145,6 +154,11 @@ class BlobWriter:
         os.rename(self.path, abandoned)
         if meta.exists():
             os.rename(meta, abandoned.with_name(abandoned.name + ".json"))
+
+
+def _disk_error(root: Path, exc: OSError) -> StoreError:
+    return StoreError(f"cannot write to the store at {root}: {exc.strerror or exc}",
+                      hint="free space (or fix permissions) and run again: partial downloads resume")
 
 
 class HashingPipeline:

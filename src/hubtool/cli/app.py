@@ -8,14 +8,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 import typer
 
 from .. import __version__, cancel
-from ..config import cache_dir
+from ..crashlog import one_line, write_crash_log
 from ..errors import HubtoolError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -53,9 +52,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise  # typer's own exits and usage errors
         except Exception as exc:  # the CLI's one catch-all: see above
-            log = _crash_log(exc)
-            said = " ".join(str(exc).split())[:300]  # one line, whatever the exception carries
-            typer.echo(f"hubtool: internal error: {type(exc).__name__}: {said}", err=True)
+            log = write_crash_log(exc)
+            typer.echo(f"hubtool: internal error: {one_line(exc)}", err=True)
             typer.echo(f"    the traceback is in {log}; please report it" if log else
                        "    (no log file could be written)", err=True)
             raise typer.Exit(EXIT_TOOL) from None
@@ -76,21 +74,6 @@ def _catch_sigint() -> signal.Handlers | Callable[..., object] | int | None:
         raise KeyboardInterrupt
 
     return signal.signal(signal.SIGINT, on_sigint)
-
-
-def _crash_log(exc: Exception) -> Path | None:
-    import time
-    import traceback
-
-    try:
-        folder = cache_dir() / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
-        log.write_text(f"hubtool {__version__}\n{' '.join(sys.argv)}\n\n"
-                       + "".join(traceback.format_exception(exc)), encoding="utf-8")
-        return log
-    except OSError:
-        return None
 
 
 def exit_with(findings: bool) -> None:

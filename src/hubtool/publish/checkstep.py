@@ -20,6 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
 from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
+from .isolation import isolated_step
 from .ledger import key_of
 from .runs import CardRun, Step
 from .steps import StepContext
@@ -57,9 +58,19 @@ class CheckStep:
         return digest.hexdigest()
 
     def run(self, files: list[Path]) -> list[CardRun]:
-        runs = self._without_twins([self._check(path) for path in files])
+        runs = self._without_twins([self._checked(path) for path in files])
         self._cross_card(runs)
         return runs
+
+    def _checked(self, path: Path) -> CardRun:
+        """The card's check; a bug while checking it fails this card only."""
+        runs = [CardRun(path, display_path(path), "")]
+
+        def work() -> None:
+            runs.append(self._check(path))
+
+        isolated_step(runs[0], "check", work)
+        return runs[-1]
 
     def _check(self, path: Path) -> CardRun:
         limit = self.ctx.config.max_card_bytes

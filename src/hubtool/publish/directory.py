@@ -35,6 +35,27 @@ class DirectoryTarget:
         self.generations = self.dest.with_name(self.dest.name + ".generations")
 
     def publish(self, snapshot: Snapshot) -> Committed:
+        """Commit `snapshot` as the new generation; StoreError (nothing changed) when the disk says no."""
+        self._check_places()
+        try:
+            return self._publish(snapshot)
+        except OSError as exc:  # a full disk, a read-only destination: the staging folder is gone again
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise StoreError(f"cannot publish to {self.dest}: {exc.strerror or exc}{where}",
+                             hint="the published hub is as it was; free space or fix permissions and "
+                                  "run again") from exc
+
+    def _check_places(self) -> None:
+        parent = self.dest.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot publish to {self.dest}: {parent} is a file, not a folder")
+        if self.generations.exists() and not self.generations.is_dir():
+            raise StoreError(f"cannot publish to {self.dest}: {self.generations} is a file, not hubtool's "
+                             "generations folder", hint="move it away; hubtool keeps its generations there")
+
+    def _publish(self, snapshot: Snapshot) -> Committed:
         index = canonical(snapshot.index([rel for rel, _ in snapshot.documents]))
         with self._locked():
             current = self._unchanged(index)

@@ -118,6 +118,13 @@ class Snapshot:
 
 
 def snapshot_of(entries: Sequence[CardEntry], *, hub_name: str, runtimes: dict[str, str],
-                blobs: dict[str, Path] | None = None) -> Snapshot:
-    ordered = sorted(entries, key=lambda e: e.ident)
-    return Snapshot(hub_name, dict(runtimes), [(e.document, card_document(e)) for e in ordered], blobs or {})
+                blobs: dict[str, Path] | None = None, carried: Sequence[JSONObject] = ()) -> Snapshot:
+    """The hub of these entries, plus `carried`: card documents kept from the previous generation as they were."""
+    docs = [(e.ident, e.document, card_document(e)) for e in entries]
+    for doc in carried:
+        meta = doc.get("metadata")
+        m = meta if isinstance(meta, dict) else {}
+        ident = (str(m.get("user-id")), str(m.get("model-name")), str(m.get("model-version")))
+        docs.append((ident, "cards/{}/{}@{}.json".format(*ident), doc))
+    docs.sort(key=lambda d: d[0])
+    return Snapshot(hub_name, dict(runtimes), [(name, doc) for _, name, doc in docs], blobs or {})

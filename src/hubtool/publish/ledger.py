@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..durable import JSON, JSONObject
+from ..errors import StoreError
+from ..progress import SILENT, Progress
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
@@ -43,33 +46,70 @@ def key_of(step: str, *parts: JSON) -> str:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The verdict cache. A corrupt or truncated file is moved aside (and said so) and started afresh:
+    losing it costs only work. Any other SQLite failure (a full disk, a read-only store) is a StoreError
+    that names the file."""
+
+    def __init__(self, path: Path, *, progress: Progress = SILENT) -> None:
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=60000")
-        self.db.execute(SCHEMA)
         self.hits = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _corrupt(exc):
+                raise _store_error(path, exc) from exc
+            aside = self._move_aside()
+            progress.notice(f"the ledger {path} was unreadable ({exc}); moved to {aside.name} and started "
+                            "afresh: finished steps are verified again")
+            try:
+                self.db = self._open()
+            except sqlite3.DatabaseError as again:
+                raise _store_error(path, again) from again
+        except OSError as exc:
+            raise StoreError(f"cannot create the ledger {path}: {exc.strerror}") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout=60000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(SCHEMA)
+            verdict = db.execute("PRAGMA quick_check(1)").fetchone()  # a truncated file opens, then fails here
+            if verdict is None or verdict[0] != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({verdict[0] if verdict else '?'})")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):  # a stale WAL must not be replayed into the new file
+            extra = self.path.with_name(self.path.name + suffix)
+            if extra.exists():
+                os.replace(extra, aside.with_name(aside.name + suffix))
+        return aside
 
     def get(self, key: str) -> JSONObject | None:
         """The recorded detail of a *passed* step under this key, or None."""
-        row = self.db.execute("SELECT detail FROM verdicts WHERE key = ? AND status = 'passed'", (key,)).fetchone()
-        if row is None:
-            return None
-        self.hits += 1
-        detail: JSONObject = json.loads(row[0])
-        return detail
+        return self.get_many([key]).get(key)
 
     def get_many(self, keys: list[str]) -> dict[str, JSONObject]:
         found: dict[str, JSONObject] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, detail in self.db.execute(
-                    f"SELECT key, detail FROM verdicts WHERE status = 'passed' AND key IN ({marks})", chunk):
-                found[key] = json.loads(detail)
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, detail in self.db.execute(
+                        f"SELECT key, detail FROM verdicts WHERE status = 'passed' AND key IN ({marks})", chunk):
+                    doc = _detail(detail)
+                    if doc is not None:  # a row that does not parse is a miss: the step runs again
+                        found[key] = doc
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
         self.hits += len(found)
         return found
 
@@ -86,13 +126,35 @@ class Ledger:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR...
+            raise _store_error(self.path, exc) from exc
 
     def close(self) -> None:
         self.db.close()
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's "not a database" / "malformed", as opposed to a full disk or a read-only file."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "file is encrypted" in text
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    return StoreError(f"the ledger {path} cannot be used: {exc}",
+                      hint="check the disk (full? read-only?); the ledger is a cache and may be deleted")
+
+
+def _detail(text: object) -> JSONObject | None:
+    try:
+        doc = json.loads(text) if isinstance(text, (str, bytes)) else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None

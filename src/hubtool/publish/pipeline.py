@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import cancel
+from ..assets import layout
 from ..assets.fetcher import Fetcher
 from ..assets.s3.client import S3Location, client_for
 from ..assets.sources import fetcher_for
@@ -19,14 +20,19 @@ from ..assets.store import local_store
 from ..cards.card import discover
 from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig
+from ..durable import JSONObject
+from ..errors import StoreError
 from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
+from .blobcheck import blob_problem, hold_back_bad_blobs
+from .carry import carried_documents, is_transient
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
+from .isolation import isolated_step
 from .ledger import Ledger
 from .runs import STEPS, CardRun, PublishOptions, PublishResult
 from .s3 import S3Target
@@ -46,7 +52,7 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
     """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
     local = local_store(config, store)
     target = target_for(options.to, config)
-    ledger = Ledger(local.root / "ledger.sqlite")
+    ledger = Ledger(local.root / "ledger.sqlite", progress=progress)
     try:
         fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
         publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
@@ -85,13 +91,16 @@ class Publisher:
         self.progress.status("inspecting assets")
         self.assets.inspect(runs)
         for i, run in enumerate(runs, 1):
-            self.golden.run(run)
+            isolated_step(run, "golden", lambda: self.golden.run(run))  # noqa: B023 - run at once
             self._gate(run)
             golden = run.steps["golden"]
             if not golden.cached and golden.status != "skipped":
                 self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
+        if self.options.with_assets:
+            self.progress.status("verifying the blobs to publish")
+            hold_back_bad_blobs(runs, self.fetcher.store, self.ctx)
         self.progress.status("writing the index")
-        committed = target.publish(self._snapshot(runs))
+        committed = target.publish(self._snapshot(runs, target))
         cancel.note("publish", f"the index was written to {committed.where}")
         counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
                     "golden_runs": self.ctx.counters.golden_runs, "ledger_hits": self.ledger.hits,
@@ -109,15 +118,43 @@ class Publisher:
                 run.verified = False
                 continue
             run.held_because = f"{name} {step.status}: {step.reason}"
+            run.held_transient = is_transient(name, step.status, step.reason)
             return
         run.published = True
 
-    def _snapshot(self, runs: list[CardRun]) -> Snapshot:
+    def _snapshot(self, runs: list[CardRun], target: PublishTarget) -> Snapshot:
         entries: list[CardEntry] = [entry_for(r, mirrors=self.config.mirrors, with_assets=self.options.with_assets)
                                     for r in runs if r.published]
+        carried = carried_documents(runs, self._previous(target)) if any(r.held_transient for r in runs) else []
         blobs = {}
         if self.options.with_assets:
             digests = {a.sha256 for e in entries for a in e.assets}
             digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
+            digests |= self._carried_blobs(carried)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
-        return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs)
+        return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
+                           carried=carried)
+
+    def _previous(self, target: PublishTarget) -> JSONObject | None:
+        try:
+            found = target.latest()
+        except StoreError as exc:  # an unreadable last generation: nothing to carry over, and say so
+            self.progress.notice(f"the last published index cannot be read ({exc.message}); "
+                                 "cards held back now are not carried over")
+            return None
+        return found.index if found else None
+
+    def _carried_blobs(self, carried: list[JSONObject]) -> set[str]:
+        """The blobs a carried entry names that the store holds, verified; the others lose their path."""
+        keep: set[str] = set()
+        for doc in carried:
+            assets = doc.get("assets")
+            for asset in assets if isinstance(assets, list) else []:
+                digest = asset.get("sha256") if isinstance(asset, dict) else None
+                if not isinstance(digest, str) or not isinstance(asset, dict) or not asset.get("path"):
+                    continue
+                if layout.HEX64.fullmatch(digest) and blob_problem(digest, self.fetcher.store, self.ctx) is None:
+                    keep.add(digest)
+                else:
+                    asset["path"] = None  # not in this generation: only the origin and mirrors serve it
+        return keep

@@ -76,6 +76,7 @@ class CardRun:
     published: bool = False
     verified: bool = True
     held_because: str = ""
+    held_transient: bool = False  # held back only for a network, offline or runtime-unavailable reason
     _assets: list[Asset] | None = None
 
     @property

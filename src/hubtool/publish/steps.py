@@ -14,9 +14,10 @@ from ..assets.inspect import inspect_file
 from ..assets.mirror import AssetResult, AssetTask, fetch_assets
 from ..config import HubConfig
 from ..durable import JSONObject
-from ..errors import GoldenSetError, OfflineError, TransferError
+from ..errors import GoldenSetError, InternalError, OfflineError, TransferError
 from ..golden.card import GoldenPlan, GoldenRunner, preprocess_overrides
 from ..legacy import TRANSLATOR_VERSION
+from .isolation import isolated_asset
 from .ledger import Ledger, key_of
 from .runs import CardRun, FetchedAsset, GoldenSummary, Step
 
@@ -57,7 +58,8 @@ class AssetSteps:
         store = self.fetcher.store
         present = {t.digest: store.stat(t.digest) for _, t in tasks}  # one stat per blob
         missing = [t for _, t in tasks if present[t.digest] is None]
-        fetched = {r.task.digest: r for r in fetch_assets(missing, self.fetcher, jobs=self.jobs)}
+        fetched = {r.task.digest: r for r in fetch_assets(missing, self.fetcher, jobs=self.jobs,
+                                                          isolate=isolated_asset)}
         by_run: dict[str, list[AssetResult]] = {}
         for run, task in tasks:
             info = present[task.digest]
@@ -96,7 +98,12 @@ class AssetSteps:
             if key in known:
                 facts[digest] = known[key]
                 continue
-            found = inspect_file(self.fetcher.store.blob_path(digest))
+            path = self.fetcher.store.blob_path(digest)
+            try:
+                found = isolated_asset(f"inspect {digest}", lambda: inspect_file(path))  # noqa: B023 - run at once
+            except InternalError as exc:
+                facts[digest] = {"kind": "internal-error", "description": exc.message}  # never remembered
+                continue
             facts[digest] = {"kind": found.kind, "description": found.description, **found.details}
             new.append((key, "inspect", "passed", facts[digest]))
         self.ctx.ledger.record_many(new)
@@ -117,7 +124,9 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
         assert asset.sha256 is not None
         found = run.inspected[asset.sha256] = facts[asset.sha256]
         expected = {"mslite": "mslite", "onnx": "onnx"}.get(asset.file_format or "")
-        if found.get("kind") in ("html", "lfs-pointer", "empty") or (expected and found.get("kind") != expected):
+        if found.get("kind") == "internal-error":
+            problems.append(f"asset {asset.index}: {found.get('description')}")
+        elif found.get("kind") in ("html", "lfs-pointer", "empty") or (expected and found.get("kind") != expected):
             problems.append(f"asset {asset.index} ({asset.file_format}) is {found.get('description')}")
     run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else Step("passed")
 
