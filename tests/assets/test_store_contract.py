@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultserver import random_bytes
+from faultserver import FaultServer, random_bytes
+from s3_fault_proxy import S3FaultProxy
 from s3_servers import Server, rgw
 
+from helpers import assert_store_invariant
 from hubtool.assets.blobstore import BlobStore
 from hubtool.assets.s3.blobs import S3BlobStore
-from hubtool.assets.s3.client import S3Location
+from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.assets.s3.refs import S3RefStore
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
@@ -259,3 +261,31 @@ def test_a_failing_s3_mirror_hands_over_with_its_reason(moto: Server, tmp_path: 
     with pytest.raises(TransferError) as info:  # the origin's own failure is final
         fetcher.fetch("https://origin.invalid/b.bin", SHA)
     assert f"mirrors tried first: {url}:" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["cut", "short", "long", "5xx"])
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_a_hostile_s3_mirror_leaves_no_bad_blob_and_hands_over(kind: str, mode: str, moto: Server,
+                                                               server: FaultServer, tmp_path: Path) -> None:
+    """An S3 mirror behind a proxy that cuts, lies about sizes or says 503: the origin serves the blob."""
+    s3 = _server(kind, moto)
+    client, bucket = s3.bucket()
+    remote = S3BlobStore(S3Location(bucket, "hub/"), client)
+    src = tmp_path / "b.bin"
+    src.write_bytes(BODY)
+    remote.put_file(SHA, src, source="test")
+    proxy = S3FaultProxy(s3.endpoint).start()
+    try:
+        proxy.mode = mode
+        proxied = make_client(endpoint_url=proxy.endpoint, addressing_style="path")
+        server.add("/b.bin", BODY)
+        policy = Policy(allowed_schemes=("http",), allowed_hosts=("127.0.0.1",), allow_private=("127.0.0.1",))
+        local = DirectoryStore(tmp_path / "local")
+        fetcher = build_fetcher(local, policy, mirrors=(Mirror(f"s3://{bucket}/hub"),), s3_client=lambda: proxied,
+                                backoff=0.01)
+        outcome = fetcher.fetch(server.url("/b.bin"), SHA)
+        assert outcome.source == server.url("/b.bin") and proxy.damaged >= 1
+        assert_store_invariant(local)
+        assert remote.verify(SHA) is None  # a direct read: the bucket's blob is untouched
+    finally:
+        proxy.stop()
