@@ -60,6 +60,10 @@ def test_fetch_table_and_exit_codes(tmp_path: Path, server: FaultServer, monkeyp
     assert failed["kind"] == "integrity" and "expected" in failed["error"]
     text = run_cli("fetch", "--store", str(tmp_path / "s"), "cards/u/m0.md")
     assert text.exit_code == 0 and "already in store" in text.output
+    github = run_cli("fetch", "--store", str(tmp_path / "s"), "--format", "github")
+    assert github.exit_code == 1
+    assert github.output.startswith("::error file=cards/u/m1.md,title=asset integrity::asset 0: [integrity] SHA-256")
+    assert github.output.splitlines()[-1] == "::notice::2 assets: 1 ok, 1 failed, 0 bytes transferred"
 
 
 def test_killed_download_resumes_and_store_verifies(tmp_path: Path, server: FaultServer) -> None:

@@ -1,4 +1,5 @@
-"""Outputs other programs parse cannot be abused: GitHub workflow commands and JUnit XML.
+"""Outputs other programs parse cannot be abused: GitHub workflow commands (check, fetch, golden,
+publish) and JUnit XML.
 
 A file name or message may carry anything (a newline and `::error::`, commas, control
 characters, lone surrogates from undecodable file names): a GitHub annotation stays one
@@ -13,7 +14,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hubtool.assets.report import render_assets
 from hubtool.cards.report import github_command, xml_attr, xml_text
+from hubtool.golden.report import render_github as golden_github
 from hubtool.golden.report import render_junit as golden_junit
 from hubtool.publish.report import render_annotations, render_junit
 from hubtool.publish.runs import CardRun, PublishResult, Step
@@ -78,3 +81,27 @@ def test_golden_junit_of_hostile_cards(card: str, message: str) -> None:
     report = golden_junit([(card, GoldenResult("failed", message)), (card, GoldenResult("skipped", message))])
     doc = xml.dom.minidom.parseString(report.encode("utf-8", "surrogatepass"))
     assert [c.getAttribute("name") for c in doc.getElementsByTagName("testcase")] == [_xml_allowed(card)] * 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(card=ANY_TEXT, message=ANY_TEXT)
+def test_golden_github_of_hostile_cards(card: str, message: str) -> None:
+    from hubtool.golden.inference import GoldenResult
+
+    lines = golden_github([(card, GoldenResult("failed", message)), (card, GoldenResult("offline", message)),
+                           (card, GoldenResult("passed", message))]).split("\n")
+    assert [parse_command(line)[0] for line in lines] == ["error", "warning", "notice"]
+    assert parse_command(lines[0]) == ("error", {"file": card, "title": "golden failed"}, message)
+
+
+@settings(max_examples=100, deadline=None)
+@given(card=ANY_TEXT, link=ANY_TEXT, message=ANY_TEXT)
+def test_fetch_github_of_hostile_cards(card: str, link: str, message: str) -> None:
+    from hubtool.assets.mirror import AssetResult, AssetTask
+    from hubtool.errors import TransferError
+
+    failed = AssetResult(AssetTask(card, 0, link, "0" * 64, "ckpt"), None, TransferError(message))
+    lines = render_assets([failed], "github").split("\n")
+    assert parse_command(lines[0]) == ("error", {"file": card, "title": "asset network"},
+                                       f"asset 0: [network] {message}")
+    assert parse_command(lines[1])[0] == "notice" and len(lines) == 2

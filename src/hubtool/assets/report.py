@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 
+from ..cards.report import github_command
 from ..durable import JSONObject
 from .mirror import AssetResult
 
 
 def render_assets(results: list[AssetResult], fmt: str) -> str:
-    """One line per asset (text) or a JSON document."""
+    """One line per asset (text), a JSON document, or GitHub workflow commands (one error per failed asset)."""
     if fmt == "json":
         return json.dumps({"assets": [_asset_dict(r) for r in results], "summary": _asset_summary(results)},
                           indent=2, sort_keys=True)
+    if fmt == "github":
+        return _github(results)
     lines = []
     for r in results:
         where = f"{r.task.card}#asset/{r.task.index}"
@@ -29,6 +32,16 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
     lines.append(f"{s['assets']} assets: {s['ok']} ok, {s['failed']} failed, "
                  f"{s['transferred_bytes']:,} bytes transferred")
     return "\n".join(lines)
+
+
+def _github(results: list[AssetResult]) -> str:
+    # the card's path and the server's error text are anyone's: github_command escapes both
+    out = [github_command("error", f"asset {r.task.index}: [{r.kind}] {r.error}", file=r.task.card,
+                          title=f"asset {r.kind or 'failure'}") for r in results if not r.ok]
+    s = _asset_summary(results)
+    out.append(github_command("notice", f"{s['assets']} assets: {s['ok']} ok, {s['failed']} failed, "
+                                        f"{s['transferred_bytes']:,} bytes transferred"))
+    return "\n".join(out)
 
 
 def _asset_dict(r: AssetResult) -> JSONObject:

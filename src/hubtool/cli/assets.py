@@ -10,7 +10,7 @@ import typer
 from ..durable import JSONObject
 from ..errors import UsageError
 from .app import EXIT_FINDINGS, app, exit_with, handled
-from .common import TextOrJson, existing, hub_cards
+from .common import AssetFormat, TextOrJson, existing, hub_cards
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def fetch(
     offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
     keep_bad: bool = typer.Option(False, "--keep-bad", help="Keep mismatching downloads in quarantine/."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Bring every asset of the cards into the store, verified by SHA-256."""
@@ -50,7 +50,7 @@ def mirror(
     to: str = typer.Option(..., "--to", help="Mirror folder, or s3://bucket/prefix (blobs/ + manifest.json)."),
     store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
     config: Path | None = typer.Option(None, "--config"),
 ) -> None:
     """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
@@ -64,7 +64,7 @@ def mirror(
     _render(results, fmt, unparsed=bool(problems))
 
 
-def _render(results: list[AssetResult], fmt: TextOrJson, *, unparsed: bool) -> None:
+def _render(results: list[AssetResult], fmt: AssetFormat, *, unparsed: bool) -> None:
     """Print the asset results; exit 1 when a card did not parse or an asset failed."""
     from ..assets.report import render_assets
 

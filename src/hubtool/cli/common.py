@@ -21,6 +21,12 @@ class TextOrJson(str, Enum):
     json = "json"
 
 
+class AssetFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
 def hub_config(config: Path | None, paths: list[Path]) -> HubConfig:
     """--config, else the hub.yaml above the first path (or the working directory)."""
     from ..config import load_config

@@ -17,6 +17,7 @@ class GoldenFormat(str, Enum):
     text = "text"
     json = "json"
     junit = "junit"
+    github = "github"
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import xml_attr, xml_text
+from ..cards.report import github_command, xml_attr, xml_text
 from ..durable import JSONObject
 from .inference import CaseResult, GoldenResult
 
@@ -37,6 +37,8 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
                           indent=2, sort_keys=True)
     if fmt == "junit":
         return render_junit(results)
+    if fmt == "github":
+        return render_github(results)
     lines = []
     for card, r in results:
         lines.append(f"{r.status.upper():11s} {card}" + (f"  [{r.set_name}]" if r.set_name else "")
@@ -48,6 +50,24 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
         tally[r.status] = tally.get(r.status, 0) + 1
     lines.append(f"{len(results)} cards: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())))
     return "\n".join(lines)
+
+
+def render_github(results: list[tuple[str, GoldenResult]]) -> str:
+    """GitHub workflow commands: an error per failed card (with its failed cases), a warning per card that
+    could not be verified (offline, unavailable), a notice with the tally; names and messages escaped."""
+    out = []
+    for card, r in results:
+        if r.status in ("passed", "skipped"):
+            continue
+        body = "\n".join([r.message] + [_case_line(c) for c in r.failed_cases])
+        out.append(github_command("error" if r.status == "failed" else "warning", body, file=card,
+                                  title=f"golden {r.status}"))
+    tally: dict[str, int] = {}
+    for _, r in results:
+        tally[r.status] = tally.get(r.status, 0) + 1
+    out.append(github_command("notice", f"{len(results)} cards: "
+                                        + ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))))
+    return "\n".join(out)
 
 
 def render_junit(results: list[tuple[str, GoldenResult]]) -> str:
