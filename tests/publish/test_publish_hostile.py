@@ -226,3 +226,52 @@ def test_offline_keeps_the_last_entry(tmp_path: Path, server: FaultServer) -> No
     index = json.loads((root / "dist" / "hub" / "index.json").read_text())
     assert [c["id"] for c in index["cards"]] == ["u/a@1.0"]
     assert index["cards"][0]["stale"]["reason"].startswith("fetch offline")
+
+
+def _read_only(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run hubtool with `folder` mounted read-only (a private mount namespace; root ignores chmod)."""
+    script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift && exec "$@"'
+    return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(folder), sys.executable, "-c",
+                           "from hubtool.cli import main; main()", *command],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _can_mount_read_only(tmp_path: Path) -> bool:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind {probe} {probe} && '
+                           f'mount -o remount,ro,bind {probe} {probe} && ! touch {probe}/x'],
+                          capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("where", ["destination", "store"])
+def test_a_read_only_destination_or_store_is_a_clear_error(tmp_path: Path, server: FaultServer, where: str) -> None:
+    if not _can_mount_read_only(tmp_path):
+        pytest.skip("this machine cannot make a read-only bind mount (no CAP_SYS_ADMIN): nothing to test with")
+    root = make_hub(tmp_path, server, ("a",))
+    assert publish(root)[0] == 0
+    before = (root / "dist" / "hub" / "index.json").read_bytes()
+    (root / "cards" / "u" / "a.md").write_text((root / "cards" / "u" / "a.md").read_text().replace(
+        "summary: s", "summary: changed"))  # something new to publish
+    if where == "store":
+        DirectoryStore(root / "store").remove(hashlib.sha256(body("a")).hexdigest())
+    folder = root / ("dist" if where == "destination" else "store")
+    proc = _read_only(folder, "publish", "--to", str(root / "dist" / "hub"), "--store", str(root / "store"),
+                      "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Read-only file system" in proc.stderr and str(folder) in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert (root / "dist" / "hub" / "index.json").read_bytes() == before
+
+
+def test_fetch_into_a_read_only_store_is_a_clear_error(tmp_path: Path, server: FaultServer) -> None:
+    if not _can_mount_read_only(tmp_path):
+        pytest.skip("this machine cannot make a read-only bind mount (no CAP_SYS_ADMIN): nothing to test with")
+    root = make_hub(tmp_path, server, ("a",))
+    (root / "store").mkdir()
+    proc = _read_only(root / "store", "fetch", "--store", str(root / "store"), "--config",
+                      str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"the store at {root / 'store'}: Read-only file system" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and server.routes["/a.ckpt"].hits == 0

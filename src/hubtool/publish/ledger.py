@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,8 +149,17 @@ def _corrupt(exc: sqlite3.DatabaseError) -> bool:
 
 
 def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    return StoreError(f"the ledger {path} cannot be used: {exc}",
+    why = _unwritable(path.parent)  # SQLite says "unable to open database file"; the OS says why
+    return StoreError(f"the ledger {path} cannot be used: {exc}" + (f" ({path.parent}: {why})" if why else ""),
                       hint="check the disk (full? read-only?); the ledger is a cache and may be deleted")
+
+
+def _unwritable(folder: Path) -> str | None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def _detail(text: object) -> JSONObject | None:
