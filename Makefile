@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# the MindSpore Lite runtime env (CPython 3.7) lives in the checkout, next to .venv
-export HUBTOOL_RUNTIME_DIR := $(CURDIR)/.runtimes
+# the MindSpore Lite runtime env goes beside hubtool in .venv (hubtool-runtimes/): found with no variable set
 RUNTIME := $(VENV)/.runtime-installed
 # a single-node Ceph RGW (S3 API) on loopback for the object-storage tests; HUBTOOL_SKIP_RGW=1 skips it on purpose
 RGW_DIR := $(CURDIR)/.rgw
@@ -48,4 +47,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .runtimes .rgw .yamlls dist build .pytest_cache .mypy_cache
+	rm -rf $(VENV) .rgw .yamlls dist build .pytest_cache .mypy_cache

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,28 @@ def test_no_python37_is_runtime_unavailable(tmp_path: Path, monkeypatch: pytest.
         mslite_env.find_python37()
     assert "HUBTOOL_MSLITE_PYTHON" in (info.value.hint or "") and "pyenv" in (info.value.hint or "")
     assert info.value.kind == "runtime-unavailable"
+
+
+def test_the_runtime_make_installs_is_found_with_no_variable_set(tmp_path: Path) -> None:
+    """`make` installs beside hubtool's own interpreter; .venv/bin/hubtool finds it from anywhere."""
+    runtime_env()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBTOOL_", "XDG_"))}
+    env["HOME"] = str(tmp_path)  # no cache dir to fall back on
+    proc = subprocess.run([str(Path(sys.executable).with_name("hubtool")), "runtime", "status", "--format", "json"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    [report] = json.loads(proc.stdout)["runtimes"]
+    assert proc.returncode == 0 and report["health"] == "ok", proc.stdout + proc.stderr
+    assert report["env"].startswith(str(Path(sys.prefix) / "hubtool-runtimes")), report["env"]
+
+
+def test_not_installed_names_the_install_command_and_the_places_searched(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUBTOOL_RUNTIME_DIR", str(tmp_path / "empty"))
+    result = run_cli("runtime", "status", "--format", "json")
+    [report] = json.loads(result.output)["runtimes"]
+    assert result.exit_code == 1 and report["health"] == "not installed"
+    assert report["searched"] == [str(mslite_env.env_root())] and str(tmp_path / "empty") in report["problem"]
+    assert "hubtool runtime install mindspore-lite" in report["problem"]
+    with pytest.raises(RuntimeUnavailable) as info:
+        mslite_env.require_env()
+    assert str(tmp_path / "empty") in info.value.message and "runtime install" in (info.value.hint or "")

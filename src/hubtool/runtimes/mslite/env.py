@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -48,15 +49,55 @@ def requirements_text() -> str:
         encoding="utf-8")
 
 
-def runtimes_dir() -> Path:
-    """$HUBTOOL_RUNTIME_DIR, else <cache dir>/runtimes (`make` keeps it in the checkout's .runtimes/)."""
+def search_dirs() -> list[Path]:
+    """Where runtime envs are looked for, in order: $HUBTOOL_RUNTIME_DIR alone when set; else beside
+    hubtool's own interpreter (`<venv>/hubtool-runtimes`: what `make` and a pipx install use, found
+    from anywhere with no variable set), then the cache dir's runtimes/."""
     configured = os.environ.get("HUBTOOL_RUNTIME_DIR")
-    return Path(configured) if configured else cache_dir() / "runtimes"
+    if configured:
+        return [Path(configured)]
+    return [Path(sys.prefix) / "hubtool-runtimes", cache_dir() / "runtimes"]
+
+
+def runtimes_dir() -> Path:
+    """The folder holding the installed env, else the one an install writes to (the first writable)."""
+    dirs = search_dirs()
+    for folder in dirs:
+        if _complete(folder / _env_name()):
+            return folder
+    for folder in dirs:
+        if _writable(folder):
+            return folder
+    return dirs[-1]
 
 
 def env_root() -> Path:
+    return runtimes_dir() / _env_name()
+
+
+def _env_name() -> str:
     digest = hashlib.sha256(requirements_text().encode()).hexdigest()[:12]
-    return runtimes_dir() / f"{NAME}-{VERSION}-py37-{digest}"
+    return f"{NAME}-{VERSION}-py37-{digest}"
+
+
+def _complete(root: Path) -> bool:
+    return (root / "hubtool-runtime.json").is_file() and (root / "bin" / "python").exists()
+
+
+def _writable(folder: Path) -> bool:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return os.access(existing, os.W_OK)
+
+
+def not_installed_message() -> str:
+    return ("the MindSpore Lite environment is not installed (looked in: "
+            + ", ".join(str(d / _env_name()) for d in search_dirs()) + ")")
+
+
+INSTALL_HINT = ("run `hubtool runtime install mindspore-lite` (in a hubtool checkout, `make demo` or "
+                "`make test` does it)")
 
 
 def _is_py37(exe: str | Path) -> bool:
@@ -124,8 +165,7 @@ def installed_env() -> RuntimeEnv | None:
 def require_env() -> RuntimeEnv:
     env = installed_env()
     if env is None:
-        raise RuntimeUnavailable("runtime unavailable: the MindSpore Lite environment is not installed",
-                                 hint="run `hubtool runtime install mindspore-lite`")
+        raise RuntimeUnavailable(f"runtime unavailable: {not_installed_message()}", hint=INSTALL_HINT)
     return env
 
 
@@ -185,6 +225,8 @@ def status(config: HubConfig | None = None) -> JSONObject:
         report["problem"] = exc.message
     if env is None:
         report["health"] = "not installed"
+        report["searched"] = [str(d / _env_name()) for d in search_dirs()]
+        report["problem"] = f"{not_installed_message()}; {INSTALL_HINT}"
         return report
     try:
         report["versions"] = dict(_probe_versions(env.python))
