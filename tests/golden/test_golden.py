@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faultserver import FaultServer
 from PIL import Image
 
 from helpers import CANARY_SHA, REPO, canary_card, card_text, fake_ms, run_cli, runtime_env
@@ -148,6 +149,22 @@ def test_statuses_offline_unavailable_skipped(tmp_path: Path, monkeypatch: pytes
     [card] = json.loads(result.output)["cards"]
     assert card["status"] == "unavailable" and "runtime unavailable" in card["message"]
     assert result.exit_code == 1
+
+
+def test_an_asset_that_cannot_be_fetched_is_unavailable_not_failed(tmp_path: Path, server: FaultServer,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    server.add("/gone.ms", b"", status=404)
+    card = canary_card().replace("hub/assets/cifar10-cnn-canary.ms", server.url("/gone.ms"))
+    root = make_hub(tmp_path, {"u/c.md": card})
+    spec = root / "hub" / "hub.yaml"
+    spec.write_text(spec.read_text().replace("allowed-hosts: [download.mindspore.cn]",
+                                             "allowed-hosts: ['127.0.0.1']\n  allowed-schemes: [http]\n"
+                                             "  allow-private-addresses: ['127.0.0.1']"))
+    monkeypatch.chdir(root)
+    result = run_cli("golden", "--format", "json", "--store", str(tmp_path / "s"))
+    [got] = json.loads(result.output)["cards"]
+    assert got["status"] == "unavailable" and "could not be fetched (network): " in got["message"], got
+    assert "HTTP 404" in got["message"] and result.exit_code == 1
 
 
 def test_golden_blocks_are_checked_offline(tmp_path: Path) -> None:

@@ -83,18 +83,18 @@ class GoldenRunner:
         try:
             gset = self.sets.get(p.set_name)
             if not asset.link or not asset.sha256 or not HEX64.fullmatch(asset.sha256):
-                return GoldenResult("failed", "the asset entry has no valid link or SHA-256", p.set_name,
-                                    details=details)
+                return GoldenResult("unavailable", "not verified: the asset entry has no valid link or SHA-256 "
+                                    "(`hubtool check` says why)", p.set_name, details=details)
             self.fetcher.fetch(asset.link, asset.sha256)
         except GoldenSetError as exc:
             return GoldenResult("failed", exc.message, p.set_name, details=details)
         except OfflineError as exc:
             return GoldenResult("offline", f"not verified (offline, asset not in store): {exc.message}",
                                 p.set_name, details=details)
-        except AssetError as exc:
+        except AssetError as exc:  # the model never ran: not a verdict on it ("failed" means it ran and was wrong)
             details.fetch = exc.kind
-            return GoldenResult("failed", f"the asset could not be fetched ({exc.kind}): {exc.message}",
-                                p.set_name, details=details)
+            return GoldenResult("unavailable", f"not verified: the asset could not be fetched ({exc.kind}): "
+                                f"{exc.message}", p.set_name, details=details)
         return self._inspected(gset, asset, asset.sha256, metadata, details)
 
     def _inspected(self, gset: GoldenSet, asset: Asset, sha256: str, metadata: JSONObject,
