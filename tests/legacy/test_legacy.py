@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from legacy_graphs import CONV, resnet50_plain
 from legacy_writer import FLOAT32, INT8, KCHW, KHWC, Graph, write_v0
 
 from helpers import SHARED, run_cli, runtime_env
+from hubtool.assets.inspect import inspect_file
 from hubtool.errors import HubtoolError, LegacyFormatError, TranslationRefused
 from hubtool.legacy.model import read_model
 from hubtool.legacy.upgrade import analyze_file, upgrade_bytes, upgrade_ms
@@ -399,3 +401,28 @@ def test_inspect_and_upgrade_commands(tmp_path: Path) -> None:
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(
         bytes(upgrade_bytes((ORACLES / "mobile_segment.ms").read_bytes()))).hexdigest()
     assert FLOAT32 == 43
+
+
+def test_upgrade_ms_destinations_are_checked(tmp_path: Path) -> None:
+    src = tmp_path / "m.ms"
+    shutil.copyfile(ORACLES / "mobile_segment.ms", src)
+    original = src.read_bytes()
+    (tmp_path / "out").mkdir()
+    for dest, said in [(tmp_path / "out", "is a folder: give the file to write"),
+                       (tmp_path / "missing" / "m2.ms", "does not exist: create it first"),
+                       (src, "is the input itself: pass --in-place")]:
+        result = run_cli("upgrade-ms", str(src), str(dest))
+        assert result.exit_code == 2 and said in result.output, result.output
+        assert "Traceback" not in result.output and src.read_bytes() == original
+    assert "or --in-place to replace IN" in run_cli("upgrade-ms", str(src)).output
+    done = run_cli("upgrade-ms", str(src), "--in-place")
+    assert done.exit_code == 0, done.output
+    assert src.read_bytes() == bytes(upgrade_bytes(original)) and inspect_file(src).ms_format == "MSL2"
+
+
+def test_refusals_are_grouped_by_reason_with_counts_and_one_example() -> None:
+    shown = run_cli("inspect", str(SHARED / "ms-samples" / "lenet_train_v1.0.0.ms")).output
+    lines = [line.strip() for line in shown.splitlines() if line.strip().startswith("- ")]
+    assert "- ApplyMomentum is a training operator (a training export): 8 nodes, e.g. node " \
+           "'Default/optimizer-Momentum/ApplyMomentum-op62'" in lines
+    assert len(lines) == 7  # one per operator, not one per node (25 nodes are refused)

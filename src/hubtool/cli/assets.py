@@ -100,14 +100,16 @@ def inspect_cmd(
         if verdict is not None:
             typer.echo("    operators: " + ", ".join(f"{name} {count}" for name, count in verdict.histogram.items()))
             typer.echo("    translator: " + ("can translate it to MSL2 (`hubtool upgrade-ms`)" if verdict.translatable
-                                             else "refuses: " + "; ".join(verdict.refusals)))
+                                             else "refuses:"))
+            for line in [] if verdict.translatable else verdict.grouped_refusals:
+                typer.echo(f"      - {line}")
 
 
 def _inspected(path: Path, facts: FileFacts, verdict: Analysis | None) -> JSONObject:
     item: JSONObject = {"path": str(path), "kind": facts.kind, "description": facts.description, **facts.details}
     if verdict is not None:
         item.update(operators=dict(verdict.histogram), translatable=verdict.translatable,
-                    refusals=list(verdict.refusals))
+                    refusals=list(verdict.grouped_refusals))
     return item
 
 
@@ -115,15 +117,19 @@ def _inspected(path: Path, facts: FileFacts, verdict: Analysis | None) -> JSONOb
 @handled
 def upgrade_ms_cmd(
     source: Path = typer.Argument(..., help="A MindSpore Lite 1.0 / 1.1 .ms file."),
-    dest: Path = typer.Argument(..., help="Where to write the MSL2 file."),
+    dest: Path | None = typer.Argument(None, help="Where to write the MSL2 file (a new file name)."),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace the input file with its translation."),
 ) -> None:
     """Translate a MindSpore Lite 1.0/1.1 model to the MSL2 format that runtime 2.x loads."""
     from ..errors import LegacyFormatError, TranslationRefused
     from ..legacy.upgrade import upgrade_ms
 
     existing([source])
+    dest = _upgrade_destination(source, dest, in_place=in_place)
     try:
         size = upgrade_ms(source, dest)
+    except OSError as exc:
+        raise UsageError(f"cannot write {dest}: {exc.strerror or exc}") from exc
     except TranslationRefused as exc:
         typer.echo(f"hubtool: refused: {source} cannot be translated faithfully:", err=True)
         for reason in exc.reasons:
@@ -133,3 +139,20 @@ def upgrade_ms_cmd(
         typer.echo(f"hubtool: {source}: {exc.message}", err=True)
         raise typer.Exit(EXIT_FINDINGS) from None
     typer.echo(f"{dest}: MSL2, {size:,} bytes (translated from {source})")
+
+
+def _upgrade_destination(source: Path, dest: Path | None, *, in_place: bool) -> Path:
+    """The file upgrade-ms writes; a folder, a missing folder or the input itself is refused clearly."""
+    import os
+
+    if dest is None:
+        if not in_place:
+            raise UsageError("give the MSL2 file to write (upgrade-ms IN.ms OUT.ms), or --in-place to replace IN")
+        return source
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder: give the file to write, e.g. {dest / (source.stem + '.msl2.ms')}")
+    if not dest.parent.is_dir():
+        raise UsageError(f"the folder {dest.parent} does not exist: create it first")
+    if dest.exists() and os.path.samefile(source, dest) and not in_place:
+        raise UsageError(f"{dest} is the input itself: pass --in-place to replace it with its translation")
+    return dest

@@ -32,11 +32,42 @@ class NewNode:
     outputs: list[int]
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """One reason not to translate; `reason` is what nodes with the same problem share."""
+
+    reason: str
+    where: str | None = None  # "node 'name'", "tensor 3"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}" if self.where is not None else self.reason
+
+
+def _at(node: LegacyNode) -> str:
+    return f"node {node.name!r}"
+
+
+def grouped(refusals: Sequence[Refusal]) -> list[str]:
+    """One line per distinct reason, in first-seen order, with how many places share it and one of them."""
+    places: dict[str, list[str]] = {}
+    for r in refusals:
+        places.setdefault(r.reason, [])
+        if r.where is not None:
+            places[r.reason].append(r.where)
+    lines = []
+    for reason, where in places.items():
+        if len(where) > 1:
+            lines.append(f"{reason}: {len(where)} {where[0].split()[0]}s, e.g. {where[0]}")
+        else:
+            lines.append(f"{reason}: {where[0]}" if where else reason)
+    return lines
+
+
 @dataclass
 class Translation:
     nodes: list[NewNode] = field(default_factory=list)
     extra: list[NewTensor] = field(default_factory=list)  # appended after the original tensors
-    refusals: list[str] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -44,11 +75,15 @@ class Analysis:
     format: str
     version: str
     histogram: dict[str, int]
-    refusals: list[str]
+    refusals: list[Refusal]
 
     @property
     def translatable(self) -> bool:
         return not self.refusals
+
+    @property
+    def grouped_refusals(self) -> list[str]:
+        return grouped(self.refusals)
 
 
 def _int(attrs: dict[str, Attr], name: str, default: int = 0) -> int:
@@ -68,14 +103,14 @@ def _pad_mode(node: LegacyNode, out: Translation) -> int:
     mapped = {v0.PAD_NOTSET: m2.PAD, v0.PAD_CAFFE: m2.PAD, v0.PAD_SAME_UPPER: m2.SAME, v0.PAD_VALID: m2.VALID}
     if mode not in mapped:
         why = "SAME_LOWER padding (MSL2 has no such mode)" if mode == v0.PAD_SAME_LOWER else f"pad mode {mode}"
-        out.refusals.append(f"node {node.name!r} ({node.op}): {why}")
+        out.refusals.append(Refusal(f"{node.op}: {why}", _at(node)))
         return m2.PAD
     return mapped[mode]
 
 
 def _activation(node: LegacyNode, out: Translation, value: int) -> int:
     if not 0 <= value <= 15:  # 1.0's 16 is UNKNOW, MSL2's is HARD_TANH: only 0-15 mean the same
-        out.refusals.append(f"node {node.name!r} ({node.op}): activation type {value} has no MSL2 equivalent")
+        out.refusals.append(Refusal(f"{node.op}: activation type {value} has no MSL2 equivalent", _at(node)))
     return value
 
 
@@ -87,12 +122,12 @@ class _Mapper:
     def const(self, values: Sequence[Scalar], shape: tuple[int, ...] | None = None) -> int:
         flat = [int(v) for v in values]
         if any(not -2**31 <= v < 2**31 for v in flat):
-            self.out.refusals.append(f"a constant {flat[:4]}... does not fit int32")
+            self.out.refusals.append(Refusal(f"a constant {flat[:4]}... does not fit int32"))
         self.out.extra.append(NewTensor(flat, list(shape) if shape is not None else [len(flat)]))
         return len(self.model.tensors) + len(self.out.extra) - 1
 
     def refuse(self, node: LegacyNode, why: str) -> None:
-        self.out.refusals.append(f"node {node.name!r} ({node.op}): {why}")
+        self.out.refusals.append(Refusal(f"{node.op}: {why}", _at(node)))
 
     def weight(self, node: LegacyNode, index: int = 1) -> list[int] | None:
         if len(node.inputs) <= index:
@@ -247,22 +282,22 @@ def translate(model: LegacyModel) -> Translation:
     mapper = _Mapper(model)
     out = mapper.out
     if not model.nodes:
-        out.refusals.append("the graph has no operators")
+        out.refusals.append(Refusal("the graph has no operators"))
     for i, tensor in enumerate(model.tensors):
         if tensor.quant_inited:
-            out.refusals.append(f"tensor {i} is quantized (quantized models are not supported)")
+            out.refusals.append(Refusal("a quantized tensor (quantized models are not supported)", f"tensor {i}"))
         elif tensor.data_type not in ACCEPTED_DTYPES:
-            out.refusals.append(f"tensor {i} has data type {tensor.data_type} (quantized or unsupported)")
+            out.refusals.append(Refusal(f"data type {tensor.data_type} (quantized or unsupported)", f"tensor {i}"))
     for node in model.nodes:
         if node.quant_type != 0:
-            out.refusals.append(f"node {node.name!r} ({node.op}) is quantized (quantType {node.quant_type})")
+            out.refusals.append(Refusal(f"{node.op} is quantized (quantType {node.quant_type})", _at(node)))
         if node.op in v0.TRAINING:
-            out.refusals.append(f"node {node.name!r}: {node.op} is a training operator: a training export")
+            out.refusals.append(Refusal(f"{node.op} is a training operator (a training export)", _at(node)))
         elif node.op not in SUPPORTED:
-            out.refusals.append(f"node {node.name!r}: operator {node.op} is not supported by the translator")
+            out.refusals.append(Refusal(f"operator {node.op} is not supported by the translator", _at(node)))
         elif len(node.inputs) < MIN_INPUTS.get(node.op, 1) or not node.outputs:
-            out.refusals.append(f"node {node.name!r} ({node.op}) has {len(node.inputs)} inputs and "
-                                f"{len(node.outputs)} outputs: the graph is corrupt")
+            out.refusals.append(Refusal(f"{node.op} with {len(node.inputs)} inputs and {len(node.outputs)} "
+                                        "outputs: the graph is corrupt", _at(node)))
         else:
             getattr(mapper, _HANDLERS.get(node.op, "simple"))(node)
     return out

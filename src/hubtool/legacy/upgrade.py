@@ -10,7 +10,7 @@ from .. import textdecode
 from ..durable import write_atomic
 from ..errors import LegacyFormatError, SpecialFile, TranslationRefused
 from .model import read_model
-from .translate import Analysis, analyze, translate
+from .translate import Analysis, Refusal, analyze, grouped, translate
 from .writer import write_msl2
 
 
@@ -50,14 +50,14 @@ def legacy_verdict(path: Path) -> Analysis:
     try:
         return analyze_file(path)
     except LegacyFormatError as exc:
-        return Analysis("?", "?", {}, [exc.message])
+        return Analysis("?", "?", {}, [Refusal(exc.message)])
 
 
 def upgrade_bytes(data: bytes | mmap.mmap) -> memoryview:
     model = read_model(data)
     translation = translate(model)
     if translation.refusals:
-        raise TranslationRefused(translation.refusals)
+        raise TranslationRefused(grouped(translation.refusals))
     release = None
     if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         page = mmap.PAGESIZE
