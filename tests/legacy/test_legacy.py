@@ -393,7 +393,7 @@ def test_inspect_and_upgrade_commands(tmp_path: Path) -> None:
     out = tmp_path / "m.ms"
     result = run_cli("upgrade-ms", str(ORACLES / "mobile_segment.ms"), str(out))
     assert result.exit_code == 0 and "MSL2" in result.output
-    assert "loadable by runtime 2.0.0" in run_cli("inspect", str(out)).output
+    assert "parseable by runtime 2.0.0; not yet loaded" in run_cli("inspect", str(out)).output
     bad = tmp_path / "bad.ms"
     bad.write_bytes(write_v0(_refusal_graph("same-lower")))
     refused = run_cli("upgrade-ms", str(bad), str(tmp_path / "never.ms"))

@@ -145,7 +145,10 @@ def _mslite(data: bytes, size: int, header: MsHeader | None) -> FileFacts | None
     if header.version:
         details["version"] = header.version
     if header.format == "MSL2":
-        text = "MindSpore Lite model (MSL2 format, converter >= 1.2): loadable by runtime 2.0.0"
+        written = f", written by {header.version}" if header.version else ""
+        # parseable is all the bytes can promise: whether 2.0.0 builds it depends on every operator
+        # (`hubtool inspect` lists them; `inspect --load` builds it in the real runtime)
+        text = f"MindSpore Lite model (MSL2 format{written}): parseable by runtime 2.0.0; not yet loaded"
         return FileFacts("mslite", text, details)
     if header.format == "MSL1":
         built_by = "MindSpore Lite 1.1"

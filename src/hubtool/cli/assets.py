@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..durable import JSONObject
 from ..errors import UsageError
 from .app import EXIT_FINDINGS, app, exit_with, handled
-from .common import AssetFormat, TextOrJson, existing, hub_cards
+from .common import AssetFormat, existing, hub_cards
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
-    from ..assets.inspect import FileFacts
     from ..assets.mirror import AssetResult
-    from ..legacy.translate import Analysis
 
 
 @app.command()
@@ -70,47 +67,6 @@ def _render(results: list[AssetResult], fmt: AssetFormat, *, unparsed: bool) -> 
 
     typer.echo(render_assets(results, fmt.value))
     exit_with(unparsed or any(not r.ok for r in results))
-
-
-@app.command("inspect")
-@handled
-def inspect_cmd(
-    files: list[Path] = typer.Argument(..., help="Files to inspect."),
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
-) -> None:
-    """Say what a file really is from its bytes (.ms format and version, ONNX, LFS pointer, HTML...)."""
-    import json
-
-    from ..assets.inspect import inspect_file
-    from ..legacy.upgrade import legacy_verdict
-
-    out = []
-    for path in existing(files):
-        if not path.is_file():
-            raise UsageError(f"not a file: {path}")
-        facts = inspect_file(path)
-        verdict = legacy_verdict(path) if facts.ms_format in ("v0", "MSL1") else None
-        out.append((path, facts, verdict))
-    if fmt is TextOrJson.json:
-        typer.echo(json.dumps([_inspected(path, facts, verdict) for path, facts, verdict in out],
-                              indent=2, sort_keys=True))
-        return
-    for path, facts, verdict in out:
-        typer.echo(f"{path}: {facts.kind}: {facts.description}")
-        if verdict is not None:
-            typer.echo("    operators: " + ", ".join(f"{name} {count}" for name, count in verdict.histogram.items()))
-            typer.echo("    translator: " + ("can translate it to MSL2 (`hubtool upgrade-ms`)" if verdict.translatable
-                                             else "refuses:"))
-            for line in [] if verdict.translatable else verdict.grouped_refusals:
-                typer.echo(f"      - {line}")
-
-
-def _inspected(path: Path, facts: FileFacts, verdict: Analysis | None) -> JSONObject:
-    item: JSONObject = {"path": str(path), "kind": facts.kind, "description": facts.description, **facts.details}
-    if verdict is not None:
-        item.update(operators=dict(verdict.histogram), translatable=verdict.translatable,
-                    refusals=list(verdict.grouped_refusals))
-    return item
 
 
 @app.command("upgrade-ms")
