@@ -10,6 +10,7 @@ from . import schema_msl2 as m2
 from . import schema_v0 as v0
 from .flatread import Scalar
 from .model import Attr, LegacyModel, LegacyNode
+from .refusals import Refusal, grouped
 
 FLOAT32, INT32, INT64, BOOL = 43, 34, 35, 30
 ACCEPTED_DTYPES = {FLOAT32, INT32, INT64, BOOL}
@@ -32,35 +33,8 @@ class NewNode:
     outputs: list[int]
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """One reason not to translate; `reason` is what nodes with the same problem share."""
-
-    reason: str
-    where: str | None = None  # "node 'name'", "tensor 3"
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.reason}" if self.where is not None else self.reason
-
-
 def _at(node: LegacyNode) -> str:
     return f"node {node.name!r}"
-
-
-def grouped(refusals: Sequence[Refusal]) -> list[str]:
-    """One line per distinct reason, in first-seen order, with how many places share it and one of them."""
-    places: dict[str, list[str]] = {}
-    for r in refusals:
-        places.setdefault(r.reason, [])
-        if r.where is not None:
-            places[r.reason].append(r.where)
-    lines = []
-    for reason, where in places.items():
-        if len(where) > 1:
-            lines.append(f"{reason}: {len(where)} {where[0].split()[0]}s, e.g. {where[0]}")
-        else:
-            lines.append(f"{reason}: {where[0]}" if where else reason)
-    return lines
 
 
 @dataclass

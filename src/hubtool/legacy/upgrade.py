@@ -10,7 +10,8 @@ from .. import textdecode
 from ..durable import write_atomic
 from ..errors import LegacyFormatError, SpecialFile, TranslationRefused
 from .model import read_model
-from .translate import Analysis, Refusal, analyze, grouped, translate
+from .refusals import Refusal, grouped
+from .translate import Analysis, analyze, translate
 from .writer import write_msl2
 
 

@@ -23,10 +23,14 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...durable import JSONObject
 from ...errors import ModelError, WorkerError
 from .client import MsliteWorker
+
+if TYPE_CHECKING:
+    from flatbuffers import Builder
 
 _NAMED = re.compile(r"(?:Unsupported parameter type in Create : |, type: )([A-Za-z][A-Za-z0-9_]*)")
 
@@ -36,59 +40,62 @@ def one_node_model(type_value: int) -> bytes:
     import flatbuffers
 
     b = flatbuffers.Builder(1024)
+    nodes = _tables(b, [_node(b, type_value)])
+    tensor_vec = _tables(b, [_tensor(b, 2), _tensor(b, 0)])  # the graph input, then the node's output
+    sub_fields = [b.CreateString("graph"), _uints(b, [0]), _uints(b, [1]), _uints(b, [0]), _uints(b, [0, 1])]
+    b.StartObject(5)
+    for slot, field in enumerate(sub_fields):
+        b.PrependUOffsetTRelativeSlot(slot, field, 0)
+    subgraphs = _tables(b, [b.EndObject()])
+    graph = [(0, b.CreateString("probe")), (1, b.CreateString("")), (3, _uints(b, [0])), (4, _uints(b, [1])),
+             (6, nodes), (7, tensor_vec), (8, subgraphs)]
+    b.StartObject(9)
+    for slot, field in graph:
+        b.PrependUOffsetTRelativeSlot(slot, field, 0)
+    b.Finish(b.EndObject(), file_identifier=b"MSL2")
+    return bytes(b.Output())
 
-    def uints(values: list[int]) -> int:
-        b.StartVector(4, len(values), 4)
-        for v in reversed(values):
-            b.PrependUint32(v)
-        return int(b.EndVector())
 
+def _node(b: Builder, type_value: int) -> int:
     b.StartObject(0)
     value = b.EndObject()
     b.StartObject(2)
     b.PrependUint8Slot(0, type_value, 0)
     b.PrependUOffsetTRelativeSlot(1, value, 0)
     primitive = b.EndObject()
-    tensors = []
-    for node_type in (2, 0):  # the graph input, then the node's output
-        b.StartVector(4, 2, 4)
-        b.PrependInt32(4)
-        b.PrependInt32(1)
-        dims = b.EndVector()
-        b.StartObject(10)
-        b.PrependInt32Slot(0, node_type, 0)
-        b.PrependInt32Slot(1, 43, 0)  # float32
-        b.PrependUOffsetTRelativeSlot(2, dims, 0)
-        tensors.append(b.EndObject())
-    name, ins, outs = b.CreateString("probe"), uints([0]), uints([1])
+    name, ins, outs = b.CreateString("probe"), _uints(b, [0]), _uints(b, [1])
     b.StartObject(7)
     b.PrependUOffsetTRelativeSlot(0, name, 0)
     b.PrependUOffsetTRelativeSlot(2, primitive, 0)
     b.PrependUOffsetTRelativeSlot(3, ins, 0)
     b.PrependUOffsetTRelativeSlot(4, outs, 0)
-    node = b.EndObject()
-    nodes = _tables(b, [node])
-    tensor_vec = _tables(b, tensors)
-    sub_name = b.CreateString("graph")
-    sub_fields = [sub_name, uints([0]), uints([1]), uints([0]), uints([0, 1])]
-    b.StartObject(5)
-    for slot, field in enumerate(sub_fields):
-        b.PrependUOffsetTRelativeSlot(slot, field, 0)
-    subgraphs = _tables(b, [b.EndObject()])
-    graph_name, version, graph_in, graph_out = b.CreateString("probe"), b.CreateString(""), uints([0]), uints([1])
-    b.StartObject(9)
-    for slot, field in ((0, graph_name), (1, version), (3, graph_in), (4, graph_out), (6, nodes), (7, tensor_vec),
-                        (8, subgraphs)):
-        b.PrependUOffsetTRelativeSlot(slot, field, 0)
-    b.Finish(b.EndObject(), file_identifier=b"MSL2")
-    return bytes(b.Output())
+    return int(b.EndObject())
 
 
-def _tables(b: object, offsets: list[int]) -> int:
-    b.StartVector(4, len(offsets), 4)  # type: ignore[attr-defined]
+def _tensor(b: Builder, node_type: int) -> int:
+    b.StartVector(4, 2, 4)
+    b.PrependInt32(4)
+    b.PrependInt32(1)
+    dims = b.EndVector()
+    b.StartObject(10)
+    b.PrependInt32Slot(0, node_type, 0)
+    b.PrependInt32Slot(1, 43, 0)  # float32
+    b.PrependUOffsetTRelativeSlot(2, dims, 0)
+    return int(b.EndObject())
+
+
+def _uints(b: Builder, values: list[int]) -> int:
+    b.StartVector(4, len(values), 4)
+    for v in reversed(values):
+        b.PrependUint32(v)
+    return int(b.EndVector())
+
+
+def _tables(b: Builder, offsets: list[int]) -> int:
+    b.StartVector(4, len(offsets), 4)
     for offset in reversed(offsets):
-        b.PrependUOffsetTRelative(offset)  # type: ignore[attr-defined]
-    return int(b.EndVector())  # type: ignore[attr-defined]
+        b.PrependUOffsetTRelative(offset)
+    return int(b.EndVector())
 
 
 def classify(native: list[str]) -> tuple[str, str | None]:
