@@ -12,6 +12,9 @@ export HUBTOOL_RGW_ENV := $(RGW_DIR)/env
 YAMLLS_DIR := $(CURDIR)/.yamlls
 YAMLLS := $(YAMLLS_DIR)/.installed
 export HUBTOOL_YAML_LS := $(YAMLLS_DIR)/node_modules/.bin/yaml-language-server
+# wheels of hubtool's core and its build backend, so that the pre-commit test builds a hook env offline
+WHEELHOUSE := $(CURDIR)/.wheelhouse
+export HUBTOOL_WHEELHOUSE := $(WHEELHOUSE)
 
 .PHONY: demo test bench lint clean
 
@@ -31,10 +34,14 @@ $(YAMLLS): tests/servers/yamlls/package.json tests/servers/yamlls/package-lock.j
 	cd $(YAMLLS_DIR) && npm ci --no-audit --no-fund --silent
 	touch $(YAMLLS)
 
+$(WHEELHOUSE)/.built: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . hatchling
+	touch $@
+
 demo: $(RUNTIME)
 	scripts/demo.sh
 
-test: $(RUNTIME) $(YAMLLS)
+test: $(RUNTIME) $(YAMLLS) $(WHEELHOUSE)/.built
 	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
 	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 
@@ -47,4 +54,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .rgw .yamlls dist build .pytest_cache .mypy_cache
+	rm -rf $(VENV) .rgw .yamlls .wheelhouse dist build .pytest_cache .mypy_cache

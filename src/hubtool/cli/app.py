@@ -52,6 +52,10 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise  # typer's own exits and usage errors
         except Exception as exc:  # the CLI's one catch-all: see above
+            missing = _missing_extra(exc)
+            if missing is not None:
+                typer.echo(f"hubtool: {missing}", err=True)
+                raise typer.Exit(EXIT_TOOL) from None
             log = write_crash_log(exc)
             typer.echo(f"hubtool: internal error: {one_line(exc)}", err=True)
             typer.echo(f"    the traceback is in {log}; please report it" if log else
@@ -62,6 +66,23 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
                 signal.signal(signal.SIGINT, previous)
 
     return wrapper
+
+
+# which extra of pyproject.toml brings which import: the core installs the checker only
+_EXTRAS = {"requests": "assets", "urllib3": "assets", "rich": "assets", "flatbuffers": "legacy", "numpy": "golden",
+           "PIL": "golden", "boto3": "s3", "botocore": "s3"}
+
+
+def _missing_extra(exc: Exception) -> str | None:
+    """What to install when a command needs a part the installation left out (None: a real bug)."""
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
+    module = (exc.name or "").split(".")[0]
+    extra = _EXTRAS.get(module)
+    if extra is None:
+        return None
+    return (f"this command needs hubtool's '{extra}' extra ({module} is not installed)\n"
+            f"    hint: pip install 'hubtool[{extra}]', or 'hubtool[all]' for every command")
 
 
 def _catch_sigint() -> signal.Handlers | Callable[..., object] | int | None:
