@@ -20,6 +20,9 @@ class Progress(Protocol):
     def transfer_started(self, key: str, label: str) -> None:
         """A transfer identified by `key` (a blob's digest) begins."""
 
+    def transfer_sized(self, key: str, total: int, done: int) -> None:
+        """Transfer `key` will be `total` bytes, of which `done` are already here (a resume)."""
+
     def transferred(self, key: str, nbytes: int) -> None:
         """`nbytes` more bytes of transfer `key` arrived."""
 
@@ -37,6 +40,9 @@ class Silent:
         pass
 
     def transfer_started(self, key: str, label: str) -> None:
+        pass
+
+    def transfer_sized(self, key: str, total: int, done: int) -> None:
         pass
 
     def transferred(self, key: str, nbytes: int) -> None:

@@ -272,6 +272,7 @@ class Recorder:
     def __init__(self) -> None:
         self.notices: list[str] = []
         self.bytes: dict[str, int] = {}
+        self.sizes: dict[str, tuple[int, int]] = {}
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
@@ -281,6 +282,9 @@ class Recorder:
 
     def transfer_started(self, key: str, label: str) -> None:
         self.bytes.setdefault(key, 0)
+
+    def transfer_sized(self, key: str, total: int, done: int) -> None:
+        self.sizes[key] = (total, done)
 
     def transferred(self, key: str, nbytes: int) -> None:
         self.bytes[key] = self.bytes.get(key, 0) + nbytes
@@ -296,5 +300,5 @@ def test_the_library_reports_through_its_progress_only(server: FaultServer, stor
     f = fetcher(store, mirrors=(Mirror(server.url("/missing")),), progress=recorder)
     assert f.fetch(server.url("/origin/m.ms"), SHA).action == "downloaded"
     assert len(recorder.notices) == 1 and recorder.notices[0].startswith("mirror failed, trying the next source")
-    assert recorder.bytes == {SHA: len(BODY)}
+    assert recorder.bytes == {SHA: len(BODY)} and recorder.sizes == {SHA: (len(BODY), 0)}  # the size is told
     assert capfd.readouterr() == ("", "")  # nothing printed: only hubtool.cli writes to the terminal

@@ -181,6 +181,8 @@ class HttpDownloader:
             if length is not None and writer.offset + length > run.policy.max_asset_bytes:
                 raise PolicyError(f"{run.url}: {writer.offset + length:,} bytes is over the hub's limit of "
                                   f"{run.policy.max_asset_bytes:,}", url=run.url)
+            if length is not None:  # a 206 says the rest; the bar shows the whole file
+                self.progress.transfer_sized(writer.digest, writer.offset + length, writer.offset)
             return self._stream(run, resp, writer, length)
 
     def _note_encoding(self, run: _Download, resp: requests.Response) -> None:

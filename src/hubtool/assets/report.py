@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import github_command
+from ..cards.report import counted, github_command
 from ..durable import JSONObject
 from .mirror import AssetResult
 
@@ -29,7 +29,7 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
         else:
             lines.append(f"FAILED  {where}  {r.task.digest[:12] or '-':12}  [{r.kind}] {r.error}")
     s = _asset_summary(results)
-    lines.append(f"{s['assets']} assets: {s['ok']} ok, {s['failed']} failed, "
+    lines.append(f"{counted(s['assets'], 'asset')}: {s['ok']} ok, {s['failed']} failed, "
                  f"{s['transferred_bytes']:,} bytes transferred")
     return "\n".join(lines)
 
@@ -39,7 +39,7 @@ def _github(results: list[AssetResult]) -> str:
     out = [github_command("error", f"asset {r.task.index}: [{r.kind}] {r.error}", file=r.task.card,
                           title=f"asset {r.kind or 'failure'}") for r in results if not r.ok]
     s = _asset_summary(results)
-    out.append(github_command("notice", f"{s['assets']} assets: {s['ok']} ok, {s['failed']} failed, "
+    out.append(github_command("notice", f"{counted(s['assets'], 'asset')}: {s['ok']} ok, {s['failed']} failed, "
                                         f"{s['transferred_bytes']:,} bytes transferred"))
     return "\n".join(out)
 

@@ -73,6 +73,11 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 card", "2 cards": every summary line says it right."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def github_command(level: str, message: str, *, file: str | None = None, line: int = 0, col: int = 0,
                    title: str | None = None) -> str:
     """One workflow command, escaped by GitHub's rules (a newline, `::` or `,` in a file name or a

@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from typing import ParamSpec, TypeVar
 
 import click
@@ -21,6 +23,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Validate, fetch, golden-test and publish the model cards of a model hub.")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
+EXIT_CODES = ("Exit codes: 0 all good; 1 findings (check errors, held-back cards, failed assets or golden "
+              "cases); 2 a usage or tool error (a bad option, a broken hub.yaml, a full disk, a bug); "
+              "130 interrupted (Ctrl-C).")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -52,20 +57,29 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise  # typer's own exits and usage errors
         except Exception as exc:  # the CLI's one catch-all: see above
-            missing = _missing_extra(exc)
-            if missing is not None:
-                typer.echo(f"hubtool: {missing}", err=True)
-                raise typer.Exit(EXIT_TOOL) from None
-            log = write_crash_log(exc)
-            typer.echo(f"hubtool: internal error: {one_line(exc)}", err=True)
-            typer.echo(f"    the traceback is in {log}; please report it" if log else
-                       "    (no log file could be written)", err=True)
+            _say_unexpected(exc)
             raise typer.Exit(EXIT_TOOL) from None
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
     return wrapper
+
+
+def _say_unexpected(exc: Exception) -> None:
+    """A part the installation left out, or a bug: one line (the traceback in a log, and with -v here too)."""
+    missing = _missing_extra(exc)
+    if missing is not None:
+        typer.echo(f"hubtool: {missing}", err=True)
+        return
+    log = write_crash_log(exc)
+    typer.echo(f"hubtool: internal error: {one_line(exc)}", err=True)
+    if SETTINGS.verbose:
+        import traceback
+
+        typer.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+    typer.echo(f"    the traceback is in {log}; please report it" if log else
+               "    (no log file could be written)", err=True)
 
 
 # which extra of pyproject.toml brings which import: the core installs the checker only
@@ -102,12 +116,41 @@ def exit_with(findings: bool) -> None:
     raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
 
 
+@dataclass
+class Settings:
+    """The global options, for the CLI's own rendering (the library never sees them)."""
+
+    color: str = "auto"  # auto | always | never
+    quiet: bool = False
+    verbose: bool = False
+
+
+SETTINGS = Settings()
+
+
 def color() -> bool:
+    """Colour on stdout: --color always/never, else a terminal without NO_COLOR."""
+    if SETTINGS.color != "auto":
+        return SETTINGS.color == "always"
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-@app.callback(invoke_without_command=True)
-def _root(version: bool = typer.Option(False, "--version", help="Print hubtool's version.")) -> None:
+class ColorMode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+@app.callback(invoke_without_command=True, epilog=EXIT_CODES)
+def _root(version: bool = typer.Option(False, "--version", help="Print hubtool's version."),
+          color_mode: ColorMode = typer.Option(ColorMode.auto, "--color",
+                                               help="Colour and progress bars: auto (a terminal, unless "
+                                                    "NO_COLOR is set), always or never."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors: no notices or "
+                                                                  "progress on stderr."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Also status lines in logs, and a "
+                                                                      "bug's traceback on stderr.")) -> None:
+    SETTINGS.color, SETTINGS.quiet, SETTINGS.verbose = color_mode.value, quiet, verbose and not quiet
     if version:
         typer.echo(f"hubtool {__version__}")
         raise typer.Exit(EXIT_OK)

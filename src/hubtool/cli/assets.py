@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .app import EXIT_FINDINGS, app, exit_with, handled
-from .common import AssetFormat, existing, hub_cards
+from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, existing, hub_cards
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -24,8 +24,8 @@ def fetch(
     offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
     keep_bad: bool = typer.Option(False, "--keep-bad", help="Keep mismatching downloads in quarantine/."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
-    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Bring every asset of the cards into the store, verified by SHA-256."""
     from ..assets.mirror import fetch_cards
@@ -47,8 +47,8 @@ def mirror(
     to: str = typer.Option(..., "--to", help="Mirror folder, or s3://bucket/prefix (blobs/ + manifest.json)."),
     store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
-    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
     from ..assets.mirror import mirror_hub

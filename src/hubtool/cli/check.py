@@ -48,7 +48,8 @@ def check(
                          CardChecker(hub, extra_rules=[GoldenBlockRule(hub)]), run)
     if write_baseline is not None:
         result = write_baseline_file(result, write_baseline, run)
-    typer.echo(render(result, fmt.value, color=color() and fmt is CheckFormat.text))
+    colored = color() and fmt is CheckFormat.text
+    typer.echo(render(result, fmt.value, color=colored), color=colored or None)  # click strips ANSI off a tty
     exit_with(not exit_zero and (result.errors > 0 or (strict and result.warnings > 0)))
 
 

@@ -27,6 +27,10 @@ class AssetFormat(str, Enum):
     github = "github"
 
 
+CONFIG_HELP = "The hub's settings (default: hub/hub.yaml in the nearest folder above the cards that has one)."
+FORMAT_HELP = "Output format."
+
+
 def hub_config(config: Path | None, paths: list[Path]) -> HubConfig:
     """--config, else the hub.yaml above the first path (or the working directory)."""
     from ..config import load_config

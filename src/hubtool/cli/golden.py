@@ -9,7 +9,7 @@ import typer
 
 from .. import cancel
 from .app import app, exit_with, handled
-from .common import hub_cards
+from .common import CONFIG_HELP, FORMAT_HELP, hub_cards
 from .progress import TerminalProgress
 
 
@@ -27,8 +27,8 @@ def golden(
     store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
     offline: bool = typer.Option(False, "--offline", help="Use only what the store holds."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds a runtime request may take."),
-    fmt: GoldenFormat = typer.Option(GoldenFormat.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: GoldenFormat = typer.Option(GoldenFormat.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
     from ..assets.sources import fetcher_for
@@ -37,11 +37,13 @@ def golden(
     from ..golden.report import render
 
     hub, cards, problems = hub_cards(paths, config)
-    fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=TerminalProgress())
+    progress = TerminalProgress()
+    fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=progress)
     runner = GoldenRunner(hub, fetcher, timeout=timeout)
     todo = [card for card in cards if not card.is_twin]
     results = []
-    for card in todo:
+    for i, card in enumerate(todo, 1):
+        progress.status(f"golden {i}/{len(todo)}: {card.display}")
         results.append((card.display, runner.run(card.metadata)))
         cancel.note("golden", f"{len(results)} of {len(todo)} cards were golden-tested")
     typer.echo(render(results, fmt.value))

@@ -11,7 +11,7 @@ import typer
 from ..durable import JSONObject
 from ..errors import UsageError
 from .app import app, handled
-from .common import TextOrJson, existing
+from .common import FORMAT_HELP, TextOrJson, existing
 
 if TYPE_CHECKING:
     from ..assets.inspect import FileFacts
@@ -23,7 +23,7 @@ def inspect_cmd(
     files: list[Path] = typer.Argument(..., help="Files to inspect."),
     load: bool = typer.Option(False, "--load", help="Also build each MSL2 model in the real runtime "
                                                     "(a sandboxed worker) and report what it says."),
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help=FORMAT_HELP),
 ) -> None:
     """Say what a file really is from its bytes (.ms format, version and operators, ONNX, LFS pointer, HTML...)."""
     from ..assets.inspect import inspect_file

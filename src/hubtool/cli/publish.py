@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import TextOrJson, card_paths, hub_config
+from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ def publish(
                                           help="Publish cards whose golden check could not run, marked so."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore the ledger: verify every step again."),
     with_assets: bool = typer.Option(False, "--with-assets", help="Also publish the verified asset files."),
-    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
     report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
-    fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Gate every card on check, fetch, inspect and golden; publish the ones that pass, atomically."""
     from ..publish.pipeline import publish_hub
@@ -81,8 +81,8 @@ _TO_HELP = "The published hub: folder or s3://bucket/prefix (default: publish.to
 @handled
 def published_show(
     to: str | None = typer.Option(None, "--to", help=_TO_HELP),
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """The newest published generation and its cards (on S3, its index is checked against its digest)."""
     import json
@@ -105,7 +105,7 @@ def published_gc(
     keep: int = typer.Option(3, "--keep", min=1, help="Generations to keep (the newest ones)."),
     grace_hours: float = typer.Option(24.0, "--grace-hours", min=0.0,
                                       help="Keep anything younger than this, whatever references it."),
-    config: Path | None = typer.Option(None, "--config"),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Remove old generations and what only they referenced (S3: also orphaned multipart uploads)."""
     from ..publish.pipeline import target_for

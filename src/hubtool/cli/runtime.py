@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import TextOrJson, hub_config
+from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, hub_config
 from .progress import TerminalProgress
 
 runtime_app = typer.Typer(help="Manage model runtimes (MindSpore Lite in a CPython 3.7 env).",
@@ -26,7 +26,7 @@ def _runtime_name(name: str) -> None:
 def runtime_install(
     name: str = typer.Argument("mindspore-lite", help="The runtime to install."),
     force: bool = typer.Option(False, "--force", help="Reinstall even if it is installed."),
-    config: Path | None = typer.Option(None, "--config"),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Create the runtime's environment and install its pinned, hash-checked packages (idempotent)."""
     from ..runtimes.mslite import env as mslite_env
@@ -40,8 +40,8 @@ def runtime_install(
 @runtime_app.command("status")
 @handled
 def runtime_status(
-    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f"),
-    config: Path | None = typer.Option(None, "--config"),
+    fmt: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Report each runtime: interpreter, environment, versions and health (a real import)."""
     import json

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import card_paths, hub_config, report_unparsed
+from .common import CONFIG_HELP, card_paths, hub_config, report_unparsed
 
 store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
@@ -19,7 +19,7 @@ app.add_typer(store_app, name="store")
 def store_verify(
     store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
     repair: bool = typer.Option(False, "--repair", help="Remove blobs whose content does not match their name."),
-    config: Path | None = typer.Option(None, "--config"),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Re-hash every blob; report (and with --repair remove) the ones that do not match their name."""
     from ..assets.maintenance import BadBlob, strangers, verify_blobs
@@ -46,7 +46,7 @@ def store_gc(
     paths: list[Path] | None = typer.Argument(None, help="Cards whose assets are kept (default: the hub's)."),
     store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
-    config: Path | None = typer.Option(None, "--config"),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Remove blobs that no card references (and temp files of processes that are gone)."""
     from ..assets.maintenance import collect_garbage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import github_command, xml_attr, xml_text
+from ..cards.report import counted, github_command, xml_attr, xml_text
 from ..durable import JSONObject
 from .inference import CaseResult, GoldenResult
 
@@ -48,7 +48,7 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
     tally: dict[str, int] = {}
     for _, r in results:
         tally[r.status] = tally.get(r.status, 0) + 1
-    lines.append(f"{len(results)} cards: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())))
+    lines.append(f"{counted(len(results), 'card')}: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())))
     return "\n".join(lines)
 
 
@@ -65,7 +65,7 @@ def render_github(results: list[tuple[str, GoldenResult]]) -> str:
     tally: dict[str, int] = {}
     for _, r in results:
         tally[r.status] = tally.get(r.status, 0) + 1
-    out.append(github_command("notice", f"{len(results)} cards: "
+    out.append(github_command("notice", f"{counted(len(results), 'card')}: "
                                         + ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))))
     return "\n".join(out)
 

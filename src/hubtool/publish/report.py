@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import github_command, render_github, xml_attr, xml_text
+from ..cards.report import counted, github_command, render_github, xml_attr, xml_text
 from ..durable import JSONObject
 from .runs import STEPS, PublishResult
 from .target import Published
@@ -84,9 +84,11 @@ def render_table(result: PublishResult) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
     published = sum(r.published for r in result.runs)
     c = result.counters
-    lines.append(f"{len(result.runs)} cards: {published} published, {len(result.runs) - published} held back "
-                 f"(* = served from the ledger); {c.get('requests', 0)} HTTP requests, "
-                 f"{c.get('workers', 0)} runtime workers, {c.get('ledger_hits', 0)} ledger hits")
+    held = len(result.runs) - published
+    lines.append(f"{counted(len(result.runs), 'card')}: {published} published, {held} held back "
+                 f"(* = served from the ledger); {counted(int(c.get('requests', 0)), 'HTTP request')}, "
+                 f"{counted(int(c.get('workers', 0)), 'runtime worker')}, "
+                 f"{counted(int(c.get('ledger_hits', 0)), 'ledger hit')}")
     if result.generation:
         lines.append(f"published: {result.generation}" + (" (unchanged)" if c.get("unchanged") else ""))
     return "\n".join(lines)
@@ -100,7 +102,7 @@ def render_published(found: Published) -> str:
     hub = index.get("hub")
     name = hub.get("name") if isinstance(hub, dict) else None
     lines = [f"generation: {found.generation}",
-             f"hub: {name}, {len(cards)} cards, published by hubtool {index.get('hubtool')}"]
+             f"hub: {name}, {counted(len(cards), 'card')}, published by hubtool {index.get('hubtool')}"]
     for card in cards:
         golden = card.get("golden")
         golden = golden if isinstance(golden, dict) else {}
