@@ -117,3 +117,56 @@ def test_summaries_count_in_the_singular_too(tmp_path: Path) -> None:
     assert [counted(n, "card") for n in (0, 1, 2)] == ["0 cards", "1 card", "2 cards"]
     assert render([("c.md", GoldenResult("passed", ""))], "text").splitlines()[-1] == "1 card: 1 passed"
     assert render_assets([], "text") == "0 assets: 0 ok, 0 failed, 0 bytes transferred"
+
+
+DATA_MAPS = {"operators", "training", "versions", "metadata", "summary-by-status"}  # keys there are data
+
+
+def keys_of(doc: object, where: str = "") -> list[str]:
+    found = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            found.append(f"{where}/{key}")
+            if key not in DATA_MAPS:
+                found += keys_of(value, f"{where}/{key}")
+    elif isinstance(doc, list):
+        for item in doc:
+            found += keys_of(item, where)
+    return found
+
+
+def test_json_keys_are_kebab_case_in_every_command(tmp_path: Path, server: FaultServer) -> None:
+    import json
+
+    from helpers import SHARED
+
+    root = slow_hub(tmp_path, server)
+    server.routes["/m.ckpt"].delay = 0
+    outputs = {
+        "check": run_cli("check", "--format", "json", str(root / "cards")).output,
+        "fetch": subprocess.run([HUBTOOL, "fetch", "--format", "json", "--store", str(root / "s")], cwd=root,
+                                capture_output=True, text=True, timeout=60).stdout,
+        "golden": subprocess.run([HUBTOOL, "golden", "--format", "json", "--store", str(root / "s")], cwd=root,
+                                 capture_output=True, text=True, timeout=60).stdout,
+        "inspect": run_cli("inspect", "--format", "json", *map(str, sorted((SHARED / "ms-samples").glob("*.ms")))
+                           ).output,
+        "runtime status": run_cli("runtime", "status", "--format", "json").output,
+    }
+    report = tmp_path / "report.json"
+    subprocess.run([HUBTOOL, "publish", "--to", str(tmp_path / "dist"), "--store", str(root / "s"), "--report",
+                    f"json:{report}"], cwd=root, capture_output=True, text=True, timeout=120)
+    outputs["publish"] = report.read_text()
+    bad = [f"{command}: {key}" for command, text in outputs.items() for key in keys_of(json.loads(text))
+           if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", key.rsplit("/", 1)[-1])]
+    assert not bad, bad
+
+
+def test_messages_say_what_is_missing_without_pointing_at_a_checkout(tmp_path: Path) -> None:
+    lost = subprocess.run([HUBTOOL, "check"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert lost.returncode == 2 and "no hub here: no hub/hub.yaml in" in lost.stderr, lost.stderr
+    (tmp_path / "hub").mkdir()
+    (tmp_path / "hub" / "hub.yaml").write_text("name: t\npolicy:\n  retries: many\n")
+    (tmp_path / "cards").mkdir()
+    bad = subprocess.run([HUBTOOL, "check"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "`hubtool schema --name hub --print` shows what is allowed" in bad.stderr
+    assert "schemas/" not in bad.stderr  # a pip install has no such folder

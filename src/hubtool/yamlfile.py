@@ -47,5 +47,6 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
         pos = doc.values.get(pointer) or doc.values.get("")
         where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
         message = first.message if first else "the file must be a mapping"
-        raise error(f"{where}: {message} (at {pointer or '/'})", hint=f"see schemas/{schema}.schema.json")
+        raise error(f"{where}: {message} (at {pointer or '/'})",
+                    hint=f"`hubtool schema --name {schema} --print` shows what is allowed")
     return doc

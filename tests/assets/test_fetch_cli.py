@@ -55,7 +55,7 @@ def test_fetch_table_and_exit_codes(tmp_path: Path, server: FaultServer, monkeyp
     result = run_cli("fetch", "--store", str(tmp_path / "s"), "--format", "json")
     doc = json.loads(result.output)
     assert result.exit_code == 1
-    assert doc["summary"] == {"assets": 2, "ok": 1, "failed": 1, "transferred_bytes": 5000}
+    assert doc["summary"] == {"assets": 2, "ok": 1, "failed": 1, "transferred-bytes": 5000}
     failed = [a for a in doc["assets"] if not a["ok"]][0]
     assert failed["kind"] == "integrity" and "expected" in failed["error"]
     text = run_cli("fetch", "--store", str(tmp_path / "s"), "cards/u/m0.md")
@@ -112,7 +112,7 @@ def test_mirror_is_idempotent_and_a_usable_mirror(tmp_path: Path, server: FaultS
     assert first.exit_code == 0, first.output
     hits = sum(r.hits for r in server.routes.values())
     second = run_cli("mirror", "--to", str(out), "--format", "json", "--store", str(tmp_path / "empty"))
-    assert json.loads(second.output)["summary"]["transferred_bytes"] == 0
+    assert json.loads(second.output)["summary"]["transferred-bytes"] == 0
     assert sum(r.hits for r in server.routes.values()) == hits
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["cards"]) == 6

@@ -80,7 +80,9 @@ def test_golden_junit_of_hostile_cards(card: str, message: str) -> None:
 
     report = golden_junit([(card, GoldenResult("failed", message)), (card, GoldenResult("skipped", message))])
     doc = xml.dom.minidom.parseString(report.encode("utf-8", "surrogatepass"))
-    assert [c.getAttribute("name") for c in doc.getElementsByTagName("testcase")] == [_xml_allowed(card)] * 2
+    cases = doc.getElementsByTagName("testcase")
+    got = [(c.getAttribute("classname"), c.getAttribute("name")) for c in cases]
+    assert got == [(_xml_allowed(card), "golden")] * 2
 
 
 @settings(max_examples=100, deadline=None)
@@ -105,3 +107,29 @@ def test_fetch_github_of_hostile_cards(card: str, link: str, message: str) -> No
     assert parse_command(lines[0]) == ("error", {"file": card, "title": "asset network"},
                                        f"asset 0: [network] {message}")
     assert parse_command(lines[1])[0] == "notice" and len(lines) == 2
+
+
+def test_check_golden_and_publish_share_one_junit_layout() -> None:
+    """classname = the card's path, name = the step, testsuite "hubtool <command>"; failures and skips alike."""
+    from hubtool.cards.report import render_junit as check_junit
+    from hubtool.cards.validate import CheckResult
+    from hubtool.diagnostics import error
+    from hubtool.golden.inference import GoldenResult
+
+    diag = error("cards/u/a.md", 3, 4, "HUB203", "bad")
+    check = CheckResult(files=["cards/u/a.md"], diagnostics=[diag])
+    golden = golden_junit([("cards/u/a.md", GoldenResult("failed", "wrong")),
+                           ("cards/u/b.md", GoldenResult("offline", "not here"))])
+    run = CardRun(path=Path("a.md"), display="cards/u/a.md", raw_sha256="0" * 64,
+                  steps={"check": Step("passed"), "fetch": Step("failed", "HTTP 404")})
+    publish = render_junit(PublishResult(runs=[run], generation=None, counters={}))
+    found = {}
+    for suite, text in (("check", check_junit(check)), ("golden", golden), ("publish", publish)):
+        doc = xml.dom.minidom.parseString(text.encode())
+        assert doc.documentElement.getAttribute("name") == f"hubtool {suite}"
+        found[suite] = [(c.getAttribute("classname"), c.getAttribute("name"),
+                         [n.tagName for n in c.childNodes if n.nodeType == n.ELEMENT_NODE])
+                        for c in doc.getElementsByTagName("testcase")]
+    assert found == {"check": [("cards/u/a.md", "check", ["failure"])],
+                     "golden": [("cards/u/a.md", "golden", ["failure"]), ("cards/u/b.md", "golden", ["skipped"])],
+                     "publish": [("cards/u/a.md", "check", []), ("cards/u/a.md", "fetch", ["failure"])]}

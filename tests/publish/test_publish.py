@@ -101,7 +101,7 @@ def test_rerun_is_served_from_the_ledger_and_byte_identical(tmp_path: Path, serv
     c = doc["counters"]
     assert c["unchanged"] == 1 and len(list((root / "dist" / "hub.generations").glob("0*"))) == 1
     # only failures are looked at again: the broken card is parsed, the legacy one re-inspected (no worker)
-    assert c["workers"] == 0 and c["parsed"] == 1 and c["golden_runs"] == 1
+    assert c["workers"] == 0 and c["parsed"] == 1 and c["golden-runs"] == 1
     # the cards that failed at fetch are tried again; nothing that passed is downloaded
     assert sum(r.hits for r in server.routes.values()) - hits_before == 2
     canary = [c for c in doc["cards"] if c["card"].endswith("canary.md")][0]

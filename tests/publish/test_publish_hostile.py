@@ -144,7 +144,7 @@ def test_a_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path, server: Fau
         assert "moved to ledger.sqlite.corrupt-" in output
         assert list(ledger.parent.glob("ledger.sqlite.corrupt-*"))
     code, doc, _ = publish(root)  # the rebuilt ledger serves the next run
-    assert code == 0 and doc["counters"]["ledger_hits"] > 0  # type: ignore[index]
+    assert code == 0 and doc["counters"]["ledger-hits"] > 0  # type: ignore[index]
 
 
 def test_a_full_disk_is_a_clear_error_and_changes_nothing(tmp_path: Path, server: FaultServer) -> None:

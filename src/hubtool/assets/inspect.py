@@ -187,7 +187,7 @@ def _protobuf_kind(data: bytes) -> FileFacts:
     if tag == 0x08:  # onnx.ModelProto: field 1 ir_version (varint)
         ir_version, _ = _varint(data, pos)
         if 1 <= ir_version <= 20:
-            return FileFacts("onnx", f"an ONNX model (IR version {ir_version})", {"ir_version": str(ir_version)})
+            return FileFacts("onnx", f"an ONNX model (IR version {ir_version})", {"ir-version": str(ir_version)})
     if tag == 0x0A:  # length-delimited field 1
         length, start = _varint(data, pos)
         if b"MindSpore" in head or b"mindspore" in head:

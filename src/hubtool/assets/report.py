@@ -30,7 +30,7 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
             lines.append(f"FAILED  {where}  {r.task.digest[:12] or '-':12}  [{r.kind}] {r.error}")
     s = _asset_summary(results)
     lines.append(f"{counted(s['assets'], 'asset')}: {s['ok']} ok, {s['failed']} failed, "
-                 f"{s['transferred_bytes']:,} bytes transferred")
+                 f"{s['transferred-bytes']:,} bytes transferred")
     return "\n".join(lines)
 
 
@@ -40,7 +40,7 @@ def _github(results: list[AssetResult]) -> str:
                           title=f"asset {r.kind or 'failure'}") for r in results if not r.ok]
     s = _asset_summary(results)
     out.append(github_command("notice", f"{counted(s['assets'], 'asset')}: {s['ok']} ok, {s['failed']} failed, "
-                                        f"{s['transferred_bytes']:,} bytes transferred"))
+                                        f"{s['transferred-bytes']:,} bytes transferred"))
     return "\n".join(out)
 
 
@@ -50,10 +50,10 @@ def _asset_dict(r: AssetResult) -> JSONObject:
             "ok": r.ok, "error": r.error, "kind": r.kind,
             "action": o.action if o else None, "size": o.size if o else None,
             "source": o.source if o else None, "transferred": o.transferred if o else 0,
-            "resumed_from": o.resumed_from if o else 0}
+            "resumed-from": o.resumed_from if o else 0}
 
 
 def _asset_summary(results: list[AssetResult]) -> dict[str, int]:
     return {"assets": len(results), "ok": sum(r.ok for r in results),
             "failed": sum(not r.ok for r in results),
-            "transferred_bytes": sum(r.outcome.transferred for r in results if r.outcome)}
+            "transferred-bytes": sum(r.outcome.transferred for r in results if r.outcome)}

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Severity
@@ -102,8 +103,41 @@ def render_github(diags: list[Diagnostic]) -> str:
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class JUnitCase:
+    """One card's step, in the one JUnit layout check, golden and publish share: classname = the card's
+    path, name = the step; a failure, a skip (with why) or a pass, and anything else in system-out."""
+
+    card: str
+    step: str
+    failure: tuple[str, str] | None = None  # (message, details)
+    skipped: str | None = None
+    output: str | None = None
+
+
+def junit_document(suite: str, cases: list[JUnitCase]) -> str:
+    """A JUnit XML document that parses whatever the names and messages hold."""
+    lines = []
+    for case in cases:
+        inner = ""
+        if case.failure is not None:
+            message, details = case.failure
+            inner += (f"<failure message={xml_attr(message)} type={xml_attr(f'hubtool.{case.step}')}>"
+                      f"{xml_text(details)}</failure>")
+        elif case.skipped is not None:
+            inner += f"<skipped message={xml_attr(case.skipped)}/>"
+        if case.output:
+            inner += f"<system-out>{xml_text(case.output)}</system-out>"
+        lines.append(f"  <testcase classname={xml_attr(case.card)} name={xml_attr(case.step)}>{inner}</testcase>")
+    failures = sum(c.failure is not None for c in cases)
+    skipped = sum(c.failure is None and c.skipped is not None for c in cases)
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            f"<testsuite name={xml_attr(f'hubtool {suite}')} tests=\"{len(cases)}\" failures=\"{failures}\" "
+            f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(lines) + "\n</testsuite>")
+
+
 def render_junit(result: CheckResult) -> str:
-    """One test case per card; its errors are failures, warnings go to system-out."""
+    """One test case per card (step "check"); its errors are the failure, warnings go to system-out."""
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in result.files}
     for d in result.diagnostics:
         by_file.setdefault(d.path, []).append(d)
@@ -111,20 +145,11 @@ def render_junit(result: CheckResult) -> str:
     for path, diags in by_file.items():
         errors = [d for d in diags if d.is_error and not d.baselined]
         warnings = [d for d in diags if not d.is_error or d.baselined]
-        inner = ""
-        if errors:
-            text = "\n".join(f"{_where(d)}: {d.code} {d.message}" for d in errors)
-            inner += (f"<failure message={xml_attr(f'{len(errors)} error(s)')} type=\"hubtool.check\">"
-                      f"{xml_text(text)}</failure>")
-        if warnings:
-            inner += "<system-out>" + xml_text("\n".join(
-                f"{_where(d)}: {d.code} {d.severity.value}{' (baselined)' if d.baselined else ''}: {d.message}"
-                for d in warnings)) + "</system-out>"
-        cases.append(f'  <testcase classname="hubtool.check" name={xml_attr(path)}>{inner}</testcase>')
-    failures = sum(1 for diags in by_file.values() if any(d.is_error and not d.baselined for d in diags))
-    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            f"<testsuite name=\"hubtool check\" tests=\"{len(by_file)}\" failures=\"{failures}\" errors=\"0\">\n"
-            + "\n".join(cases) + "\n</testsuite>")
+        failure = (counted(len(errors), "error"), "\n".join(f"{_where(d)}: {d.code} {d.message}" for d in errors))
+        out = "\n".join(f"{_where(d)}: {d.code} {d.severity.value}{' (baselined)' if d.baselined else ''}: "
+                        f"{d.message}" for d in warnings)
+        cases.append(JUnitCase(path, "check", failure if errors else None, output=out or None))
+    return junit_document("check", cases)
 
 
 def _xml_chars(text: str) -> str:

@@ -10,7 +10,7 @@ import typer
 from ..diagnostics import Severity
 from ..errors import UsageError
 from .app import app, color, exit_with, handled
-from .common import existing, hub_config
+from .common import existing, hub_cards_dir, hub_config
 
 
 class CheckFormat(str, Enum):
@@ -44,7 +44,7 @@ def check(
     given = existing(list(paths or []))
     hub = hub_config(config, given)
     run = run_for(hub, select=select or (), ignore=ignore or (), baseline_file=baseline)
-    result = check_paths(given or existing([hub.root / hub.cards_dir]),
+    result = check_paths(given or [hub_cards_dir(hub)],
                          CardChecker(hub, extra_rules=[GoldenBlockRule(hub)]), run)
     if write_baseline is not None:
         result = write_baseline_file(result, write_baseline, run)

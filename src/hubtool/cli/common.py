@@ -52,7 +52,20 @@ def card_paths(paths: list[Path] | None, config: Path | None) -> tuple[HubConfig
     """The hub, and the card files or folders given (default: the hub's cards/)."""
     given = existing(list(paths or []))
     hub = hub_config(config, given)
-    return hub, given or existing([hub.root / hub.cards_dir])
+    return hub, given or [hub_cards_dir(hub)]
+
+
+def hub_cards_dir(hub: HubConfig) -> Path:
+    """The hub's cards folder, or a usage error that says what is missing (a hub.yaml, or the folder)."""
+    folder = hub.root / hub.cards_dir
+    if folder.is_dir():
+        return folder
+    if hub.path is None:
+        raise UsageError(f"no hub here: no hub/hub.yaml in {Path.cwd()} or above it, and no {hub.cards_dir}/ "
+                         "folder", hint="run hubtool in a hub (a folder with hub/hub.yaml and cards/), or name "
+                                        "the cards to work on (and --config for their hub.yaml)")
+    raise UsageError(f"the hub's cards folder {folder} does not exist",
+                     hint=f"create it, or set `cards:` in {hub.path}")
 
 
 def report_unparsed(problems: list[Diagnostic]) -> None:

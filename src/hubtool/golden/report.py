@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import counted, github_command, xml_attr, xml_text
+from ..cards.report import JUnitCase, counted, github_command, junit_document
 from ..durable import JSONObject
 from .inference import CaseResult, GoldenResult
 
@@ -71,17 +71,10 @@ def render_github(results: list[tuple[str, GoldenResult]]) -> str:
 
 
 def render_junit(results: list[tuple[str, GoldenResult]]) -> str:
+    """The shared JUnit layout: one case per card, step "golden"; not run (offline, unavailable) is a skip."""
     cases = []
     for card, r in results:
-        inner = ""
-        if r.status == "failed":
-            body = "\n".join([r.message] + [_case_line(c) for c in r.failed_cases])
-            inner = f"<failure message={xml_attr(r.message)} type=\"hubtool.golden\">{xml_text(body)}</failure>"
-        elif r.status != "passed":
-            inner = f"<skipped message={xml_attr(f'{r.status}: {r.message}')}/>"
-        cases.append(f'  <testcase classname="hubtool.golden" name={xml_attr(card)}>{inner}</testcase>')
-    failures = sum(r.status == "failed" for _, r in results)
-    skipped = sum(r.status not in ("passed", "failed") for _, r in results)
-    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            f"<testsuite name=\"hubtool golden\" tests=\"{len(results)}\" failures=\"{failures}\" "
-            f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(cases) + "\n</testsuite>")
+        failure = (r.message, "\n".join([r.message] + [_case_line(c) for c in r.failed_cases]))
+        cases.append(JUnitCase(card, "golden", failure if r.status == "failed" else None,
+                               skipped=None if r.status in ("passed", "failed") else f"{r.status}: {r.message}"))
+    return junit_document("golden", cases)

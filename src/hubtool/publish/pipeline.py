@@ -103,7 +103,7 @@ class Publisher:
         committed = target.publish(self._snapshot(runs, target))
         cancel.note("publish", f"the index was written to {committed.where}")
         counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
-                    "golden_runs": self.ctx.counters.golden_runs, "ledger_hits": self.ledger.hits,
+                    "golden-runs": self.ctx.counters.golden_runs, "ledger-hits": self.ledger.hits,
                     "unchanged": int(committed.unchanged), "requests": self.fetcher.stats.requests,
                     "workers": workers_started() - self._workers_before}
         return PublishResult(runs, committed.where, counters)

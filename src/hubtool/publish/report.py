@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cards.report import counted, github_command, render_github, xml_attr, xml_text
+from ..cards.report import JUnitCase, counted, github_command, junit_document, render_github
 from ..durable import JSONObject
 from .runs import STEPS, PublishResult
 from .target import Published
@@ -31,25 +31,17 @@ def render_json(result: PublishResult) -> str:
 
 
 def render_junit(result: PublishResult) -> str:
+    """The shared JUnit layout: one case per card and step."""
     cases = []
-    failures = skipped = 0
     for run in result.runs:
         for name in STEPS:
             step = run.steps.get(name)
             if step is None:
                 continue
-            inner = ""
-            if step.status == "failed":
-                failures += 1
-                inner = (f"<failure message={xml_attr(step.reason)} type=\"hubtool.{name}\">"
-                         f"{xml_text(step.reason)}</failure>")
-            elif step.status != "passed":
-                skipped += 1
-                inner = f"<skipped message={xml_attr(f'{step.status}: {step.reason}')}/>"
-            cases.append(f'  <testcase classname={xml_attr(run.display)} name="{name}">{inner}</testcase>')
-    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            f"<testsuite name=\"hubtool publish\" tests=\"{len(cases)}\" failures=\"{failures}\" "
-            f"skipped=\"{skipped}\" errors=\"0\">\n" + "\n".join(cases) + "\n</testsuite>")
+            failed = (step.reason, step.reason) if step.status == "failed" else None
+            cases.append(JUnitCase(run.display, name, failed, skipped=None if step.status in ("passed", "failed")
+                                   else f"{step.status}: {step.reason}"))
+    return junit_document("publish", cases)
 
 
 def render_annotations(result: PublishResult) -> str:
@@ -88,7 +80,7 @@ def render_table(result: PublishResult) -> str:
     lines.append(f"{counted(len(result.runs), 'card')}: {published} published, {held} held back "
                  f"(* = served from the ledger); {counted(int(c.get('requests', 0)), 'HTTP request')}, "
                  f"{counted(int(c.get('workers', 0)), 'runtime worker')}, "
-                 f"{counted(int(c.get('ledger_hits', 0)), 'ledger hit')}")
+                 f"{counted(int(c.get('ledger-hits', 0)), 'ledger hit')}")
     if result.generation:
         lines.append(f"published: {result.generation}" + (" (unchanged)" if c.get("unchanged") else ""))
     return "\n".join(lines)
