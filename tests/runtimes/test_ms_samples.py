@@ -4,6 +4,7 @@ and the operator table inspect judges MSL2 files by, measured again on the insta
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from helpers import SHARED, run_cli, runtime_env
 from hubtool.legacy.msl2_ops import DATA_FILE, data_document
@@ -47,9 +48,16 @@ def test_load_builds_in_the_real_runtime_and_reports_its_own_words() -> None:
     assert "load" not in got["lenet_train_v1.0.0.ms"]  # a v0 file is not handed to 2.0.0
 
 
-def test_upgrade_ms_on_the_samples() -> None:
-    refused = run_cli("upgrade-ms", str(SAMPLES / "lenet_train_v1.0.0.ms"), "/nonexistent-dir/x.ms")
-    assert refused.exit_code == 2 and "does not exist" in refused.output  # the destination is checked first
+def test_upgrade_ms_on_the_samples(tmp_path: Path) -> None:
+    refused = run_cli("upgrade-ms", str(SAMPLES / "lenet_train_v1.0.0.ms"), str(tmp_path / "x.ms"))
+    assert refused.exit_code == 1 and not (tmp_path / "x.ms").exists()
+    reasons = [line for line in refused.output.splitlines() if line.startswith("  - ")]
+    assert len(reasons) == 7 and any("ApplyMomentum" in r and "8 nodes, e.g." in r for r in reasons)
+    for msl2 in ("lenet_tod.ms", "mindrt_parallel_model.ms"):
+        already = run_cli("upgrade-ms", str(SAMPLES / msl2), str(tmp_path / msl2))
+        assert already.exit_code == 1 and "already in the MSL2 format: nothing to translate" in already.output
+    missing = run_cli("upgrade-ms", str(SAMPLES / "lenet_train_v1.0.0.ms"), "/nonexistent-dir/x.ms")
+    assert missing.exit_code == 2 and "does not exist" in missing.output  # the destination is checked first
 
 
 def test_the_operator_table_is_what_the_runtime_says() -> None:
