@@ -149,8 +149,10 @@ class Validator:
     def __init__(self, schema: JSONObject) -> None:
         import fastjsonschema
 
+        from .fastschema import fast_validator
+
         self.schema = schema
-        self._fast = fastjsonschema.compile(schema)
+        self._fast = fast_validator(schema)
         self._fast_error = fastjsonschema.JsonSchemaException
         self._detailed: Draft202012Validator | None = None
 
