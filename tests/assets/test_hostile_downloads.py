@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import os
 import socket
+import subprocess
 import time
 import zlib
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from faultserver import FaultServer, random_bytes
 
 from helpers import assert_store_invariant
 from hubtool.assets.fetcher import Fetcher
+from hubtool.assets.http import HttpDownloader
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import CHUNK, copy_stream
@@ -265,3 +267,40 @@ def test_a_repository_asset_that_grows_past_the_cap_while_copied_is_cut(tmp_path
     with open(src, "rb") as fh, pytest.raises(PolicyError, match="more than the hub's limit"):
         src.write_bytes(BODY)  # it grew after its size was looked at
         copy_stream(fh, lambda chunk: None, max_bytes=CHUNK + 1, source=str(src))
+
+
+def test_a_pinned_https_connection_keeps_the_name_for_sni_and_the_certificate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: DirectoryStore) -> None:
+    """The socket goes to the checked 127.0.0.1, TLS still verifies a certificate made out to tls.test."""
+    import ssl
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=tls.test", "-addext", "subjectAltName=DNS:tls.test"],
+                   check=True, capture_output=True, timeout=60)
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    tls = FaultServer()
+    tls.httpd.socket = context.wrap_socket(tls.httpd.socket, server_side=True)
+    tls.start()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> object:
+        if host == "tls.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        tls.add("/m.ms", BODY)
+        policy = replace(POLICY, allowed_schemes=("https",), allowed_hosts=("tls.test",))
+        http = HttpDownloader(backoff=0.01)
+        http._session().verify = str(cert)  # the test's own CA: hubtool itself never turns verification off
+        outcome = http.download(f"https://tls.test:{tls.port}/m.ms", SHA, store, policy)
+        assert outcome.size == len(BODY) and names and set(names) == {"tls.test"}
+        assert tls.routes["/m.ms"].hosts == [f"tls.test:{tls.port}"]
+        assert_store_invariant(store)
+    finally:
+        tls.stop()

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 from .. import cancel
 
@@ -101,11 +102,18 @@ class GuardedAdapter(HTTPAdapter):
 def _connection_classes(guard: Guard) -> tuple[type[HTTPConnection], type[HTTPSConnection]]:
     class GuardedHTTP(HTTPConnection):
         def _new_conn(self) -> socket.socket:
+            # urllib3's own _new_conn resolves self.host again; this connects to the checked address and
+            # leaves self.host alone, so that TLS SNI and the certificate check still use the name
             address = guard.address(self.host, self.port or 80)
             if address is None:  # every hop passes check_url first, which pins; anything else is refused
                 raise NewConnectionError(self, f"{self.host}: connection to an address that was not checked")
-            self._dns_host = address
-            sock = super()._new_conn()
+            try:
+                sock = create_connection((address, self.port), self.timeout, source_address=self.source_address,
+                                         socket_options=self.socket_options)
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"connection to {self.host} ({address}) timed out") from exc
+            except OSError as exc:
+                raise NewConnectionError(self, f"failed to connect to {self.host} ({address}): {exc}") from exc
             guard.watch(sock)
             return sock
 
