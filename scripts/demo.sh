@@ -17,7 +17,7 @@ step() {
   return 0
 }
 step check cards/
-step inspect hub/assets/cifar10-cnn-canary.ms
+step inspect --load hub/assets/cifar10-cnn-canary.ms
 step publish --to dist/hub
 echo
 echo "The published hub: dist/hub/index.json (a symlink to the newest complete generation)"
