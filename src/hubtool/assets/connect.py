@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.connection import create_connection
 
 from .. import cancel
@@ -99,6 +100,19 @@ class GuardedAdapter(HTTPAdapter):
         }
 
 
+def _quick_acks(sock: socket.socket | None) -> None:
+    """ACK at once (Linux): a server that writes its headers and its body separately without TCP_NODELAY
+    waits for our ACK of the headers before sending the body, and on a kept-alive connection the kernel
+    delays that ACK by ~40 ms: measured, 91 ms instead of 51 per request to a 50 ms server. The flag
+    is not sticky, so it is set before each response is read."""
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if sock is not None and quickack is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        except OSError:  # not a TCP socket (a test double), or the option is refused: only speed is lost
+            pass
+
+
 def _connection_classes(guard: Guard) -> tuple[type[HTTPConnection], type[HTTPSConnection]]:
     class GuardedHTTP(HTTPConnection):
         def _new_conn(self) -> socket.socket:
@@ -124,6 +138,10 @@ def _connection_classes(guard: Guard) -> tuple[type[HTTPConnection], type[HTTPSC
         def request(self, *args: object, **kwargs: object) -> None:
             guard.watch(self.sock)  # a kept-alive connection belongs to this attempt too
             super().request(*args, **kwargs)  # type: ignore[arg-type]
+
+        def getresponse(self) -> BaseHTTPResponse:  # type: ignore[override]
+            _quick_acks(self.sock)  # after the request is sent: the answer's first segment is ACKed at once
+            return super().getresponse()
 
     class GuardedHTTPS(GuardedHTTP, HTTPSConnection):
         pass
