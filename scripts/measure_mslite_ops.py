@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 from hubtool.legacy.msl2_ops import DATA_FILE, data_document
+from hubtool.legacy.writer import one_node_msl2
 from hubtool.runtimes.mslite.opsprobe import measure
 
 
 def main() -> int:
-    document = data_document(measure())
+    document = data_document(measure(one_node_msl2))
     Path(DATA_FILE).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
     counts: dict[str, int] = {}
     for entry in document["types"].values():

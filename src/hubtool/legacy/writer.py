@@ -12,7 +12,7 @@ from . import TRANSLATOR_VERSION
 from . import schema_msl2 as m2
 from . import schema_v0 as v0
 from .model import LegacyModel
-from .translate import INT32, Translation
+from .translate import FLOAT32, INT32, Translation
 
 _PREPEND = {"int": "PrependInt32Slot", "long": "PrependInt64Slot", "byte": "PrependInt8Slot",
             "bool": "PrependBoolSlot", "float": "PrependFloat32Slot"}
@@ -82,18 +82,37 @@ def write_msl2(model: LegacyModel, translation: Translation,
     for j, extra in enumerate(translation.extra):
         tensors.append(_const(b, len(model.tensors) + j, extra.values, extra.shape))
     nodes = [_node(b, node.name, node.op, node.attrs, node.inputs, node.outputs) for node in translation.nodes]
-    subgraph = _subgraph(b, model, len(nodes), len(tensors))
-    name = b.CreateString(f"{model.name or 'model'} (translated from {model.version or model.format} "
-                          f"by hubtool legacy translator {TRANSLATOR_VERSION})")
+    name = f"{model.name or 'model'} (translated from {model.version or model.format} by hubtool legacy " \
+           f"translator {TRANSLATOR_VERSION})"
+    return _finish(b, name, model.fmk_type, model.inputs, model.outputs, nodes, tensors)
+
+
+def one_node_msl2(type_value: int) -> bytes:
+    """An MSL2 file of one node of primitive type `type_value` with empty attributes, float32 [1, 4] in and
+    out: what `hubtool.runtimes.mslite.opsprobe` hands the runtime to learn what it can build."""
+    b = flatbuffers.Builder(1024)
+    b.StartObject(0)
+    empty = b.EndObject()
+    nodes = [_cnode(b, "probe", type_value, empty, [0], [1])]
+    tensors = [_tensor_table(b, i, node_type=node_type, data_type=FLOAT32, dims=[1, 4], fmt=m2.FORMAT_NHWC,
+                             ref_count=0, offset=0, data=b"") for i, node_type in ((0, 2), (1, 0))]  # in, out
+    return bytes(_finish(b, "probe", 0, [0], [1], nodes, tensors))
+
+
+def _finish(b: flatbuffers.Builder, name: str, fmk_type: int, inputs: list[int], outputs: list[int],
+            nodes: list[int], tensors: list[int]) -> memoryview:
+    """The one SubGraph and the MetaGraph around the nodes and tensors, with the MSL2 identifier."""
+    subgraph = _subgraph(b, inputs, outputs, len(nodes), len(tensors))
+    name_off = b.CreateString(name)
     version = b.CreateString("")  # the PyPI 2.0 build's own version string is empty too
-    inputs, outputs = _uint_vector(b, model.inputs), _uint_vector(b, model.outputs)
+    in_vec, out_vec = _uint_vector(b, inputs), _uint_vector(b, outputs)
     node_vec, tensor_vec, sub_vec = _table_vector(b, nodes), _table_vector(b, tensors), _table_vector(b, [subgraph])
     b.StartObject(9)
-    b.PrependUOffsetTRelativeSlot(0, name, 0)
+    b.PrependUOffsetTRelativeSlot(0, name_off, 0)
     b.PrependUOffsetTRelativeSlot(1, version, 0)
-    b.PrependInt32Slot(2, model.fmk_type, 0)
-    b.PrependUOffsetTRelativeSlot(3, inputs, 0)
-    b.PrependUOffsetTRelativeSlot(4, outputs, 0)
+    b.PrependInt32Slot(2, fmk_type, 0)
+    b.PrependUOffsetTRelativeSlot(3, in_vec, 0)
+    b.PrependUOffsetTRelativeSlot(4, out_vec, 0)
     b.PrependUOffsetTRelativeSlot(6, node_vec, 0)
     b.PrependUOffsetTRelativeSlot(7, tensor_vec, 0)
     b.PrependUOffsetTRelativeSlot(8, sub_vec, 0)
@@ -102,10 +121,10 @@ def write_msl2(model: LegacyModel, translation: Translation,
     return memoryview(b.Bytes)[b.Head():]
 
 
-def _subgraph(b: flatbuffers.Builder, model: LegacyModel, nodes: int, tensors: int) -> int:
+def _subgraph(b: flatbuffers.Builder, inputs: list[int], outputs: list[int], nodes: int, tensors: int) -> int:
     """The one SubGraph: every node and tensor, the model's inputs and outputs."""
     sub_name = b.CreateString("graph")
-    sub_in, sub_out = _uint_vector(b, model.inputs), _uint_vector(b, model.outputs)
+    sub_in, sub_out = _uint_vector(b, inputs), _uint_vector(b, outputs)
     sub_nodes, sub_tensors = _uint_vector(b, list(range(nodes))), _uint_vector(b, list(range(tensors)))
     b.StartObject(5)
     b.PrependUOffsetTRelativeSlot(0, sub_name, 0)
@@ -119,8 +138,14 @@ def _subgraph(b: flatbuffers.Builder, model: LegacyModel, nodes: int, tensors: i
 def _node(b: flatbuffers.Builder, name: str, op: str, attrs: dict[str, Any], inputs: list[int],
           outputs: list[int]) -> int:
     value = _op_table(b, op, attrs)  # PadFusion: paddings travel as the 2nd input, the Vec2D attribute stays empty
+    return _cnode(b, name, m2.TYPE_OF[op], value, inputs, outputs)
+
+
+def _cnode(b: flatbuffers.Builder, name: str, type_value: int, value: int, inputs: list[int],
+           outputs: list[int]) -> int:
+    """A CNode whose Primitive union holds the table `value` of primitive type `type_value`."""
     b.StartObject(2)
-    b.PrependUint8Slot(0, m2.TYPE_OF[op], 0)
+    b.PrependUint8Slot(0, type_value, 0)
     b.PrependUOffsetTRelativeSlot(1, value, 0)
     primitive = b.EndObject()
     name_off = b.CreateString(name)

@@ -1,7 +1,7 @@
 """What the installed MindSpore Lite can build, operator by operator, measured on the runtime itself.
 
-For every PrimitiveType value (a ubyte: 1..255) a one-node MSL2 model is
-written and handed to the runtime's own `build_from_file` in a worker.  The
+For every PrimitiveType value (a ubyte: 1..255) a one-node MSL2 model
+(`legacy.writer.one_node_msl2`) is handed to the runtime's own `build_from_file` in a worker.  The
 runtime's error lines say what it thinks of the operator, and its name:
 
 - `Unsupported parameter type in Create : MaxPoolGrad` - the CPU runtime
@@ -22,80 +22,14 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ...durable import JSONObject
 from ...errors import ModelError, WorkerError
 from .client import MsliteWorker
 
-if TYPE_CHECKING:
-    from flatbuffers import Builder
-
 _NAMED = re.compile(r"(?:Unsupported parameter type in Create : |, type: )([A-Za-z][A-Za-z0-9_]*)")
-
-
-def one_node_model(type_value: int) -> bytes:
-    """An MSL2 file with one node of primitive type `type_value` (empty attributes), float32 [1, 4] in and out."""
-    import flatbuffers
-
-    b = flatbuffers.Builder(1024)
-    nodes = _tables(b, [_node(b, type_value)])
-    tensor_vec = _tables(b, [_tensor(b, 2), _tensor(b, 0)])  # the graph input, then the node's output
-    sub_fields = [b.CreateString("graph"), _uints(b, [0]), _uints(b, [1]), _uints(b, [0]), _uints(b, [0, 1])]
-    b.StartObject(5)
-    for slot, field in enumerate(sub_fields):
-        b.PrependUOffsetTRelativeSlot(slot, field, 0)
-    subgraphs = _tables(b, [b.EndObject()])
-    graph = [(0, b.CreateString("probe")), (1, b.CreateString("")), (3, _uints(b, [0])), (4, _uints(b, [1])),
-             (6, nodes), (7, tensor_vec), (8, subgraphs)]
-    b.StartObject(9)
-    for slot, field in graph:
-        b.PrependUOffsetTRelativeSlot(slot, field, 0)
-    b.Finish(b.EndObject(), file_identifier=b"MSL2")
-    return bytes(b.Output())
-
-
-def _node(b: Builder, type_value: int) -> int:
-    b.StartObject(0)
-    value = b.EndObject()
-    b.StartObject(2)
-    b.PrependUint8Slot(0, type_value, 0)
-    b.PrependUOffsetTRelativeSlot(1, value, 0)
-    primitive = b.EndObject()
-    name, ins, outs = b.CreateString("probe"), _uints(b, [0]), _uints(b, [1])
-    b.StartObject(7)
-    b.PrependUOffsetTRelativeSlot(0, name, 0)
-    b.PrependUOffsetTRelativeSlot(2, primitive, 0)
-    b.PrependUOffsetTRelativeSlot(3, ins, 0)
-    b.PrependUOffsetTRelativeSlot(4, outs, 0)
-    return int(b.EndObject())
-
-
-def _tensor(b: Builder, node_type: int) -> int:
-    b.StartVector(4, 2, 4)
-    b.PrependInt32(4)
-    b.PrependInt32(1)
-    dims = b.EndVector()
-    b.StartObject(10)
-    b.PrependInt32Slot(0, node_type, 0)
-    b.PrependInt32Slot(1, 43, 0)  # float32
-    b.PrependUOffsetTRelativeSlot(2, dims, 0)
-    return int(b.EndObject())
-
-
-def _uints(b: Builder, values: list[int]) -> int:
-    b.StartVector(4, len(values), 4)
-    for v in reversed(values):
-        b.PrependUint32(v)
-    return int(b.EndVector())
-
-
-def _tables(b: Builder, offsets: list[int]) -> int:
-    b.StartVector(4, len(offsets), 4)
-    for offset in reversed(offsets):
-        b.PrependUOffsetTRelative(offset)
-    return int(b.EndVector())
 
 
 def classify(native: list[str]) -> tuple[str, str | None]:
@@ -112,15 +46,19 @@ def classify(native: list[str]) -> tuple[str, str | None]:
     return "supported", name
 
 
-def measure(types: range = range(1, 256), *, timeout: float = 30.0) -> dict[int, JSONObject]:
-    """Probe every type in `types` with the installed runtime; {type: {"name", "verdict"}}."""
+def measure(model_for: Callable[[int], bytes], types: range = range(1, 256), *,
+            timeout: float = 30.0) -> dict[int, JSONObject]:
+    """Probe every type in `types` with the installed runtime; {type: {"name", "verdict"}}.
+
+    `model_for(type)` gives the one-node MSL2 bytes (`hubtool.legacy.writer.one_node_msl2`: the
+    translator's writer, which this layer may not import itself)."""
     found: dict[int, JSONObject] = {}
     worker: MsliteWorker | None = None
     with tempfile.TemporaryDirectory(prefix="hubtool-opsprobe-") as tmp:
         try:
             for type_value in types:
                 path = Path(tmp) / f"{type_value}.ms"
-                path.write_bytes(one_node_model(type_value))
+                path.write_bytes(model_for(type_value))
                 worker = worker or MsliteWorker(timeout=timeout).start()
                 try:
                     worker.load(path)
