@@ -15,14 +15,14 @@ import time
 from collections.abc import Sequence
 
 from ..durable import JSONObject
-from .runs import CardRun
+from .runs import CardRun, Step
 
 TRANSIENT_STATUSES = ("offline", "unavailable")
 
 
-def is_transient(step: str, status: str, reason: str) -> bool:
+def is_transient(step: Step) -> bool:
     """A hold-back that says nothing about the card itself."""
-    return status in TRANSIENT_STATUSES or (step == "fetch" and reason.startswith("network failure"))
+    return step.status in TRANSIENT_STATUSES or step.transient
 
 
 def carried_documents(runs: Sequence[CardRun], previous: JSONObject | None) -> list[JSONObject]:

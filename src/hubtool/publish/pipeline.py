@@ -118,7 +118,7 @@ class Publisher:
                 run.verified = False
                 continue
             run.held_because = f"{name} {step.status}: {step.reason}"
-            run.held_transient = is_transient(name, step.status, step.reason)
+            run.held_transient = is_transient(step)
             return
         run.published = True
 

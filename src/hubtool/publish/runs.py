@@ -19,6 +19,7 @@ class Step:
     status: str  # passed | failed | skipped | unavailable | offline
     reason: str = ""
     cached: bool = False  # served from the ledger
+    transient: bool = False  # failed for a reason that says nothing about the card (the network)
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,9 @@ class AssetSteps:
         else:
             first = failed[0].failure
             assert first is not None
-            label = "network failure" if isinstance(first, TransferError) else f"{first.kind} failure"
-            run.steps["fetch"] = Step("failed", f"{label}: {first.message}")
+            network = isinstance(first, TransferError)
+            label = "network failure" if network else f"{first.kind} failure"
+            run.steps["fetch"] = Step("failed", f"{label}: {first.message}", transient=network)
 
     def inspect(self, runs: list[CardRun]) -> None:
         """Facts about a blob never change, so the ledger keeps them."""
