@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -66,11 +66,14 @@ class Route:
         return self.file.stat().st_size if self.file else len(self.body)
 
 
-class FaultServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.routes: dict[str, Route] = {}
-        self.lock = threading.Lock()
-        handler = _make_handler(self)
+Server = TypeVar("Server", bound="LoopbackServer")
+
+
+class LoopbackServer:
+    """A threaded HTTP server on loopback for tests and benchmarks; clients cutting connections is the point,
+    so their errors are not printed."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0) -> None:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # clients cutting connections is the point
@@ -84,18 +87,26 @@ class FaultServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def add(self, path: str, body: bytes = b"", **kwargs: Any) -> Route:
-        route = Route(body=body, **kwargs)
-        self.routes[path] = route
-        return route
-
-    def start(self) -> FaultServer:
+    def start(self: Server) -> Server:
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FaultServer(LoopbackServer):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes: dict[str, Route] = {}
+        self.lock = threading.Lock()
+        super().__init__(_make_handler(self), host, port)
+
+    def add(self, path: str, body: bytes = b"", **kwargs: Any) -> Route:
+        route = Route(body=body, **kwargs)
+        self.routes[path] = route
+        return route
+
 
 
 def _make_handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:

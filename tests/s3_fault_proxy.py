@@ -16,36 +16,26 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from faultserver import LoopbackServer
 
 SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
              b"<Message>Please reduce your request rate.</Message></Error>")
 
 
-class S3FaultProxy:
+class S3FaultProxy(LoopbackServer):
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.mode: str | None = None
         self.damaged = 0  # answers damaged so far
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
-        self.httpd.handle_error = lambda request, address: None  # cut connections are the point
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(_handler(self))
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self) -> S3FaultProxy:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.base
 
 
 def _handler(proxy: S3FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -69,14 +59,18 @@ def _handler(proxy: S3FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.damaged += 1
                 self._damaged(answer, data)
                 return
+            self._answer_headers(answer, len(data))
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _answer_headers(self, answer: http.client.HTTPResponse, length: int) -> None:
+            """The upstream's status and headers, with a Content-Length of our choosing (true or a lie)."""
             self.send_response(answer.status, answer.reason)
             for key, value in answer.getheaders():
                 if key.lower() not in ("content-length", "transfer-encoding", "connection"):
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(length))
             self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
 
         def _damaged(self, answer: http.client.HTTPResponse, data: bytes) -> None:
             if proxy.mode == "5xx":
@@ -88,12 +82,7 @@ def _handler(proxy: S3FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             half = len(data) // 2
             announced = {"cut": len(data), "short": half, "long": len(data) + 1000}[str(proxy.mode)]
-            self.send_response(answer.status, answer.reason)
-            for key, value in answer.getheaders():
-                if key.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(announced))
-            self.end_headers()
+            self._answer_headers(answer, announced)
             self.wfile.write(data[:half] if proxy.mode in ("cut", "short") else data)
             self.wfile.flush()
             if proxy.mode != "short":

@@ -12,7 +12,7 @@ from faultserver import FaultServer, random_bytes
 
 from helpers import assert_store_invariant
 from hubtool.assets.fetcher import Fetcher
-from hubtool.assets.http import MAX_RETRY_AFTER, retry_after
+from hubtool.assets.retrying import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import CHUNK

@@ -27,12 +27,10 @@ from ..errors import IntegrityError, PolicyError, TransferError
 from ..progress import SILENT, Progress
 from .connect import Guard, GuardedAdapter
 from .fetcher import FetchOutcome, TransferStats
-from .retrying import MAX_RETRY_AFTER, Budget, Retry, retry_after
+from .retrying import Budget, Retry, retry_after
 from .store import DirectoryStore
 from .urlpolicy import check_url, redirect_target
 from .writer import CHUNK, BlobWriter, HashingPipeline
-
-__all__ = ["MAX_RETRY_AFTER", "HttpDownloader", "retry_after"]
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -96,9 +94,10 @@ class HttpDownloader:
 
     def _own_partial(self, url: str, writer: BlobWriter) -> None:
         """A partial file is resumed only by the URL that wrote it: a mirror's wrong prefix is not the origin's."""
-        if writer.offset and writer.read_meta().get("url") != url:
-            self.progress.notice(f"{url}: not resuming a partial download of "
-                                 f"{writer.read_meta().get('url') or 'an unknown source'}; starting from zero")
+        owner = writer.read_meta().get("url") if writer.offset else url
+        if owner != url:
+            self.progress.notice(f"{url}: not resuming a partial download of {owner or 'an unknown source'}; "
+                                 "starting from zero")
             writer.restart()
 
     def _attempts(self, run: _Download, writer: BlobWriter) -> None:

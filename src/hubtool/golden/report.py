@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from ..cards.report import JUnitCase, counted, github_command, junit_document
 from ..durable import JSONObject
@@ -30,10 +31,7 @@ def _case_line(c: CaseResult) -> str:
 
 def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
     if fmt == "json":
-        counts: dict[str, int] = {}
-        for _, r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return json.dumps({"cards": [result_dict(card, r) for card, r in results], "summary": counts},
+        return json.dumps({"cards": [result_dict(card, r) for card, r in results], "summary": _tally(results)},
                           indent=2, sort_keys=True)
     if fmt == "junit":
         return render_junit(results)
@@ -45,10 +43,7 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
                      + (f"  {r.message}" if r.message else ""))
         lines += [_case_line(c) for c in r.failed_cases]
         lines += [f"    {c.image}: note: {c.tie}" for c in r.cases if c.tie and c.passed]
-    tally: dict[str, int] = {}
-    for _, r in results:
-        tally[r.status] = tally.get(r.status, 0) + 1
-    lines.append(f"{counted(len(results), 'card')}: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())))
+    lines.append(_summary(results))
     return "\n".join(lines)
 
 
@@ -62,12 +57,18 @@ def render_github(results: list[tuple[str, GoldenResult]]) -> str:
         body = "\n".join([r.message] + [_case_line(c) for c in r.failed_cases])
         out.append(github_command("error" if r.status == "failed" else "warning", body, file=card,
                                   title=f"golden {r.status}"))
-    tally: dict[str, int] = {}
-    for _, r in results:
-        tally[r.status] = tally.get(r.status, 0) + 1
-    out.append(github_command("notice", f"{counted(len(results), 'card')}: "
-                                        + ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))))
+    out.append(github_command("notice", _summary(results)))
     return "\n".join(out)
+
+
+def _tally(results: list[tuple[str, GoldenResult]]) -> dict[str, int]:
+    """How many cards ended in each status."""
+    return dict(Counter(r.status for _, r in results))
+
+
+def _summary(results: list[tuple[str, GoldenResult]]) -> str:
+    """"3 cards: 1 failed, 2 passed": the last line of the text report and the GitHub notice."""
+    return f"{counted(len(results), 'card')}: " + ", ".join(f"{n} {s}" for s, n in sorted(_tally(results).items()))
 
 
 def render_junit(results: list[tuple[str, GoldenResult]]) -> str:

@@ -15,6 +15,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def data_document(measured: dict[int, JSONObject]) -> JSONObject:
             "types": types}
 
 
-def _table() -> dict[int, tuple[str | None, str]]:
+@cache
+def _table() -> dict[int, tuple[str | None, str]]:  # read once per process, not once per inspected file
     text = resources.files(__package__ or "hubtool.legacy").joinpath("mslite-2.0.0-ops.json").read_text("utf-8")
     types = json.loads(text)["types"]
     return {int(k): (v.get("name"), str(v.get("verdict"))) for k, v in types.items()}

@@ -38,5 +38,5 @@ def load_check(path: Path, *, timeout: float = 60.0) -> LoadOutcome:
         return LoadOutcome("does-not-build", "runtime 2.0.0 does not build it", native=lines[:12])
     except WorkerError as exc:
         return LoadOutcome("crashed", f"the runtime failed on it: {exc.message}",
-                           native=list(getattr(exc, "native", []) or [])[:12])
+                           native=exc.native[:12])
     return LoadOutcome("loaded", "loadable by runtime 2.0.0 (built in a sandboxed worker)", inputs)
