@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 
+from ..assets import layout
 from ..assets.store import DirectoryStore
 from ..assets.writer import hash_file
+from ..durable import JSONObject
 from .ledger import key_of
 from .runs import CardRun
 from .steps import StepContext
@@ -35,6 +37,22 @@ def hold_back_bad_blobs(runs: list[CardRun], store: DirectoryStore, ctx: StepCon
                 run.held_because = (f"publish: the store's copy of blob {digest[:12]}… {problem}; run "
                                     "`hubtool store verify --repair`, then publish again")
                 break
+
+
+def carried_blobs(carried: list[JSONObject], store: DirectoryStore, ctx: StepContext) -> set[str]:
+    """The blobs carried-over entries name that the store holds, verified; the others lose their path."""
+    keep: set[str] = set()
+    for doc in carried:
+        assets = doc.get("assets")
+        for asset in assets if isinstance(assets, list) else []:
+            if not isinstance(asset, dict) or not asset.get("path") or not isinstance(asset.get("sha256"), str):
+                continue
+            digest = str(asset["sha256"])
+            if layout.HEX64.fullmatch(digest) and blob_problem(digest, store, ctx) is None:
+                keep.add(digest)
+            else:
+                asset["path"] = None  # not in this generation: only the origin and mirrors serve it
+    return keep
 
 
 def _digests(run: CardRun) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import cancel
-from ..assets import layout
 from ..assets.fetcher import Fetcher
 from ..assets.s3.client import S3Location, client_for
 from ..assets.sources import fetcher_for
@@ -27,7 +26,7 @@ from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
-from .blobcheck import blob_problem, hold_back_bad_blobs
+from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
@@ -130,7 +129,7 @@ class Publisher:
         if self.options.with_assets:
             digests = {a.sha256 for e in entries for a in e.assets}
             digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
-            digests |= self._carried_blobs(carried)
+            digests |= carried_blobs(carried, self.fetcher.store, self.ctx)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
         return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
                            carried=carried)
@@ -143,18 +142,3 @@ class Publisher:
                                  "cards held back now are not carried over")
             return None
         return found.index if found else None
-
-    def _carried_blobs(self, carried: list[JSONObject]) -> set[str]:
-        """The blobs a carried entry names that the store holds, verified; the others lose their path."""
-        keep: set[str] = set()
-        for doc in carried:
-            assets = doc.get("assets")
-            for asset in assets if isinstance(assets, list) else []:
-                digest = asset.get("sha256") if isinstance(asset, dict) else None
-                if not isinstance(digest, str) or not isinstance(asset, dict) or not asset.get("path"):
-                    continue
-                if layout.HEX64.fullmatch(digest) and blob_problem(digest, self.fetcher.store, self.ctx) is None:
-                    keep.add(digest)
-                else:
-                    asset["path"] = None  # not in this generation: only the origin and mirrors serve it
-        return keep
