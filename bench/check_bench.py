@@ -13,23 +13,23 @@ Prints figures; it asserts nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_hub import generate  # noqa: E402
+from whole import HUBTOOL as HUBTOOL_BIN  # noqa: E402
+from whole import REPO, alternate, arguments, compile_sources, report  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "hub-sample" / "cards"
+CONFIG = REPO / "examples" / "mindspore-hub" / "hub.yaml"
 CARDS = int(os.environ.get("BENCH_CARDS", "3000"))
-ROUNDS = int(os.environ.get("BENCH_REPEAT", "7"))
-HUBTOOL = [str(Path(sys.executable).parent / "hubtool")]
+HUBTOOL = [HUBTOOL_BIN]
 
 BASELINE = r"""
 import sys, yaml
@@ -46,33 +46,6 @@ for p in sorted(root.rglob('*.md')) if root.is_dir() else [root]:
 """
 
 
-def once(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
-
-
-def alternate(commands: dict[str, list[str]], cwd: Path, env: dict[str, str]) -> dict[str, list[float]]:
-    """Run the commands in turn, round after round, so drift hits every side alike."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(ROUNDS):
-        for name, cmd in commands.items():
-            times[name].append(once(cmd, cwd, env))
-    return times
-
-
-def figure(times: list[float]) -> str:
-    return f"{statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f})"
-
-
-def report(title: str, times: dict[str, list[float]], base: str) -> None:
-    print(title)
-    for name, values in times.items():
-        factor = statistics.median(values) / statistics.median(times[base])
-        ratio = "" if name == base else f"  = {factor:.2f}x baseline"
-        print(f"  {name:<44} {figure(values)}{ratio}")
-
-
 def import_time(cwd: Path) -> str:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import hubtool.cli, hubtool.cards.validate"],
                           cwd=cwd, capture_output=True, text=True, check=True)
@@ -83,43 +56,101 @@ def import_time(cwd: Path) -> str:
         f"{r[2].strip()} {int(r[1]) / 1000:.0f} ms" for r in top)
 
 
+def sample_copies(root: Path, times: int) -> Path:
+    """The real sample `times` over, in folders of its own (duplicate names are findings, as they should be)."""
+    out = root / f"sample-x{times}"
+    for i in range(times):
+        shutil.copytree(SAMPLE, out / f"copy{i}")
+    return out
+
+
+def whole_hub(root: Path, env: dict[str, str], cards: Path, rounds: int) -> None:
+    base = "baseline: CSafeLoader parse of every block"
+    report(f"synthetic hub, {CARDS} cards (~40 front-matter lines each), whole hub:", alternate({
+        base: [sys.executable, "-c", BASELINE, str(cards)],
+        "hubtool check --format json": HUBTOOL + ["check", "--format", "json", str(cards)],
+    }, rounds, root, env, allowed=(0, 1)), base)
+
+
+def staged_cards(root: Path, env: dict[str, str], cards: Path) -> tuple[Path, Path]:
+    """A card the schema passes and one it fails (only a failure imports jsonschema, to explain it)."""
+    out = subprocess.run(HUBTOOL + ["check", "--format", "json", str(cards)], cwd=root, env=env,
+                         capture_output=True, text=True, check=False).stdout  # also fills the facts cache
+    failing = {str((root / d["path"]).resolve())
+               for d in json.loads(out)["diagnostics"] if d["code"].startswith("HUB2")}
+    files = sorted(p.resolve() for p in cards.rglob("*.md"))
+    middle = files[len(files) // 2:] + files[:len(files) // 2]
+    passing = next(p for p in middle if str(p) not in failing)
+    return passing, next(p for p in middle if str(p) in failing)
+
+
+def pre_commit(root: Path, env: dict[str, str], cards: Path, rounds: int) -> None:
+    passing, failing = staged_cards(root, env, cards)
+    commands = {
+        "baseline: python -c 'import yaml'": [sys.executable, "-c", "import yaml"],
+        "baseline: CSafeLoader parse of the one block": [sys.executable, "-c", BASELINE, str(passing)],
+        "hubtool check STAGED (schema passes)": HUBTOOL + ["check", str(passing)],
+        "hubtool check STAGED (schema fails)": HUBTOOL + ["check", str(failing)],
+        "hubtool check CARD of a one-card hub": HUBTOOL + ["check", str(one_card_hub(root))],
+    }
+    jsonschema_cli = Path(sys.executable).parent / "check-jsonschema"
+    if jsonschema_cli.exists():  # another validator on the card's block: schema only, no cross-card rules
+        text = passing.read_text(encoding="utf-8")
+        block = root / "staged.yaml"
+        block.write_text(text.split("---\n", 2)[1], encoding="utf-8")
+        commands["check-jsonschema on the block (schema only)"] = [
+            str(jsonschema_cli), "--schemafile", str(REPO / "schemas" / "model-card.schema.json"), str(block)]
+    report(f"\npre-commit: one staged card, cross-card rules against the {CARDS}-card hub (warm facts cache):",
+           alternate(commands, rounds, root, env, allowed=(0, 1)), "baseline: python -c 'import yaml'")
+
+    def no_cache(name: str) -> None:
+        shutil.rmtree(root / "home" / "store" / "check", ignore_errors=True)
+
+    no_cache("")
+    report("", alternate({"hubtool check STAGED, no facts cache": HUBTOOL + ["check", str(passing)]},
+                         3, root, env, after=no_cache, allowed=(0, 1)))
+
+
+def one_card_hub(root: Path) -> Path:
+    """This repository's seed card alone in a hub of its own (no other cards to judge it against)."""
+    hub = root / "one-card"
+    shutil.copytree(REPO / "hub", hub / "hub", ignore=shutil.ignore_patterns("assets", "golden"))
+    (hub / "cards").mkdir()
+    card = hub / "cards" / "plain-CNN-resnet50.md"
+    shutil.copyfile(REPO / "cards" / "noah-cvlab" / "plain-CNN-resnet50.md", card)
+    return card
+
+
+def real_sample(root: Path, env: dict[str, str], rounds: int) -> None:
+    for times in (1, 4, 16):
+        cards = SAMPLE if times == 1 else sample_copies(root, times)
+        count = len(list(cards.rglob("*.md")))
+        base = "baseline: CSafeLoader parse of every block"
+        report(f"\nreal MindSpore Hub sample x{times}, {count} cards, with examples/mindspore-hub/hub.yaml:",
+               alternate({
+                   base: [sys.executable, "-c", BASELINE, str(cards)],
+                   "hubtool check --config mindspore-hub": HUBTOOL + ["check", "--format", "json", "--config",
+                                                                      str(CONFIG), str(cards)],
+               }, rounds if times == 1 else max(3, rounds // 2), root, env, allowed=(0, 1)), base)
+
+
 def main() -> None:
-    # What `pip install` does: byte-compile the package. This machine sets PYTHONDONTWRITEBYTECODE,
-    # so an edited checkout would otherwise recompile its changed modules in every timed run.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True,
-                   stdout=subprocess.DEVNULL)
+    args = arguments(__doc__ or "", rounds=7, sections=["whole-hub", "pre-commit", "sample"])
+    only = set(args.only or ["whole-hub", "pre-commit", "sample"])
+    compile_sources()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         env = {**os.environ, "HUBTOOL_HOME": str(root / "home")}  # the facts cache lives under its store
         cards = generate(root, CARDS)
-        staged = sorted(cards.rglob("*.md"))[len(list(cards.rglob("*.md"))) // 2]
-        print(f"{ROUNDS} alternating rounds of whole-process runs; median (min, max)\n")
-        report(f"synthetic hub, {CARDS} cards (~40 front-matter lines each), whole hub:", alternate({
-            "baseline: CSafeLoader parse of every block": [sys.executable, "-c", BASELINE, str(cards)],
-            "hubtool check --format json": HUBTOOL + ["check", "--format", "json", str(cards)],
-        }, root, env), "baseline: CSafeLoader parse of every block")
-
-        once(HUBTOOL + ["check", str(cards)], root, env)  # fills the facts cache
-        report("\npre-commit: one staged card, cross-card rules against the whole hub (warm cache):", alternate({
-            "baseline: CSafeLoader parse of the one block": [sys.executable, "-c", BASELINE, str(staged)],
-            "hubtool check STAGED": HUBTOOL + ["check", str(staged)],
-        }, root, env), "baseline: CSafeLoader parse of the one block")
-        cold = []
-        for _ in range(3):
-            shutil.rmtree(root / "home" / "store" / "check", ignore_errors=True)
-            cold.append(once(HUBTOOL + ["check", str(staged)], root, env))
-        print(f"  {'hubtool check STAGED, no cache (3 runs)':<44} {figure(cold)}")
-
-        if SAMPLE.is_dir():
-            config = REPO / "examples" / "mindspore-hub" / "hub.yaml"
-            count = len(list(SAMPLE.rglob("*.md")))
-            report(f"\nreal MindSpore Hub sample, {count} cards, with examples/mindspore-hub/hub.yaml:", alternate({
-                "baseline: CSafeLoader parse of every block": [sys.executable, "-c", BASELINE, str(SAMPLE)],
-                "hubtool check --config mindspore-hub": HUBTOOL + ["check", "--format", "json", "--config",
-                                                                   str(config), str(SAMPLE)],
-            }, root, env), "baseline: CSafeLoader parse of every block")
-        report("\nbare interpreter start-up:", alternate({"python -c pass": [sys.executable, "-c", "pass"]}, root, env),
-               "python -c pass")
+        print(f"{args.rounds} alternating rounds of whole-process runs; median (min-max), peak RSS median\n")
+        if "whole-hub" in only:
+            whole_hub(root, env, cards, args.rounds)
+        if "pre-commit" in only:
+            pre_commit(root, env, cards, args.rounds)
+        if "sample" in only and SAMPLE.is_dir():
+            real_sample(root, env, args.rounds)
+        report("\nbare interpreter start-up:", alternate({"python -c pass": [sys.executable, "-c", "pass"]},
+                                                         args.rounds, root, env))
         print(f"\nimport time: {import_time(root)}")
 
 

@@ -1,0 +1,100 @@
+"""Timing whole processes from outside, the way a user runs them, for every bench in this folder.
+
+Each command is started fresh by this process and reaped with wait4(), so its wall time
+includes interpreter start-up and its peak RSS is its own (not the maximum over all the
+children this process ever had, as RUSAGE_CHILDREN would give).  Commands and their
+baselines run in alternating rounds (A B A B ...) so that drift, page-cache state and
+frequency changes hit every side alike; figures are median (min-max).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HUBTOOL = str(Path(sys.executable).parent / "hubtool")
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    rss_mib: float
+    code: int
+
+
+def run(cmd: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None,
+        allowed: Sequence[int] = (0,)) -> Run:
+    """One whole process: wall seconds from fork to reap, and its own peak RSS."""
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
+    if proc.returncode not in allowed:
+        raise SystemExit(f"bench command failed with {proc.returncode}: {' '.join(cmd)}")
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def alternate(commands: Mapping[str, Sequence[str]], rounds: int, cwd: Path | None = None,
+              env: Mapping[str, str] | None = None, after: Callable[[str], None] | None = None,
+              allowed: Sequence[int] = (0,)) -> dict[str, list[Run]]:
+    """Run the commands in turn, round after round; `after(name)` resets state between runs."""
+    results: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            results[name].append(run(cmd, cwd, env, allowed))
+            if after is not None:
+                after(name)
+    return results
+
+
+def seconds(runs: Sequence[Run]) -> float:
+    return statistics.median(r.seconds for r in runs)
+
+
+def line(name: str, runs: Sequence[Run], base: Sequence[Run] | None = None, width: int = 44) -> str:
+    times = [r.seconds for r in runs]
+    rss = [r.rss_mib for r in runs]
+    text = (f"  {name:<{width}} {statistics.median(times):7.3f} s ({min(times):.3f}-{max(times):.3f})"
+            f"  peak RSS {statistics.median(rss):5.0f} MiB")
+    if base is not None and base is not runs:
+        text += f"  = {seconds(runs) / seconds(base):.2f}x"
+    return text
+
+
+def report(title: str, results: Mapping[str, Sequence[Run]], base: str | None = None) -> None:
+    print(title)
+    for name, runs in results.items():
+        print(line(name, runs, results[base] if base else None))
+
+
+def arguments(description: str, rounds: int, port: bool = False,
+              sections: Sequence[str] = ()) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if sections:
+        parser.add_argument("--only", action="append", choices=list(sections), help="run only these parts")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", rounds)),
+                        help="alternating rounds per comparison")
+    if port:
+        parser.add_argument("--port", type=int, default=0, help="port for the loopback server (0: ephemeral)")
+    return parser.parse_args()
+
+
+def compile_sources() -> None:
+    """What `pip install` does: byte-compile the package.
+
+    This machine sets PYTHONDONTWRITEBYTECODE, so an edited checkout would otherwise
+    recompile its changed modules in every timed run.
+    """
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True,
+                   stdout=subprocess.DEVNULL)
