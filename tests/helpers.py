@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import hash_file
-from hubtool.cli import app
+from hubtool.cli.commands import app
 from hubtool.runtimes.mslite.env import RuntimeEnv, installed_env
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import typer
 from faultserver import FaultServer, random_bytes
 
 from helpers import card_text, run_cli, write_hub
-from hubtool.cli import app
+from hubtool.cli.commands import app
 
 HUBTOOL = str(Path(sys.executable).with_name("hubtool"))
 BODY = random_bytes(4_200_000, seed=21)

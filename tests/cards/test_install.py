@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, card_text, write_hub
-from hubtool.cli.app import _EXTRAS
+from hubtool.cli.failures import EXTRAS
 
 HUBTOOL = [sys.executable, "-c", "from hubtool.cli import main; main()"]
-HEAVY = sorted(_EXTRAS)  # every import an extra brings
+HEAVY = sorted(EXTRAS)  # every import an extra brings
 
 
 def blocked(*modules: str) -> list[str]:

@@ -1,19 +1,29 @@
 """The `hubtool` command line: the only place that prints, draws progress or reads the terminal.
 
 Each command parses its options, builds the library's objects, calls the
-library, and renders what it returns (about 20 lines each).  `app.handled` is
-the one place where a HubtoolError becomes a message and exit code 2.
-Nothing imports this package; it imports every part.  Heavy modules are
-imported inside the commands that need them, so that `hubtool check` (the
-pre-commit hook) starts fast.
+library, and renders what it returns (about 20 lines each).  A failure becomes
+its message and exit code in one place (`failures.exit_code_for`).  Nothing
+imports this package; it imports every part.  Heavy modules are imported inside
+the commands that need them, and `hubtool check` (the pre-commit hook) is read
+without typer at all when it can be (`quickcheck`), so that it starts fast; the
+typer application with every command is `hubtool.cli.commands.app`.
 """
 
 from __future__ import annotations
 
-# isort: off
-# importing a command module registers its commands; this order is the order of `hubtool --help`
-from . import check, assets, inspect, store, golden, publish, runtime  # noqa: F401
-# isort: on
-from .app import app, main
+import sys
 
-__all__ = ["app", "main"]
+
+def main() -> None:
+    """Console-script entry point."""
+    from .quickcheck import fast_check
+
+    code = fast_check(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from .commands import app
+
+    app()
+
+
+__all__ = ["main"]

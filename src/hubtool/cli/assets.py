@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import UsageError
-from .app import EXIT_FINDINGS, app, exit_with, handled
+from .app import app, exit_with, handled
 from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, existing, hub_cards
+from .failures import EXIT_FINDINGS
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:

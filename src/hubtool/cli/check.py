@@ -9,8 +9,9 @@ import typer
 
 from ..diagnostics import Severity
 from ..errors import UsageError
-from .app import app, color, exit_with, handled
-from .common import existing, hub_cards_dir, hub_config
+from .app import app, handled
+from .common import hub_config
+from .quickcheck import CheckArgs, run_check
 
 
 class CheckFormat(str, Enum):
@@ -36,21 +37,11 @@ def check(
                                                help="Record today's findings as the baseline in this file."),
 ) -> None:
     """Validate model cards offline: front matter, schema, and the hub's rules."""
-    from ..cards.checkrun import check_paths, write_baseline_file
-    from ..cards.report import render
-    from ..cards.validate import CardChecker, run_for
-    from ..golden.rule import GoldenBlockRule
-
-    given = existing(list(paths or []))
-    hub = hub_config(config, given)
-    run = run_for(hub, select=select or (), ignore=ignore or (), baseline_file=baseline)
-    result = check_paths(given or [hub_cards_dir(hub)],
-                         CardChecker(hub, extra_rules=[GoldenBlockRule(hub)]), run)
-    if write_baseline is not None:
-        result = write_baseline_file(result, write_baseline, run)
-    colored = color() and fmt is CheckFormat.text
-    typer.echo(render(result, fmt.value, color=colored), color=colored or None)  # click strips ANSI off a tty
-    exit_with(not exit_zero and (result.errors > 0 or (strict and result.warnings > 0)))
+    # the pre-commit hook's command lines are read by quickcheck without typer; this is the same check
+    out = run_check(CheckArgs(list(paths or []), fmt.value, strict, config, list(select or []), list(ignore or []),
+                              exit_zero, baseline, write_baseline))
+    typer.echo(out.text, color=out.colored or None)  # click strips ANSI off a tty unless told
+    raise typer.Exit(out.code)
 
 
 @app.command()

@@ -1,12 +1,14 @@
-"""What several commands share: finding the hub, its cards, and the output formats."""
+"""What several commands share: finding the hub, its cards, and the output formats.
+
+No click or typer here: the pre-commit fast path (`quickcheck`) uses it too.
+"""
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import typer
 
 from ..errors import UsageError
 
@@ -70,7 +72,7 @@ def hub_cards_dir(hub: HubConfig) -> Path:
 
 def report_unparsed(problems: list[Diagnostic]) -> None:
     for d in problems:
-        typer.echo(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}", err=True)
+        sys.stderr.write(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}\n")
 
 
 def hub_cards(paths: list[Path] | None, config: Path | None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:

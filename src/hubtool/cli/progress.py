@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from .app import SETTINGS
+from .failures import SETTINGS
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bars

@@ -1,0 +1,123 @@
+"""How a failed command ends: the message, the exit code, Ctrl-C (no click or typer here).
+
+Both ways into a command use this: the typer application (`app.handled`) and the
+pre-commit fast path (`quickcheck`), so a failure reads the same whichever parsed the
+command line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import cancel
+from ..errors import HubtoolError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
+
+
+@dataclass
+class Settings:
+    """The global options, for the CLI's own rendering (the library never sees them)."""
+
+    color: str = "auto"  # auto | always | never
+    quiet: bool = False
+    verbose: bool = False
+
+
+SETTINGS = Settings()
+
+
+def color() -> bool:
+    """Colour on stdout: --color always/never, else a terminal without NO_COLOR."""
+    if SETTINGS.color != "auto":
+        return SETTINGS.color == "always"
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """Say what went wrong on stderr, and give the exit code: 130 for Ctrl-C, else 2.
+
+    A HubtoolError is said as it is; anything else is a bug in hubtool: one line on stderr,
+    the traceback in a log file that line names, and still exit code 2, so that a crash is
+    never mistaken for findings (1) by a pre-commit hook or CI.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        done = "; ".join(cancel.notes())
+        _err(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
+             "and resume on the next run")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, HubtoolError):
+        _err(f"hubtool: {exc.kind} error: {exc.message}")
+        if exc.hint:
+            _err(f"    hint: {exc.hint}")
+        return EXIT_TOOL
+    _say_unexpected(exc)
+    return EXIT_TOOL
+
+
+def _say_unexpected(exc: BaseException) -> None:
+    """A part the installation left out, or a bug: one line (the traceback in a log, and with -v here too)."""
+    missing = missing_extra(exc)
+    if missing is not None:
+        _err(f"hubtool: {missing}")
+        return
+    from ..crashlog import one_line, write_crash_log
+
+    log = write_crash_log(exc)
+    _err(f"hubtool: internal error: {one_line(exc)}")
+    if SETTINGS.verbose:
+        import traceback
+
+        _err("".join(traceback.format_exception(exc)).rstrip())
+    _err(f"    the traceback is in {log}; please report it" if log else "    (no log file could be written)")
+
+
+# which extra of pyproject.toml brings which import: the core installs the checker only
+EXTRAS = {"requests": "assets", "urllib3": "assets", "rich": "assets", "flatbuffers": "legacy", "numpy": "golden",
+          "PIL": "golden", "boto3": "s3", "botocore": "s3"}
+
+
+def missing_extra(exc: BaseException) -> str | None:
+    """What to install when a command needs a part the installation left out (None: a real bug)."""
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
+    module = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(module)
+    if extra is None:
+        return None
+    return (f"this command needs hubtool's '{extra}' extra ({module} is not installed)\n"
+            f"    hint: pip install 'hubtool[{extra}]', or 'hubtool[all]' for every command")
+
+
+Handler = signal.Handlers | Callable[..., object] | int | None
+
+
+def catch_sigint() -> Handler:
+    """Ctrl-C stops every thread (cancel.request_stop), then interrupts the main thread as usual.
+
+    Returns the handler it replaced (None off the main thread, where signals cannot be set).
+    """
+    cancel.reset()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum: int, frame: object) -> None:
+        cancel.request_stop()
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, on_sigint)
+
+
+def restore_sigint(previous: Handler) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,142 @@
+"""`hubtool check` without typer or click: the pre-commit hook's path.
+
+A pre-commit hook runs `hubtool check FILES` on every commit, so its start-up is the
+whole cost for one staged card; importing typer and building its command tree was
+~80 ms of it.  This module reads the check command line with argparse (a few ms to
+import) and runs the check itself.  It only takes
+command lines it understands completely: `--help`, an unknown option, a bad value, any
+other command, fall through to the typer application, which reads them as it always
+did (same help, same usage errors).  tests/cards/test_quickcheck.py holds the options
+here equal to the typer command's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, color, exit_code_for, restore_sigint
+
+FORMATS = ("text", "json", "github", "junit")
+_GLOBAL_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
+_COLORS = ("auto", "always", "never")
+
+
+@dataclass
+class CheckArgs:
+    """The `hubtool check` options (cli/check.py declares the same ones for typer)."""
+
+    paths: list[Path] = field(default_factory=list)
+    fmt: str = "text"
+    strict: bool = False
+    config: Path | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exit_zero: bool = False
+    baseline: Path | None = None
+    write_baseline: Path | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    text: str
+    colored: bool
+    code: int
+
+
+def run_check(args: CheckArgs) -> CheckOutput:
+    """Validate the cards; the rendered report and the exit code (errors raise HubtoolError)."""
+    from ..cards.checkrun import check_paths, write_baseline_file
+    from ..cards.report import render
+    from ..cards.validate import CardChecker, run_for
+    from ..golden.rule import GoldenBlockRule
+    from .common import existing, hub_cards_dir, hub_config
+
+    given = existing(list(args.paths))
+    hub = hub_config(args.config, given)
+    run = run_for(hub, select=args.select, ignore=args.ignore, baseline_file=args.baseline)
+    result = check_paths(given or [hub_cards_dir(hub)],
+                         CardChecker(hub, extra_rules=[GoldenBlockRule(hub)]), run)
+    if args.write_baseline is not None:
+        result = write_baseline_file(result, args.write_baseline, run)
+    colored = color() and args.fmt == "text"
+    findings = result.errors > 0 or (args.strict and result.warnings > 0)
+    return CheckOutput(render(result, args.fmt, color=colored), colored,
+                       EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]  # never exits: typer says it instead
+        raise argparse.ArgumentError(None, message)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="hubtool check", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
+    parser.add_argument("--strict", action="store_true")
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--select", action="append", default=[])
+    parser.add_argument("--ignore", action="append", default=[])
+    parser.add_argument("--exit-zero", dest="exit_zero", action="store_true")
+    parser.add_argument("--baseline", type=Path)
+    parser.add_argument("--write-baseline", dest="write_baseline", type=Path)
+    return parser
+
+
+def parse(argv: list[str]) -> CheckArgs | None:
+    """The check options of `argv` (global options first), or None when typer should read it."""
+    i = 0
+    while i < len(argv) and argv[i] != "check":
+        token = argv[i]
+        if token in _GLOBAL_FLAGS:
+            setattr(SETTINGS, _GLOBAL_FLAGS[token], True)
+        elif token == "--color" and i + 1 < len(argv) and argv[i + 1] in _COLORS:
+            SETTINGS.color = argv[i + 1]
+            i += 1
+        elif token.startswith("--color=") and token.split("=", 1)[1] in _COLORS:
+            SETTINGS.color = token.split("=", 1)[1]
+        else:
+            return None
+        i += 1
+    rest = argv[i + 1:]
+    if i == len(argv) or any(t in ("--help", "-h") for t in rest):
+        return None
+    try:
+        namespace, unknown = _parser().parse_known_intermixed_args(rest)
+    except argparse.ArgumentError:  # a bad value: typer reads it again and says what is wrong
+        return None
+    if unknown:
+        return None
+    SETTINGS.verbose = SETTINGS.verbose and not SETTINGS.quiet
+    return CheckArgs(**vars(namespace))
+
+
+def _write(text: str) -> None:
+    """Text to stdout as bytes: a card path that is not valid UTF-8 comes out as its own bytes."""
+    encoding = sys.stdout.encoding or "utf-8"
+    try:
+        data = text.encode(encoding, errors="surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode(encoding, errors="backslashreplace")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def fast_check(argv: list[str]) -> int | None:
+    """Run `hubtool check` when this module can read the command line; its exit code, or None."""
+    args = parse(argv)
+    if args is None:
+        return None
+    previous = catch_sigint()
+    try:
+        out = run_check(args)
+        _write(out.text)
+        return out.code
+    except (KeyboardInterrupt, Exception) as exc:  # the fast path's catch-all, as app.handled's
+        return exit_code_for(exc)
+    finally:
+        restore_sigint(previous)
