@@ -14,11 +14,13 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from ..diagnostics import Diagnostic, Severity, info
 from ..durable import JSON, pretty_json, write_atomic
 from ..errors import ConfigError
+from .levels import relative_posix
 
 FORMAT = "hubtool-baseline/1"
 _NOT_BASELINED = frozenset({"HUB005", "HUB006"})
@@ -38,12 +40,10 @@ def fingerprint(value: JSON | str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=8192)  # every finding of a card asks for its path again
 def _rel(display: str, root: Path) -> str:
-    absolute = Path(os.path.abspath(display))
-    try:
-        return PurePosixPath(absolute.relative_to(os.path.abspath(root))).as_posix()
-    except ValueError:
-        return PurePosixPath(display).as_posix()
+    rel = relative_posix(display, os.path.abspath(root))
+    return PurePosixPath(display).as_posix() if rel is None else rel
 
 
 def key_of(diag: Diagnostic, root: Path) -> Key:

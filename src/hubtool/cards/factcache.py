@@ -2,8 +2,8 @@
 the cross-card rules against all of them in a fraction of a second.
 
 `check/<hub>.json` under the store (hub.yaml `store:`, else hubtool's cache dir) maps each
-card's path to its stat (size, mtime, inode) and its facts; a card whose stat changed is read
-again.  The cache is keyed on what the facts depend on (hubtool's version and the card
+card's absolute path to one row: its stat (size, mtime, inode) and its facts; a card whose
+stat changed is read again.  The cache is keyed on what the facts depend on (hubtool's version and the card
 schema), written atomically, and only ever a cache: a broken or stale file is rebuilt, never
 trusted.
 """
@@ -20,7 +20,8 @@ from .. import __version__
 from ..config import HubConfig, cache_dir
 from ..durable import JSON, JSONObject, canonical, write_atomic
 from .crosscard import CardFacts
-from .validate import display_path
+
+FORMAT = 2  # rows of [size, mtime_ns, inode, facts row or None]
 
 
 def _stat(path: str) -> list[int] | None:
@@ -35,7 +36,7 @@ class FactsCache:
     def __init__(self, config: HubConfig, schema: JSONObject) -> None:
         hub = hashlib.sha256(os.path.abspath(config.root).encode()).hexdigest()[:16]
         self.file = (config.store or cache_dir() / "store") / "check" / f"{hub}.json"
-        self.key = hashlib.sha256(canonical([__version__, schema])).hexdigest()
+        self.key = hashlib.sha256(canonical([__version__, FORMAT, schema])).hexdigest()
 
     def _read(self) -> JSONObject:
         try:
@@ -50,51 +51,68 @@ class FactsCache:
         """The facts of every file: from `fresh` (just checked), the cache, or `examine` (all misses at once,
         so that a first run on a big hub can spread them over the CPUs)."""
         cached = self._read()
+        cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
-        stats: dict[str, list[int] | None] = {}
-        absolutes: dict[str, str] = {}
-        misses: list[str] = []
+        entries: JSONObject = {}  # the cache as it will be: hits keep their stored row as it is
+        misses: list[tuple[str, str, list[int] | None]] = []
         for path in files:
-            absolute = absolutes[path] = os.path.abspath(path)
-            display = display_path(absolute)
-            stats[path] = _stat(path)  # before any read: a card edited meanwhile is a miss next time
+            absolute = os.path.abspath(path)
+            display = absolute[len(cwd):] if absolute.startswith(cwd) else absolute
+            stat = _stat(absolute)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
                 known[path] = fresh[display]
+                entries[absolute] = _row(stat, fresh[display])
                 continue
-            hit = self._cached(cached.get(absolute), stats[path], display)
+            row = cached.get(absolute)
+            hit = self._cached(row, stat, display)
             if hit:
                 known[path] = hit.facts
+                entries[absolute] = row
             else:
-                misses.append(path)
-        known.update(zip(misses, examine(misses), strict=True) if misses else ())
-        entries: JSONObject = {}
-        for path in files:
-            facts = known[path]
-            stat = stats[path]
-            entries[absolutes[path]] = {"stat": list(stat) if stat else None,
-                                        "facts": facts.to_json() if facts else None}
+                misses.append((path, absolute, stat))
+        for (path, absolute, stat), facts in zip(misses, examine([m[0] for m in misses]) if misses else [],
+                                                  strict=True):
+            known[path] = facts
+            entries[absolute] = _row(stat, facts)
         if entries != cached:  # a commit of one card rewrites the cache; a re-run leaves it be
             self._write(entries)
         return [f for f in (known[path] for path in files) if f is not None]
 
     @staticmethod
-    def _cached(entry: JSON, stat: list[int] | None, display: str) -> _Hit | None:
+    def _cached(row: JSON, stat: list[int] | None, display: str) -> _Hit | None:
         """The cached facts if the file is unchanged since; None (a miss) otherwise."""
-        if not isinstance(entry, dict) or stat is None or entry.get("stat") != stat:
+        if not isinstance(row, list) or len(row) != 4 or stat is None or row[:3] != stat:
             return None
-        if entry.get("facts") is None:
+        if row[3] is None:
             return _Hit(None)  # not an English card that parses: nothing to know
         try:
-            return _Hit(CardFacts.from_json(entry["facts"], display))
+            return _Hit(CardFacts.from_row(row[3], display))
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
     def _write(self, entries: JSONObject) -> None:
         try:
-            write_atomic(self.file, canonical({"key": self.key, "cards": entries}), durable=False)
+            data = canonical({"key": self.key, "cards": entries})
+        except UnicodeEncodeError:  # a file name that is not UTF-8: that card is read afresh every time
+            data = canonical({"key": self.key, "cards": {k: v for k, v in entries.items() if _encodable(k, v)}})
+        try:
+            write_atomic(self.file, data, durable=False)
         except OSError:
             pass  # a read-only checkout still gets its check, only slower next time
 
+
+def _encodable(key: str, row: JSON) -> bool:
+    try:
+        canonical([key, row])
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+
+def _row(stat: list[int] | None, facts: CardFacts | None) -> JSON:
+    row: list[JSON] = [*stat] if stat else [None, None, None]  # no stat: a miss next time too
+    return [*row, facts.to_row() if facts else None]
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,19 @@ def render_text(result: CheckResult, *, color: bool = False) -> str:
 
 
 def render_json(result: CheckResult) -> str:
-    doc = {"diagnostics": [d.as_dict() for d in result.diagnostics],
-           "files": result.files, "summary": summary(result)}
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+    """One JSON document, one finding and one file per line.
+
+    Written line by line rather than with indent=2: json's C encoder only runs without
+    indentation (the indented encode was 0.47 s of 2.6 s on 4,752 cards), and a finding per
+    line is what grep and diff want anyway.
+    """
+    def items(values: list[object]) -> str:
+        body = ",\n".join("    " + json.dumps(v, sort_keys=True, ensure_ascii=False) for v in values)
+        return f"[\n{body}\n  ]" if body else "[]"
+
+    diags: list[object] = [d.as_dict() for d in result.diagnostics]
+    return (f'{{\n  "diagnostics": {items(diags)},\n  "files": {items(list(result.files))},\n'
+            f'  "summary": {json.dumps(summary(result), sort_keys=True)}\n}}')
 
 
 def _gh_data(text: str) -> str:

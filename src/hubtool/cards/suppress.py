@@ -37,7 +37,9 @@ class Suppression:
 
 def find(front: FrontMatter) -> list[Suppression]:
     """The suppression comments of the front matter, with their file positions."""
-    found = []
+    found: list[Suppression] = []
+    if "hubtool" not in front.yaml_text:  # nearly every card: skip the per-line scan (a tenth of check's time)
+        return found
     for offset, line in enumerate(front.yaml_text.split("\n")):
         for match in _COMMENT.finditer(line):
             tokens = tuple(t.strip() for t in match["codes"].split(",") if t.strip())
