@@ -1,96 +1,82 @@
-"""Benchmark the MindSpore Lite worker on the canary against a bare Python 3.7 script.
+"""Benchmark the MindSpore Lite worker on the canary against a bare Python 3.7 script, whole processes.
 
-In one run: the full golden path (spawn worker, load, 20 predicts, shutdown)
-through hubtool's worker versus a bare script in the same runtime env that
-imports mindspore_lite and does the same; per-predict protocol overhead versus
-the in-worker predict time; worker spawn time and peak RSS.  Prints figures.
+hubtool side: a fresh Python process that starts hubtool's worker, loads the canary, predicts
+20 images and shuts the worker down (what a golden run costs without the card and the set).
+Baseline, in the same alternating rounds: a bare script in the same runtime env that imports
+mindspore_lite and does the same.  One more hubtool run reports where its time goes: worker
+spawn to hello, the load request, per-predict time in the runtime and the round trip.
 """
 
 from __future__ import annotations
 
-import resource
-import statistics
+import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from hubtool.runtimes.mslite.client import MsliteWorker
 from hubtool.runtimes.mslite.env import require_env
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from whole import REPO, alternate, arguments, compile_sources, report  # noqa: E402
+
 CANARY = REPO / "hub" / "assets" / "cifar10-cnn-canary.ms"
 IMAGES = sorted((REPO / "hub" / "golden" / "cifar10").glob("*.png"))
-ROUNDS = 5
 
 BARE = r"""
-import sys, time, numpy as np, mindspore_lite as mslite
-start = time.perf_counter()
+import sys, numpy as np, mindspore_lite as mslite
 batch = np.load(sys.argv[2])
 context = mslite.Context(); context.target = ["cpu"]; context.cpu.thread_num = 1
 model = mslite.Model(); model.build_from_file(sys.argv[1], mslite.ModelType.MINDIR_LITE, context)
 inputs = model.get_inputs()
 for image in batch:
-    x = image[None].copy()
-    inputs[0].set_data_from_numpy(x)
+    inputs[0].set_data_from_numpy(image[None].copy())
     out = model.predict(inputs)[0].get_data_to_numpy().copy()
 """
 
-
-def images() -> np.ndarray:
-    return np.stack([np.asarray(Image.open(p).convert("RGB"), dtype=np.float32) for p in IMAGES])
-
-
-def hubtool_path(batch: np.ndarray) -> tuple[float, MsliteWorker]:
-    start = time.perf_counter()
-    worker = MsliteWorker(require_env())
-    with worker:
-        worker.load(CANARY)
-        for image in batch:
-            worker.predict([image[None]])
-    return time.perf_counter() - start, worker
-
-
-def bare_path(npy: Path) -> float:
-    env = require_env()
-    start = time.perf_counter()
-    subprocess.run([str(env.python), "-s", "-c", BARE, str(CANARY), str(npy)], check=True,
-                   env={"GLOG_v": "3", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
-    return time.perf_counter() - start
+HUBTOOL_WORKER = r"""
+import json, sys, numpy as np
+from pathlib import Path
+from hubtool.runtimes.mslite.client import MsliteWorker
+from hubtool.runtimes.mslite.env import require_env
+batch = np.load(sys.argv[2])
+worker = MsliteWorker(require_env())
+with worker:
+    worker.load(Path(sys.argv[1]))
+    for image in batch:
+        worker.predict([image[None]])
+s = worker.stats
+if len(sys.argv) > 3:
+    print(json.dumps({"spawn": s.spawn_seconds, "load": s.op_seconds["load"], "predicts": s.op_counts["predict"],
+                      "in_runtime": s.predict_seconds, "round_trip": s.op_seconds["predict"]}))
+"""
 
 
 def main() -> None:
-    batch = images()
+    args = arguments(__doc__ or "", rounds=7)
+    compile_sources()
+    env = require_env()
     with tempfile.TemporaryDirectory() as tmp:
         npy = Path(tmp) / "batch.npy"
-        np.save(npy, batch)
-        bare_path(npy)  # warm the page cache for both
-        hub_times, bare_times, workers = [], [], []
-        for _ in range(ROUNDS):
-            seconds, worker = hubtool_path(batch)
-            hub_times.append(seconds)
-            workers.append(worker)
-            bare_times.append(bare_path(npy))
-    hub, bare = min(hub_times), min(bare_times)
-    best = workers[hub_times.index(hub)]
-    predicts = best.stats.op_counts["predict"]
-    per_predict = best.stats.predict_seconds / predicts
-    round_trip = best.stats.op_seconds["predict"] / predicts
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"canary golden path ({len(batch)} images), best of {ROUNDS}:")
-    print(f"  hubtool worker (spawn, load, {len(batch)} predicts, shutdown): {hub:.3f} s")
-    print(f"  bare python 3.7 script with mindspore_lite:                 {bare:.3f} s")
-    print(f"  ratio {hub / bare:.2f}x (target <= 1.2x); median hubtool {statistics.median(hub_times):.3f} s, "
-          f"bare {statistics.median(bare_times):.3f} s")
-    print(f"  worker spawn (to hello): {best.stats.spawn_seconds * 1000:.0f} ms")
-    print(f"  per predict: {per_predict * 1000:.2f} ms in the runtime, {round_trip * 1000:.2f} ms round trip: "
-          f"protocol overhead {(round_trip - per_predict) * 1000:.2f} ms per predict")
-    print(f"  load request: {best.stats.op_seconds['load'] * 1000:.0f} ms")
-    print(f"  peak RSS of a worker or bare script: {rss:.0f} MiB")
+        np.save(npy, np.stack([np.asarray(Image.open(p).convert("RGB"), dtype=np.float32) for p in IMAGES]))
+        base = "baseline: bare python 3.7 + mindspore_lite"
+        results = alternate({
+            base: [str(env.python), "-s", "-c", BARE, str(CANARY), str(npy)],
+            "hubtool worker: spawn, load, 20 predicts": [sys.executable, "-c", HUBTOOL_WORKER, str(CANARY), str(npy)],
+        }, args.rounds)
+        report(f"canary on the MindSpore Lite runtime ({len(IMAGES)} images), {args.rounds} alternating rounds "
+               "of whole processes, median (min-max):", results, base)
+        out = subprocess.run([sys.executable, "-c", HUBTOOL_WORKER, str(CANARY), str(npy), "stats"],
+                             capture_output=True, text=True, check=True).stdout
+    stats = json.loads(out.strip().splitlines()[-1])
+    per_predict = stats["in_runtime"] / stats["predicts"]
+    round_trip = stats["round_trip"] / stats["predicts"]
+    print(f"  one more hubtool run: worker spawn to hello {stats['spawn'] * 1000:.0f} ms, load request "
+          f"{stats['load'] * 1000:.0f} ms, per predict {per_predict * 1000:.2f} ms in the runtime and "
+          f"{round_trip * 1000:.2f} ms round trip (protocol {(round_trip - per_predict) * 1000:.2f} ms)")
 
 
 if __name__ == "__main__":

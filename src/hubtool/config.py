@@ -152,15 +152,6 @@ def find_hub_root(start: Path) -> Path | None:
     return None
 
 
-def cache_dir() -> Path:
-    """hubtool's cache: $HUBTOOL_HOME, else $XDG_CACHE_HOME/hubtool, else ~/.cache/hubtool."""
-    if os.environ.get("HUBTOOL_HOME"):
-        return Path(os.environ["HUBTOOL_HOME"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "hubtool"
-    return Path.home() / ".cache" / "hubtool"
-
-
 def load_config(config_path: Path | None = None, *, start: Path | None = None) -> HubConfig:
     """Read hub/hub.yaml (explicit path, or found above `start`); defaults when there is none."""
     if config_path is None:

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .config import cache_dir
+from .places import cache_dir
 
 
 def write_crash_log(exc: BaseException, *, context: str = "") -> Path | None:

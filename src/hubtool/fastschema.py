@@ -50,7 +50,7 @@ def fast_validator(schema: JSONObject) -> FastValidate:
 
 
 def _entry(schema: JSONObject, version: str) -> Path | None:
-    from .config import cache_dir  # config imports this module's users: import late
+    from .places import cache_dir
 
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
     key = hashlib.sha256(f"{version}\0{sys.version}\0{text}".encode()).hexdigest()[:32]

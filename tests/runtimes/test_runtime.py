@@ -16,7 +16,8 @@ from PIL import Image
 from helpers import REPO, run_cli, runtime_env
 from hubtool.errors import ModelError, RuntimeUnavailable, WorkerCrashed, WorkerHung
 from hubtool.runtimes.mslite import env as mslite_env
-from hubtool.runtimes.mslite.client import WORKER, MsliteWorker
+from hubtool.runtimes.mslite.client import MsliteWorker
+from hubtool.runtimes.mslite.spawn import WORKER
 
 CANARY = REPO / "hub" / "assets" / "cifar10-cnn-canary.ms"
 REFERENCE = json.loads((REPO / "hub" / "golden" / "cifar10-canary" / "reference-outputs.json").read_text())

@@ -20,12 +20,13 @@ from ..errors import PolicyError, SpecialFile, StoreError, TransferError
 from ..progress import SILENT, Progress
 from . import layout
 from .fetcher import Fetcher, FetchOutcome, Source, TransferStats
-from .http import HttpDownloader
 from .s3.client import is_s3
 from .store import DirectoryStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from .http import HttpDownloader
 
 
 class StoreCopy:
@@ -110,10 +111,29 @@ class S3Mirror:
             return self._client
 
 
+class LazyHttp:
+    """The HTTP downloader, built at the first download: requests and urllib3 take ~80 ms to import,
+    and a run served from the store or the repository (a golden run, a re-run) never needs them."""
+
+    def __init__(self, *, keep_bad: bool, backoff: float, progress: Progress, stats: TransferStats) -> None:
+        self._options = (keep_bad, backoff, progress, stats)
+        self._http: HttpDownloader | None = None
+        self._lock = threading.Lock()
+
+    def download(self, url: str, digest: str, store: DirectoryStore, policy: Policy) -> FetchOutcome:
+        with self._lock:
+            if self._http is None:
+                from .http import HttpDownloader
+
+                keep_bad, backoff, progress, stats = self._options
+                self._http = HttpDownloader(keep_bad=keep_bad, backoff=backoff, progress=progress, stats=stats)
+        return self._http.download(url, digest, store, policy)
+
+
 class HttpSource:
     """The origin (`mirror` None), or an HTTP mirror that serves blobs by hash or by the origin's path."""
 
-    def __init__(self, http: HttpDownloader, policy: Policy, mirror: Mirror | None = None) -> None:
+    def __init__(self, http: LazyHttp, policy: Policy, mirror: Mirror | None = None) -> None:
         self.http = http
         self.policy = policy
         self.mirror = mirror
@@ -147,7 +167,7 @@ def build_fetcher(store: DirectoryStore, policy: Policy, *, hub_root: Path | Non
                   progress: Progress = SILENT) -> Fetcher:
     """A fetcher with the standard sources, in the standard order."""
     stats = TransferStats()
-    http = HttpDownloader(keep_bad=keep_bad, backoff=backoff, progress=progress, stats=stats)
+    http = LazyHttp(keep_bad=keep_bad, backoff=backoff, progress=progress, stats=stats)
     local: list[Source] = [StoreCopy(other, keep_bad=keep_bad) for other in local_stores]
     if hub_root is not None:
         local.append(RepoSource(hub_root, keep_bad=keep_bad, max_bytes=policy.max_asset_bytes))

@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import cancel
-from ..config import HubConfig, cache_dir
+from ..config import HubConfig
 from ..durable import pid_alive
 from ..errors import LockTimeout, PolicyError, StoreError
+from ..places import cache_dir
 from ..progress import SILENT, Progress
 from ..textdecode import open_regular
 from . import layout

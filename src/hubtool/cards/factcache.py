@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from ..config import HubConfig, cache_dir
+from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, write_atomic
+from ..places import cache_dir
 from .crosscard import CardFacts
 
 FORMAT = 2  # rows of [size, mtime_ns, inode, facts row or None]

@@ -31,6 +31,18 @@ def golden(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
+    from ..runtimes.mslite.spawn import discard_spares, prespawn, spares
+
+    if not spares():  # cli.main started one already when it saw the command; this is for other callers
+        prespawn(replenish=True)  # the worker's start (~0.3 s of imports) overlaps hubtool's; unused, it is killed
+    try:
+        _golden(paths, store, offline, timeout, fmt, config)
+    finally:
+        discard_spares()
+
+
+def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout: float, fmt: GoldenFormat,
+            config: Path | None) -> None:
     from ..assets.sources import fetcher_for
     from ..assets.store import local_store
     from ..golden.card import GoldenRunner

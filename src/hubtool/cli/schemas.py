@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import HubConfig, cache_dir, profile_config
+from ..config import HubConfig, profile_config
 from ..durable import JSONObject, write_atomic
+from ..places import cache_dir
 from ..schema import exported_card_schema, schema_dir
 
 

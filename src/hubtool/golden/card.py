@@ -24,7 +24,7 @@ from ..errors import (
 from ..legacy.store_translation import translate_into_store
 from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session
 from .imaging import Preprocess
-from .inference import Details, GoldenResult, Translation, run_golden
+from .inference import Details, GoldenResult, Translation, decode_ahead, run_golden
 from .sets import GoldenSet, GoldenSets, set_for_card
 
 
@@ -132,8 +132,9 @@ class GoldenRunner:
     def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str,
              details: Details) -> GoldenResult:
         try:
+            decoded = decode_ahead(gset)  # while a spare worker (runtimes.mslite.spawn) imports its runtime
             with open_session(path, file_format, timeout=self.timeout) as session:
-                result = run_golden(gset, pre, session)
+                result = run_golden(gset, pre, session, decoded)
         except RuntimeUnavailable as exc:
             return GoldenResult("unavailable", exc.message, gset.name, details=details)
         except WorkerError as exc:

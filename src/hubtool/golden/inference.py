@@ -80,8 +80,21 @@ class GoldenResult:
         return [c for c in self.cases if not c.passed]
 
 
-def run_golden(gset: GoldenSet, pre: Preprocess, session: Session) -> GoldenResult:
-    """Preprocess every image, run it, and judge each case; the model's input is checked first."""
+#: images decoded before the runtime is ready (its worker starts meanwhile); the rest as they are run
+DECODE_AHEAD = 64
+
+
+def decode_ahead(gset: GoldenSet) -> dict[str, np.ndarray]:
+    """The first images of the set, decoded (ImageError for one that is not an image)."""
+    return {case.image: load_rgb(gset.image_path(case)) for case in gset.cases[:DECODE_AHEAD]}
+
+
+def run_golden(gset: GoldenSet, pre: Preprocess, session: Session,
+               decoded: dict[str, np.ndarray] | None = None) -> GoldenResult:
+    """Preprocess every image, run it, and judge each case; the model's input is checked first.
+
+    `decoded` holds images decode_ahead already read (each is used once, then dropped).
+    """
     shapes = session.input_shapes()
     if len(shapes) != 1:
         return GoldenResult("failed", f"the model has {len(shapes)} inputs; golden sets feed one image",
@@ -90,8 +103,10 @@ def run_golden(gset: GoldenSet, pre: Preprocess, session: Session) -> GoldenResu
     if isinstance(size, str):
         return GoldenResult("failed", f"preprocessing does not fit the model: {size}", gset.name)
     results = []
+    ahead = dict(decoded or {})
     for case in gset.cases:
-        tensor = to_tensor(load_rgb(gset.image_path(case)), pre, size)
+        rgb = ahead.pop(case.image, None)
+        tensor = to_tensor(load_rgb(gset.image_path(case)) if rgb is None else rgb, pre, size)
         scores = np.asarray(session.predict([tensor])[0], dtype=np.float64).reshape(-1)
         results.append(judge(case, scores, gset))
     correct = sum(r.passed for r in results)

@@ -13,7 +13,6 @@ import select
 import signal
 import struct
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,8 @@ import numpy as np
 from ...durable import JSON, JSONObject
 from ...errors import ModelError, WorkerCrashed, WorkerHung
 from .env import RuntimeEnv, require_env
+from .spawn import DEFAULT_RLIMIT_AS, spawn, take_spare
 
-WORKER = Path(__file__).with_name("worker.py")
-DEFAULT_RLIMIT_AS = 2 * 1024**3
 #: workers started by this process (reports prove that a re-run spawned none)
 STARTED = {"workers": 0}
 
@@ -78,16 +76,10 @@ class MsliteWorker:
     def start(self) -> MsliteWorker:
         start = time.perf_counter()
         STARTED["workers"] += 1
-        folder = self._log_dir or Path(tempfile.gettempdir())
-        fd, name = tempfile.mkstemp(prefix="hubtool-mslite-", suffix=".log", dir=folder)
-        self.log_path = Path(name)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
-               "LANG": "C.UTF-8", "GLOG_v": "3", "GLOG_logtostderr": "1", "OMP_NUM_THREADS": "1",
-               "HUBTOOL_WORKER_LOG": name, "HUBTOOL_WORKER_RLIMIT_AS": str(self.rlimit_as),
-               "PYTHONDONTWRITEBYTECODE": "1"}
-        self.proc = subprocess.Popen([str(self.env.python), "-s", "-B", str(WORKER)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=fd, env=env, start_new_session=True)
-        os.close(fd)
+        # a spare started ahead (spawn.prespawn) has been importing the runtime meanwhile
+        spawned = take_spare(self.env, self.rlimit_as, self._log_dir) or spawn(self.env, self.rlimit_as,
+                                                                               self._log_dir)
+        self.proc, self.log_path = spawned.proc, spawned.log_path
         self.hello = self.request("hello")[0]
         self.stats.spawn_seconds = time.perf_counter() - start
         return self

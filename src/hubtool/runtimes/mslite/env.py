@@ -17,11 +17,15 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ...config import HubConfig, cache_dir
 from ...durable import JSONObject
 from ...errors import RuntimeUnavailable
+from ...places import cache_dir
 from ...progress import SILENT, Progress
+
+if TYPE_CHECKING:
+    from ...config import HubConfig
 
 NAME = "mindspore-lite"
 VERSION = "2.0.0"

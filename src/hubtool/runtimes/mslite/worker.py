@@ -193,8 +193,19 @@ def serve(requests, responses, log_path):
                 "traceback": traceback.format_exc(limit=3)}})
 
 
+def _preload():
+    """Import the runtime before the first request, so that a worker started ahead of time is ready when
+    it is needed.  A failure is left for the hello request to meet again and report as data."""
+    try:
+        import mindspore_lite  # noqa: F401
+        import numpy  # noqa: F401
+    except Exception:
+        pass
+
+
 def main():
     responses = _setup()
+    _preload()
     log_path = os.environ.get("HUBTOOL_WORKER_LOG", "")
     serve(sys.stdin.buffer, responses, log_path)
 

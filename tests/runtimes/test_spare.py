@@ -1,0 +1,103 @@
+"""A worker started ahead of time (runtimes/mslite/spawn.py): adopted once, replaced, never left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, runtime_env
+from hubtool.runtimes.mslite import spawn
+from hubtool.runtimes.mslite.client import STARTED, MsliteWorker
+
+CANARY = REPO / "hub" / "assets" / "cifar10-cnn-canary.ms"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too (reaped by the parent later): read its state
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state != "Z"
+
+
+@pytest.fixture(autouse=True)
+def no_spares_left() -> None:
+    runtime_env()  # the real runtime, or the test fails saying how to install it
+    yield
+    spawn.discard_spares()
+
+
+def test_a_spare_is_adopted_once_and_each_asset_still_gets_a_fresh_process() -> None:
+    assert spawn.prespawn()
+    spare_pid = spawn._SPARES[0].proc.pid
+    before = STARTED["workers"]
+    with MsliteWorker(runtime_env(), timeout=60) as first:
+        assert first.proc is not None and first.proc.pid == spare_pid  # the spare, not a new process
+        first.load(CANARY)
+        assert first.hello["pid"] == spare_pid
+    assert not alive(spare_pid)
+    with MsliteWorker(runtime_env(), timeout=60) as second:  # no spare left: a process of its own
+        assert second.proc is not None and second.proc.pid != spare_pid
+    assert STARTED["workers"] == before + 2
+
+
+def test_replenish_starts_the_next_workers_while_one_runs() -> None:
+    assert spawn.prespawn(replenish=True)
+    pids = set()
+    for _ in range(3):
+        with MsliteWorker(runtime_env(), timeout=60) as worker:
+            assert worker.proc is not None
+            pids.add(worker.proc.pid)
+            assert spawn.spares() == 1  # the next one is already starting
+    assert len(pids) == 3
+    waiting = spawn._SPARES[0].proc.pid
+    spawn.discard_spares()
+    assert spawn.spares() == 0 and not alive(waiting)
+
+
+def test_a_spare_started_otherwise_is_not_taken() -> None:
+    assert spawn.prespawn()
+    spare_pid = spawn._SPARES[0].proc.pid
+    with MsliteWorker(runtime_env(), timeout=60, rlimit_as=3 * 1024**3) as other:  # another memory limit
+        assert other.proc is not None and other.proc.pid != spare_pid
+    assert spawn.spares() == 1
+
+
+def test_a_dead_spare_is_skipped() -> None:
+    assert spawn.prespawn()
+    spawn._SPARES[0].proc.kill()
+    spawn._SPARES[0].proc.wait()
+    with MsliteWorker(runtime_env(), timeout=60) as worker:
+        worker.load(CANARY)  # a worker of its own, which works
+    assert spawn.spares() == 0 or all(s.proc.poll() is not None for s in spawn._SPARES)
+
+
+@pytest.mark.parametrize("card", ["cards/hubtool/cifar10-cnn-canary.md", "cards/noah-cvlab/plain-CNN-resnet50.md"])
+def test_hubtool_golden_leaves_no_worker_behind(tmp_path: Path, card: str) -> None:
+    """With a model to run (the spare is used, its replacement killed) and without one (the spare is killed)."""
+    code = ("import atexit, os, sys\n"
+            "from hubtool.runtimes.mslite import spawn\n"
+            "real = spawn.spawn\n"
+            "def recorded(*a, **k):\n"
+            "    s = real(*a, **k)\n"
+            "    open(os.environ['PIDS'], 'a').write(f'{s.proc.pid}\\n')\n"
+            "    return s\n"
+            "spawn.spawn = recorded\n"
+            "from hubtool.cli import main\nmain()")
+    pids = tmp_path / "pids"
+    env = {**os.environ, "PIDS": str(pids), "HUBTOOL_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", code, "golden", "--offline", "--store", str(tmp_path / "s"), card],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    started = [int(p) for p in pids.read_text().split()]
+    assert started  # a spare was started before typer
+    time.sleep(0.2)
+    assert [p for p in started if alive(p)] == []
+    assert "Traceback" not in proc.stderr
