@@ -1,8 +1,10 @@
 """Timing whole processes from outside, the way a user runs them, for every bench in this folder.
 
-Each command is started fresh by this process and reaped with wait4(), so its wall time
-includes interpreter start-up and its peak RSS is its own (not the maximum over all the
-children this process ever had, as RUSAGE_CHILDREN would give).  Commands and their
+Each command is started by a small launcher (a bare `python -S`) that times it and reaps it
+with wait4(), so its wall time includes interpreter start-up and its peak RSS is its own:
+not the maximum over every child this process had (RUSAGE_CHILDREN), and not inflated by
+this process's own memory, which a child forked from here inherits into its high-water
+mark at exec.  A figure therefore never reads below the launcher's ~10 MiB.  Commands and their
 baselines run in alternating rounds (A B A B ...) so that drift, page-cache state and
 frequency changes hit every side alike; figures are median (min-max).
 """
@@ -29,20 +31,31 @@ class Run:
     code: int
 
 
+LAUNCHER = """
+import os, sys, time
+null = os.open(os.devnull, os.O_RDWR)
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(null, 1); os.dup2(null, 2)
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def run(cmd: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None,
         allowed: Sequence[int] = (0,)) -> Run:
     """One whole process: wall seconds from fork to reap, and its own peak RSS."""
-    import time
-
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env) if env is not None else None,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
-    if proc.returncode not in allowed:
-        raise SystemExit(f"bench command failed with {proc.returncode}: {' '.join(cmd)}")
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    out = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *cmd], cwd=cwd,
+                         env=dict(env) if env is not None else None, capture_output=True, text=True, check=True)
+    seconds, rss_kib, code = out.stdout.split()
+    if int(code) not in allowed:
+        raise SystemExit(f"bench command failed with {code}: {' '.join(cmd)}")
+    return Run(float(seconds), int(rss_kib) / 1024, int(code))
 
 
 def alternate(commands: Mapping[str, Sequence[str]], rounds: int, cwd: Path | None = None,
