@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from faultserver import FaultServer
 from jsonschema import Draft202012Validator
 
@@ -106,6 +107,22 @@ def test_rerun_is_served_from_the_ledger_and_byte_identical(tmp_path: Path, serv
     assert sum(r.hits for r in server.routes.values()) - hits_before == 2
     canary = [c for c in doc["cards"] if c["card"].endswith("canary.md")][0]
     assert canary["steps"]["check"]["cached"] and canary["steps"]["golden"]["cached"]
+
+
+def test_the_index_is_the_same_from_any_working_directory(tmp_path: Path, server: FaultServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub published from CI (another folder) and from a checkout names its cards alike: no new generation."""
+    runtime_env()
+    root = make_hub(tmp_path / "hub-root", server)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    publish(root)
+    first = (root / "dist" / "hub" / "index.json").read_bytes()
+    monkeypatch.chdir(root)
+    code, doc = publish(root)
+    assert doc["counters"]["unchanged"] == 1
+    assert (root / "dist" / "hub" / "index.json").read_bytes() == first
+    assert sorted(c["card"] for c in json.loads(first)["cards"]) == ["cards/u/canary.md", "cards/u/hashonly.md"]
 
 
 def test_changing_one_card_reverifies_only_it(tmp_path: Path, server: FaultServer) -> None:

@@ -33,7 +33,7 @@ def carried_documents(runs: Sequence[CardRun], previous: JSONObject | None) -> l
     before = {doc.get("card"): doc for doc in cards if isinstance(doc, dict)}
     carried: list[JSONObject] = []
     for run in runs:
-        doc = before.get(run.display)
+        doc = before.get(run.card)
         if run.published or not run.held_transient or doc is None:
             continue
         kept = {k: v for k, v in doc.items() if k != "document"}  # the document name is the new index's to give

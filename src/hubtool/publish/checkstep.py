@@ -22,7 +22,7 @@ from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
 from .isolation import isolated_step
 from .ledger import key_of
-from .runs import CardRun, Step
+from .runs import CardRun, Step, hub_path
 from .steps import StepContext
 
 
@@ -64,7 +64,7 @@ class CheckStep:
 
     def _checked(self, path: Path) -> CardRun:
         """The card's check; a bug while checking it fails this card only."""
-        runs = [CardRun(path, display_path(path), "")]
+        runs = [CardRun(path, display_path(path), "", hub_path(path, self.ctx.config.root))]
 
         def work() -> None:
             runs.append(self._check(path))
@@ -74,7 +74,7 @@ class CheckStep:
 
     def _check(self, path: Path) -> CardRun:
         limit = self.ctx.config.max_card_bytes
-        run = CardRun(path, display_path(path), _sha(_raw(path, limit)))
+        run = CardRun(path, display_path(path), _sha(_raw(path, limit)), hub_path(path, self.ctx.config.root))
         english = twins.english_path(path) if path.name.endswith("_cn.md") else None
         english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
         key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.display)

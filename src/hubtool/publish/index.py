@@ -74,7 +74,8 @@ def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> 
         "runtime": golden.runtime if golden else None}
     if translated:
         summary["translated"] = True
-    return CardEntry(run.display, run.title, run.metadata or {}, tuple(assets), summary, run.verified)
+    return CardEntry(run.card, run.title, run.metadata or {}, tuple(assets), summary,
+                     run.verified)
 
 
 def card_document(entry: CardEntry) -> JSONObject:

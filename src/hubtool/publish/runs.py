@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,11 +60,23 @@ class GoldenSummary:
                    text("runtime"), translated if isinstance(translated, dict) else None)
 
 
+def hub_path(path: Path, root: Path) -> str:
+    """A card's path as the published index names it: POSIX, relative to the hub root when inside it.
+
+    Not the display path: that depends on where publish was started, and a hub published from
+    CI and from a checkout must get the same index (else every run is a new generation).
+    """
+    absolute, base = os.path.abspath(path), os.path.join(os.path.abspath(root), "")  # base ends in a separator
+    rel = absolute[len(base):] if absolute.startswith(base) else absolute  # slicing: relpath was 0.1 ms a card
+    return rel.replace(os.sep, "/")
+
+
 @dataclass
 class CardRun:
     path: Path
-    display: str
+    display: str  # as messages show it: relative to the working directory
     raw_sha256: str
+    card: str  # as the index records it: relative to the hub root, whatever the working directory
     steps: dict[str, Step] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     metadata: JSONObject | None = None
