@@ -15,8 +15,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
-from legacy_writer import write_v0  # noqa: E402
 from legacy_graphs import resnet50_plain  # noqa: E402
+from legacy_writer import write_v0  # noqa: E402
 from whole import HUBTOOL, alternate, arguments, compile_sources, report  # noqa: E402
 
 
