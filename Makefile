@@ -45,8 +45,10 @@ test: $(RUNTIME) $(YAMLLS) $(WHEELHOUSE)/.built
 	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
 	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 
-bench: $(STAMP)
-	$(BIN)/python bench/check_bench.py
+bench: $(RUNTIME)
+	@for b in check download golden runtime legacy publish; do $(BIN)/python bench/$${b}_bench.py || exit 1; done
+	tests/servers/rgw.sh start $(RGW_DIR); $(BIN)/python bench/s3_bench.py; status=$$?; \
+	  tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -1,34 +1,105 @@
-"""Benchmark the S3 store against boto3 on a real Ceph RGW on loopback (tests/servers/rgw.sh).
+"""Benchmark the S3 store against boto3 on a real Ceph RGW on loopback (tests/servers/rgw.sh), whole processes.
 
-In one run, for a 1 GiB blob (BENCH_S3_MIB): upload with hubtool's put-if-absent (multipart,
-per-part payload hash, whole-file hash checked before completing) versus boto3's transfer
-manager (upload_file); verified download with hubtool's one-pass fetch (hash + fsync + rename)
-versus boto3's download_file followed by a separate sha256 pass.
+For a 1 GiB blob (BENCH_S3_MIB), in alternating rounds:
+- upload: `hubtool mirror --to s3://...` of a card whose asset is in the repository (read, hash
+  into the local store, then put-if-absent: multipart, per-part payload hash, the whole-file
+  hash checked before completing) against a boto3 script that hashes the file and calls
+  `upload_file` (the transfer manager);
+- download: `hubtool fetch` from an s3:// mirror (one pass: hash, fsync, rename) against a
+  boto3 script that calls `download_file` and then hashes the file.
+Uses $HUBTOOL_RGW_ENV's RGW, or starts one of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-from s3_servers import rgw  # noqa: E402
+sys.path.insert(0, str(HERE))
+from s3_servers import Server, rgw  # noqa: E402
+from whole import HUBTOOL, alternate, arguments, compile_sources, report  # noqa: E402
 
-from hubtool.assets.s3.blobs import S3BlobStore  # noqa: E402
-from hubtool.assets.s3.client import S3Location  # noqa: E402
-from hubtool.assets.store import DirectoryStore  # noqa: E402
+from hubtool.assets.layout import blob_rel  # noqa: E402
 from hubtool.assets.writer import hash_file  # noqa: E402
 
 MIB = int(os.environ.get("BENCH_S3_MIB", "1024"))
+CLIENT = ("import boto3, hashlib, sys\nfrom botocore.config import Config\n"
+          "s3 = boto3.client('s3', endpoint_url=sys.argv[1], config=Config(s3={'addressing_style': 'path'}))\n"
+          "def sha(path):\n    h = hashlib.sha256()\n    with open(path, 'rb') as f:\n"
+          "        while b := f.read(1 << 20):\n            h.update(b)\n    return h.hexdigest()\n")
+UPLOAD = CLIENT + "sha(sys.argv[2])\ns3.upload_file(sys.argv[2], sys.argv[3], sys.argv[4])\n"
+DOWNLOAD = CLIENT + "s3.download_file(sys.argv[3], sys.argv[4], sys.argv[2])\nsha(sys.argv[2])\n"
+
+
+def write_hub(root: Path, server: Server, link: str, digest: str, mirror: str = "") -> Path:
+    (root / "hub").mkdir(parents=True, exist_ok=True)
+    (root / "cards" / "u").mkdir(parents=True, exist_ok=True)
+    (root / "hub" / "hub.yaml").write_text(
+        f"name: bench\nobject-store:\n  endpoint-url: {server.endpoint}\n  addressing-style: path\n"
+        "policy:\n  allowed-schemes: [http]\n  allowed-hosts: ['127.0.0.1']\n"
+        "  allow-private-addresses: ['127.0.0.1']\n  max-asset-bytes: 17179869184\n  retries: 0\n"
+        + (f"mirrors:\n- url: {mirror}\n  layout: by-hash\n" if mirror else ""))
+    (root / "cards" / "u" / "m.md").write_text(
+        f"# M\n---\nmodel-name: m\nuser-id: u\nmodel-version: '1'\nasset:\n- file-format: ckpt\n"
+        f"  asset-link: {link}\n  asset-sha256: {digest}\n---\n")
+    return root
+
+
+def run(tmp: Path, rounds: int) -> None:
+    server = rgw()
+    client, bucket = server.bucket()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": server.access_key, "AWS_SECRET_ACCESS_KEY": server.secret_key,
+           "HUBTOOL_HOME": str(tmp / "home")}
+    up = tmp / "up"
+    (up / "hub" / "assets").mkdir(parents=True)
+    src = up / "hub" / "assets" / "blob.bin"
+    with open(src, "wb") as fh:
+        for _ in range(MIB):
+            fh.write(os.urandom(1 << 20))
+    digest = hash_file(src)
+    write_hub(up, server, "hub/assets/blob.bin", digest)
+
+    def empty(name: str) -> None:  # put-if-absent would skip a blob already there
+        for key in (f"m/{blob_rel(digest)}", "boto3/blob.bin"):
+            client.delete_object(Bucket=bucket, Key=key)
+        shutil.rmtree(tmp / "store-up", ignore_errors=True)
+
+    uploads = alternate({
+        "baseline: boto3 sha256 + upload_file": [sys.executable, "-c", UPLOAD, server.endpoint, str(src), bucket,
+                                                 "boto3/blob.bin"],
+        "hubtool mirror --to s3:// (verified)": [HUBTOOL, "mirror", "--to", f"s3://{bucket}/m", "--store",
+                                                 str(tmp / "store-up")],
+    }, rounds, up, env, after=empty)
+    report(f"{MIB} MiB blob to Ceph RGW on loopback, {rounds} alternating rounds, median (min-max):", uploads,
+           "baseline: boto3 sha256 + upload_file")
+
+    subprocess.run([HUBTOOL, "mirror", "--to", f"s3://{bucket}/m", "--store", str(tmp / "store-up")], cwd=up,
+                   env=env, check=True, capture_output=True)
+    client.upload_file(str(src), bucket, "boto3/blob.bin")
+    down = write_hub(tmp / "down", server, "http://127.0.0.1:9/blob.bin", digest, mirror=f"s3://{bucket}/m")
+
+    def clean(name: str) -> None:
+        shutil.rmtree(tmp / "store-down", ignore_errors=True)
+        (tmp / "down.bin").unlink(missing_ok=True)
+
+    downloads = alternate({
+        "baseline: boto3 download_file + sha256": [sys.executable, "-c", DOWNLOAD, server.endpoint,
+                                                   str(tmp / "down.bin"), bucket, "boto3/blob.bin"],
+        "hubtool fetch from an s3:// mirror": [HUBTOOL, "fetch", "--store", str(tmp / "store-down")],
+    }, rounds, down, env, after=clean)
+    report(f"{MIB} MiB blob from Ceph RGW on loopback:", downloads, "baseline: boto3 download_file + sha256")
+    print("  targets: upload <= 1x and download < 1x boto3")
 
 
 def main() -> None:
+    args = arguments(__doc__ or "", rounds=3)
+    compile_sources()
     own = not os.environ.get("HUBTOOL_RGW_ENV")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         if own:
@@ -36,61 +107,10 @@ def main() -> None:
                            capture_output=True)
             os.environ["HUBTOOL_RGW_ENV"] = f"{tmp}/rgw/env"
         try:
-            run(Path(tmp))
+            run(Path(tmp), args.rounds)
         finally:
             if own:
                 subprocess.run([str(HERE.parent / "tests" / "servers" / "rgw.sh"), "stop", f"{tmp}/rgw"])
-
-
-def run(tmp: Path) -> None:
-    server = rgw()
-    client, bucket = server.bucket()
-    src = tmp / "blob.bin"
-    with open(src, "wb") as fh:
-        for _ in range(MIB):
-            fh.write(os.urandom(1 << 20))
-    digest = hash_file(src)
-    store = S3BlobStore(S3Location(bucket, "h/"), client)
-
-    # alternate the order (a fresh memstore is slower to fill): best of two of each
-    ours_up = boto_up = float("inf")
-    for turn in range(2):
-        for ours in ((True, False) if turn == 0 else (False, True)):
-            start = time.perf_counter()
-            if ours:
-                store.put_file(digest, src, source="bench")
-            else:
-                client.upload_file(str(src), bucket, "boto3/blob.bin")
-            took = time.perf_counter() - start
-            if ours:
-                ours_up = min(ours_up, took)
-            else:
-                boto_up = min(boto_up, took)
-            if turn == 0:  # empty again for the second turn (put-if-absent would skip an existing blob)
-                if ours:
-                    store.remove(digest)
-                else:
-                    client.delete_object(Bucket=bucket, Key="boto3/blob.bin")
-
-    local = DirectoryStore(tmp / "store")
-    start = time.perf_counter()
-    store.fetch(digest, local)
-    ours_down = time.perf_counter() - start
-    start = time.perf_counter()
-    client.download_file(bucket, "boto3/blob.bin", str(tmp / "down.bin"))
-    sha = hashlib.sha256()
-    with open(tmp / "down.bin", "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(chunk)
-    assert sha.hexdigest() == digest
-    boto_down = time.perf_counter() - start
-    for key in (store.blob_key(digest), "boto3/blob.bin"):
-        client.delete_object(Bucket=bucket, Key=key)
-    print(f"{MIB} MiB blob, Ceph RGW 16.2 (memstore) on loopback (uploads: best of 2, alternating order):")
-    print(f"  upload   hubtool put-if-absent (verified before visible): {ours_up:6.2f} s   "
-          f"boto3 upload_file: {boto_up:6.2f} s   ratio {ours_up / boto_up:.2f} (target <= 1)")
-    print(f"  download hubtool fetch (hash + fsync + rename, one pass):  {ours_down:6.2f} s   "
-          f"boto3 download_file + sha256: {boto_down:6.2f} s   ratio {ours_down / boto_down:.2f} (target < 1)")
 
 
 if __name__ == "__main__":
