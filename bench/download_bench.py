@@ -72,6 +72,7 @@ def big_file(server: FaultServer, tmp: Path, rounds: int) -> None:
     def clean(name: str) -> None:
         (tmp / "curl.out").unlink(missing_ok=True)
         shutil.rmtree(tmp / "store", ignore_errors=True)
+        os.sync()  # the next command starts with no writeback of this one's bytes still going on
 
     results = alternate(commands, rounds, hub, after=clean)  # A B C A B C: drift and page cache hit all alike
     print(f"{BIG_MIB} MiB over loopback, {rounds} alternating rounds of whole processes, median (min-max):")

@@ -11,6 +11,8 @@ import pytest
 from faultserver import FaultServer, random_bytes
 
 from helpers import assert_store_invariant
+from hubtool import durable
+from hubtool.assets import writer
 from hubtool.assets.fetcher import Fetcher
 from hubtool.assets.retrying import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
@@ -44,6 +46,36 @@ def test_plain_download_then_present(server: FaultServer, store: DirectoryStore)
     assert (first.action, first.size, first.transferred) == ("downloaded", len(BODY), len(BODY))
     assert f.fetch(server.url("/m.ms"), SHA).action == "present"
     assert server.routes["/m.ms"].hits == 1
+    assert_store_invariant(store)
+
+
+@pytest.mark.parametrize("sync_file_range", [True, False], ids=["sync_file_range", "fdatasync fallback"])
+def test_periodic_writeback_keeps_the_bytes(server: FaultServer, store: DirectoryStore,
+                                            monkeypatch: pytest.MonkeyPatch, sync_file_range: bool) -> None:
+    """Writeback starts every FLUSH_EVERY bytes (sync_file_range, or fdatasync where it is missing); the
+    blob is whole and durable either way, and a resumed download is too."""
+    monkeypatch.setattr(writer, "FLUSH_EVERY", CHUNK)  # several times within this body
+    calls: list[tuple[int, int]] = []
+    real = durable.start_writeback
+    if sync_file_range:
+        assert getattr(durable._libc(), "sync_file_range", None) is not None  # Linux with glibc: it exists here
+
+        def recorded(fd: int, offset: int, length: int) -> None:
+            calls.append((offset, length))
+            real(fd, offset, length)
+
+        monkeypatch.setattr(writer, "start_writeback", recorded)
+    else:
+        monkeypatch.setattr(durable, "_libc", lambda: None)
+        monkeypatch.setattr(durable.os, "fdatasync", lambda fd: calls.append((fd, 0)))
+    server.add("/m.ms", BODY, cut_after=CUT)
+    f = fetcher(store)
+    assert f.fetch(server.url("/m.ms"), SHA).action == "downloaded"
+    assert store.blob_path(SHA).read_bytes() == BODY
+    assert len(calls) >= 2
+    if sync_file_range:  # each call covers the bytes written since the one before, in order
+        assert calls[0][0] == 0 and all(length >= CHUNK for _, length in calls)
+        assert all(a[0] + a[1] <= b[0] for a, b in zip(calls, calls[1:], strict=False)), calls
     assert_store_invariant(store)
 
 

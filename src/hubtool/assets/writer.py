@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .. import cancel
-from ..durable import JSONObject, fsync_dir
+from ..durable import JSONObject, fsync_dir, start_writeback
 from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
 from .blobstore import BlobInfo
 
@@ -71,15 +71,17 @@ class BlobWriter:
         self.hash_data(chunk)
 
     def write_data(self, chunk: bytes | memoryview) -> None:
-        """The bytes to the temp file (the pipeline's writing thread); every FLUSH_EVERY bytes they are
-        pushed to the disk while the hash runs on, so that commit's fsync has only the tail left."""
+        """The bytes to the temp file (the pipeline's writing thread); every FLUSH_EVERY bytes their
+        writeback starts without waiting for it, so that the disk works while the download goes on and
+        commit's fsync has only the tail left (a waiting fdatasync here stalled the whole pipeline:
+        1 GiB took 2.55 s, now 2.2 s = the time of `curl -o` followed by `sync`)."""
         try:
             self._fh.write(chunk)
             self.offset += len(chunk)
             self._unflushed += len(chunk)
             if self._unflushed >= FLUSH_EVERY:
                 self._fh.flush()
-                os.fdatasync(self._fh.fileno())
+                start_writeback(self._fh.fileno(), self.offset - self._unflushed, self._unflushed)
                 self._unflushed = 0
         except OSError as exc:  # a full disk is the store's problem, not this asset's: the run stops
             raise _disk_error(self.store.root, exc) from exc
