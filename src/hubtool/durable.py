@@ -54,6 +54,39 @@ def write_atomic(path: Path, data: bytes | memoryview, *, durable: bool = True, 
         tmp.unlink(missing_ok=True)
 
 
+def write_atomic_range(path: Path, src_fd: int, offset: int, length: int, *, parents: bool = True) -> None:
+    """As write_atomic, for `length` bytes of the open file `src_fd` from `offset`, copied by the kernel
+    (copy_file_range) where it can, so that the bytes never pass through this process's memory."""
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            _copy_range(src_fd, fh.fileno(), offset, length)
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _copy_range(src_fd: int, dst_fd: int, offset: int, length: int) -> None:
+    end = offset + length
+    kernel = hasattr(os, "copy_file_range")
+    while offset < end:
+        done = 0
+        if kernel:
+            try:
+                done = os.copy_file_range(src_fd, dst_fd, end - offset, offset)
+            except OSError:  # another filesystem's limits, an old kernel: read and write instead
+                kernel = False
+        if not kernel:
+            block = os.pread(src_fd, min(end - offset, 8 << 20), offset)
+            done = os.write(dst_fd, block) if block else 0
+        if done == 0:
+            raise OSError(f"{end - offset:,} bytes are missing from the source of the copy")
+        offset += done
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new name in `path` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Iterator
 
 from ..errors import LegacyFormatError
 
@@ -142,12 +143,19 @@ class Table:
         return memoryview(self.buf.data)[start:start + count], start
 
     def tables(self, slot: int, name: str) -> list[Table]:
+        return list(self.each_table(slot, name))
+
+    def count(self, slot: int) -> int:
+        """The length of the vector of tables in `slot` (0 when absent)."""
+        found = self._vector(slot, 4)
+        return found[1] if found else 0
+
+    def each_table(self, slot: int, name: str) -> Iterator[Table]:
+        """The tables of a vector one at a time (reading a table maps the file's pages around it)."""
         found = self._vector(slot, 4)
         if found is None:
-            return []
+            return
         start, count = found
-        out = []
         for i in range(count):
             at = start + 4 * i
-            out.append(Table(self.buf, at + self.buf.u32(at, f"{name} offset"), name))
-        return out
+            yield Table(self.buf, at + self.buf.u32(at, f"{name} offset"), name)

@@ -73,6 +73,12 @@ def _tensor(t: Table) -> LegacyTensor:
                         t.integer(4, "int"), t.integer(5, "int"), blob, inited, start)
 
 
+def _forget(data: bytes | memoryview | mmap.mmap) -> None:
+    """Drop a mapped file's pages from this process (they stay in the page cache); nothing for bytes."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
 def _node(n: Table, is_1_0: bool) -> LegacyNode:
     prim = n.table(2, "Primitive")
     kind = prim.integer(0, "ubyte") if prim else 0
@@ -100,13 +106,17 @@ def read_model(data: bytes | memoryview | mmap.mmap) -> LegacyModel:
         raise LegacyFormatError("not a MindSpore Lite 1.x model: no file identifier and no "
                                 "'MindSpore Lite' version string")
     is_1_0 = fmt == "v0"
-    node_tables = root.tables(6, "CNode")
-    tensor_tables = root.tables(7, "Tensor")
-    if len(node_tables) > MAX_NODES or len(tensor_tables) > MAX_TENSORS:
-        raise LegacyFormatError(f"absurd graph size: {len(node_tables):,} nodes, {len(tensor_tables):,} tensors")
+    nodes, tensors = root.count(6), root.count(7)
+    if nodes > MAX_NODES or tensors > MAX_TENSORS:
+        raise LegacyFormatError(f"absurd graph size: {nodes:,} nodes, {tensors:,} tensors")
     model = LegacyModel(fmt, root.string(0) or "", version, root.integer(2, "int"),
                         root.integers(3, "uint"), root.integers(4, "uint"))
-    model.tensors = [_tensor(t) for t in tensor_tables]
+    for i, t in enumerate(root.each_table(7, "Tensor")):
+        model.tensors.append(_tensor(t))
+        if i % 8 == 7:  # each table read maps the file around it (whole large folios): for a big model, the
+            _forget(data)  # weights would all be mapped before the output is built
+    _forget(data)
+    node_tables = root.tables(6, "CNode")
     model.nodes = [_node(n, is_1_0) for n in node_tables]
     count = len(model.tensors)
     bad = [i for node in model.nodes for i in node.inputs + node.outputs if i >= count]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -68,17 +69,32 @@ def _byte_vector(b: flatbuffers.Builder, data: Any) -> int:
     return int(b.EndVector())
 
 
+def output_size_hint(model: LegacyModel, translation: Translation) -> int:
+    """Room for the whole MSL2 file: the weights, and generously the tables around them."""
+    return sum(len(t.data) for t in model.tensors) + 1024 * 1024 + 512 * (len(model.tensors) + len(translation.nodes))
+
+
 def write_msl2(model: LegacyModel, translation: Translation,
-               release: Callable[[int, int], None] | None = None) -> memoryview:
-    """The MSL2 bytes; `release(offset, length)` is told when a source tensor's bytes are no longer needed."""
-    size_hint = sum(len(t.data) for t in model.tensors) + 1024 * 1024
-    b = flatbuffers.Builder(size_hint)  # sized once: no doubling copies of the weights
+               release: Callable[[int, int], None] | None = None, *,
+               into: bytearray | mmap.mmap | None = None, done: Callable[[int], None] | None = None) -> memoryview:
+    """The MSL2 bytes; `release(offset, length)` is told when a source tensor's bytes are no longer needed.
+
+    The FlatBuffer is built back to front in `into` (a writable buffer of output_size_hint bytes, such as a
+    mapped file: the weights then never sit in this process's own memory), or in a bytearray of that size;
+    `done(head)` is told after each tensor that every byte from `head` to the end is final.  The result
+    is a view of the buffer's tail, or of a bigger bytearray if the tables outgrew the hint.
+    """
+    b = flatbuffers.Builder(0)
+    b.Bytes = into if into is not None else bytearray(output_size_hint(model, translation))  # no doubling copies
+    b.head = len(b.Bytes)
     b.ForceDefaults(True)  # every attribute the translation sets is written explicitly
     tensors = []
     for i, t in enumerate(model.tensors):
         tensors.append(_tensor(b, i, t))
         if release is not None and len(t.data):
             release(t.data_offset, len(t.data))
+        if done is not None:
+            done(b.Head())
     for j, extra in enumerate(translation.extra):
         tensors.append(_const(b, len(model.tensors) + j, extra.values, extra.shape))
     nodes = [_node(b, node.name, node.op, node.attrs, node.inputs, node.outputs) for node in translation.nodes]
