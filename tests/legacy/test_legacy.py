@@ -426,3 +426,31 @@ def test_refusals_are_grouped_by_reason_with_counts_and_one_example() -> None:
     assert "- ApplyMomentum is a training operator (a training export): 8 nodes, e.g. node " \
            "'Default/optimizer-Momentum/ApplyMomentum-op62'" in lines
     assert len(lines) == 7  # one per operator, not one per node (25 nodes are refused)
+
+
+@pytest.mark.parametrize("how", ["mapped scratch file", "tables outgrow the size hint", "no copy_file_range"])
+def test_upgrade_ms_writes_the_same_bytes_whichever_way_it_builds(how: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is built in a mapped scratch file and copied by the kernel; when the tables need more room
+    than the hint the builder moves to memory, and without copy_file_range the copy is read and written:
+    the bytes are those of upgrade_bytes every time, and no scratch or temp file is left."""
+    import hubtool.durable
+    import hubtool.legacy.upgrade as upgrade
+
+    data = write_v0(resnet50_plain(widths=(8, 16, 32, 64)))
+    src = tmp_path / "in" / "model.ms"
+    src.parent.mkdir()
+    src.write_bytes(data)
+    expected = bytes(upgrade_bytes(data))
+    if how == "tables outgrow the size hint":
+        monkeypatch.setattr(upgrade, "output_size_hint", lambda model, translation: 4096)
+    elif how == "no copy_file_range":
+        def refuse(*args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(hubtool.durable.os, "copy_file_range", refuse)
+    dest = tmp_path / "out" / "model.ms"
+    dest.parent.mkdir()
+    assert upgrade_ms(src, dest) == len(expected)
+    assert dest.read_bytes() == expected
+    assert [p.name for p in dest.parent.iterdir()] == ["model.ms"]
