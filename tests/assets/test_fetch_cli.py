@@ -111,11 +111,15 @@ def test_mirror_is_idempotent_and_a_usable_mirror(tmp_path: Path, server: FaultS
     first = run_cli("mirror", "--to", str(out), "--jobs", "3", "--store", str(tmp_path / "empty"))
     assert first.exit_code == 0, first.output
     hits = sum(r.hits for r in server.routes.values())
-    second = run_cli("mirror", "--to", str(out), "--format", "json", "--store", str(tmp_path / "empty"))
+    before = (out / "manifest.json").read_bytes()
+    monkeypatch.chdir(tmp_path)  # from another folder: the manifest names the cards by their path in the hub
+    second = run_cli("mirror", "--to", str(out), "--format", "json", "--store", str(tmp_path / "empty"),
+                     "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
     assert json.loads(second.output)["summary"]["transferred-bytes"] == 0
     assert sum(r.hits for r in server.routes.values()) == hits
+    assert (out / "manifest.json").read_bytes() == before
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(manifest["cards"]) == 6
+    assert len(manifest["cards"]) == 6 and all(c["card"].startswith("cards/") for c in manifest["cards"])
     entry = manifest["cards"][0]["assets"][0]
     assert (out / entry["path"]).read_bytes() == assets[entry["origin"].rsplit("/", 1)[1]]
     verify_store(out)

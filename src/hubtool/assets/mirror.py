@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__, cancel
-from ..cards.card import Card
+from ..cards.card import Card, hub_path
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, pretty_json, write_atomic
 from ..errors import AssetEntryError, AssetError
@@ -122,18 +122,20 @@ def referenced_digests(cards: Sequence[Card]) -> set[str]:
     return {t.digest for t in tasks_for(cards)[0]}
 
 
-def manifest(cards: Sequence[Card], results: Sequence[AssetResult]) -> JSONObject:
-    """What a mirror holds: per card and asset, the origin, SHA-256, size and format."""
+def manifest(cards: Sequence[Card], results: Sequence[AssetResult], root: Path) -> JSONObject:
+    """What a mirror holds: per card (by its path in the hub at `root`) and asset, the origin, SHA-256, size
+    and format."""
     sizes = {r.task.digest: r.outcome.size for r in results if r.outcome}
     entries: list[JSONObject] = []
-    for card in sorted(cards, key=lambda c: c.display):
+    for card in sorted(cards, key=lambda c: hub_path(c.path, root)):
         meta = card.metadata
         assets: list[JSONObject] = [
             {"file-format": a.file_format, "origin": a.link, "sha256": a.sha256, "size": sizes.get(a.sha256 or ""),
              "path": layout.blob_rel(a.sha256) if a.sha256 and a.sha256 in sizes else None}
             for a in card.assets]
-        entries.append({"card": card.display, "user-id": meta.get("user-id"), "model-name": meta.get("model-name"),
-                        "model-version": meta.get("model-version"), "assets": list(assets)})
+        entries.append({"card": hub_path(card.path, root), "user-id": meta.get("user-id"),
+                        "model-name": meta.get("model-name"), "model-version": meta.get("model-version"),
+                        "assets": list(assets)})
     return {"format": "hubtool-mirror/1", "hubtool": __version__, "layout": layout.DESCRIPTION,
             "cards": list(entries)}
 
@@ -145,7 +147,7 @@ def mirror_hub(cards: Sequence[Card], config: HubConfig, to: str, *, local: Dire
         return _mirror_to_s3(cards, config, to, fetcher_for(config, local, progress=progress), jobs=jobs)
     fetcher = fetcher_for(config, DirectoryStore(Path(to)), local_stores=(local,), progress=progress)
     results = fetch_cards(cards, fetcher, jobs=jobs)
-    write_atomic(Path(to) / "manifest.json", pretty_json(manifest(cards, results)))
+    write_atomic(Path(to) / "manifest.json", pretty_json(manifest(cards, results, config.root)))
     return results
 
 
@@ -172,5 +174,5 @@ def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: F
             continue
         uploaded.append(AssetResult(result.task, FetchOutcome(digest, result.outcome.size, url,
                                                               "copied" if stored.created else "present")))
-    S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded)))
+    S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded, config.root)))
     return uploaded

@@ -282,3 +282,13 @@ def _path_parts(path: str) -> tuple[str, ...]:
     """What pathlib compares and dedupes on (POSIX): the parts, without "." and empty ones."""
     parts = tuple(p for p in path.split(os.sep) if p not in ("", "."))
     return (os.sep, *parts) if path.startswith(os.sep) else parts
+
+
+def hub_path(path: Path, root: Path) -> str:
+    """A card's path as the published index and a mirror's manifest name it: POSIX, relative to the hub
+    root when inside it.  Not the display path: that depends on the working directory, and a hub
+    published from CI and from a checkout must get the same index (else every run is a new generation).
+    """
+    absolute, base = os.path.abspath(path), os.path.join(os.path.abspath(root), "")  # base ends in a separator
+    rel = absolute[len(base):] if absolute.startswith(base) else absolute  # slicing: relpath was 0.1 ms a card
+    return rel.replace(os.sep, "/")

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import codes, textdecode
 from ..cards import suppress, twins
+from ..cards.card import hub_path
 from ..cards.crosscard import CardFacts
 from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, display_path, finish
 from ..diagnostics import Diagnostic, Severity
@@ -22,7 +23,7 @@ from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
 from .isolation import isolated_step
 from .ledger import key_of
-from .runs import CardRun, Step, hub_path
+from .runs import CardRun, Step
 from .steps import StepContext
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,17 +57,6 @@ class GoldenSummary:
         translated = doc.get("translated")
         return cls(text("set"), num("correct"), num("required"), num("cases"), text("message") or "",
                    text("runtime"), translated if isinstance(translated, dict) else None)
-
-
-def hub_path(path: Path, root: Path) -> str:
-    """A card's path as the published index names it: POSIX, relative to the hub root when inside it.
-
-    Not the display path: that depends on where publish was started, and a hub published from
-    CI and from a checkout must get the same index (else every run is a new generation).
-    """
-    absolute, base = os.path.abspath(path), os.path.join(os.path.abspath(root), "")  # base ends in a separator
-    rel = absolute[len(base):] if absolute.startswith(base) else absolute  # slicing: relpath was 0.1 ms a card
-    return rel.replace(os.sep, "/")
 
 
 @dataclass
