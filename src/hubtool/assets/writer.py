@@ -74,7 +74,7 @@ class BlobWriter:
         """The bytes to the temp file (the pipeline's writing thread); every FLUSH_EVERY bytes their
         writeback starts without waiting for it, so that the disk works while the download goes on and
         commit's fsync has only the tail left (a waiting fdatasync here stalled the whole pipeline:
-        1 GiB took 2.55 s, now 2.2 s = the time of `curl -o` followed by `sync`)."""
+        a 1 GiB fetch took 2.55 s, now 2.27 s, against 1.87 s for `curl -o` followed by `sync`)."""
         try:
             self._fh.write(chunk)
             self.offset += len(chunk)
