@@ -53,3 +53,31 @@ def test_a_copy_fails_where_the_cards_path_is_its_identity(tmp_path: Path) -> No
     assert code == 1 and len(errors) == 1
     [(folder, code_, message)] = errors
     assert (folder, code_) == ("1.5", "HUB306") and "another card" in message and "resnet.md" in message
+
+
+def test_one_card_at_a_time_finds_what_the_whole_hub_finds(tmp_path: Path) -> None:
+    """Only cached cards that share a key with the staged one are read back (identity, folder and SHA-256,
+    link); for every card of a hub full of collisions, checking it alone from a warm cache gives exactly the
+    cross-card findings the whole-hub run gives on it."""
+    import random
+
+    rng = random.Random(7)
+    shas = [f"{i:064x}" for i in range(1, 5)]
+    links = [f"https://download.mindspore.cn/m{i}.ckpt" for i in range(4)]
+    cards = {}
+    for i in range(30):
+        name = rng.choice(["a", "b", "c", f"own{i}"])
+        fields = {"model-name": name, "model-version": rng.choice(["'1.0'", "'2.0'"])}
+        cards[f"{rng.choice(['u', 'v'])}/card{i}.md"] = card_text(link=rng.choice(links), sha=rng.choice(shas),
+                                                                 **fields)
+    root = write_hub(tmp_path, cards)
+    _, whole = check_json(str(root))
+    cross = ("HUB303", "HUB306", "HUB307")
+    expected = {f: sorted((d["code"], d["line"], d["message"]) for d in whole["diagnostics"]
+                          if d["path"] == f and d["code"] in cross) for f in whole["files"]}
+    assert sum(len(v) for v in expected.values()) > 10  # collisions of all three kinds
+    assert {c for v in expected.values() for c, _, _ in v} == set(cross)
+    for file, findings in expected.items():
+        _, alone = check_json(file)
+        assert sorted((d["code"], d["line"], d["message"]) for d in alone["diagnostics"]
+                      if d["code"] in cross) == findings, file

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import __version__
 from ..config import HubConfig
@@ -49,9 +50,13 @@ class FactsCache:
 
     def facts(self, files: list[str], fresh: dict[str, CardFacts | None],
               examine: Callable[[list[str]], list[CardFacts | None]]) -> list[CardFacts]:
-        """The facts of every file: from `fresh` (just checked), the cache, or `examine` (all misses at once,
-        so that a first run on a big hub can spread them over the CPUs)."""
+        """The facts the cross-card rules need to judge the `fresh` cards (just checked) against every file:
+        theirs, those of every cached card that shares a key with one of them (identity, folder and SHA-256,
+        link: what the rules compare), and those `examine` reads again (all misses at once, so that a first
+        run on a big hub can spread them over the CPUs).  The other cached cards cannot change a finding on
+        a fresh card, so their rows are not even decoded (a pre-commit run on a 3,000-card hub)."""
         cached = self._read()
+        related = _Keys([f for f in fresh.values() if f is not None])
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
         entries: JSONObject = {}  # the cache as it will be: hits keep their stored row as it is
@@ -65,7 +70,7 @@ class FactsCache:
                 entries[absolute] = _row(stat, fresh[display])
                 continue
             row = cached.get(absolute)
-            hit = self._cached(row, stat, display)
+            hit = self._cached(row, stat, display, related)
             if hit:
                 known[path] = hit.facts
                 entries[absolute] = row
@@ -80,13 +85,16 @@ class FactsCache:
         return [f for f in (known[path] for path in files) if f is not None]
 
     @staticmethod
-    def _cached(row: JSON, stat: list[int] | None, display: str) -> _Hit | None:
-        """The cached facts if the file is unchanged since; None (a miss) otherwise."""
+    def _cached(row: JSON, stat: list[int] | None, display: str, related: _Keys) -> _Hit | None:
+        """The cached facts if the file is unchanged since (no facts when they cannot matter); None (a miss)
+        otherwise, and for a row that is not what this module writes."""
         if not isinstance(row, list) or len(row) != 4 or stat is None or row[:3] != stat:
             return None
         if row[3] is None:
             return _Hit(None)  # not an English card that parses: nothing to know
         try:
+            if not related.shared_by(row[3]):
+                return _Hit(None)
             return _Hit(CardFacts.from_row(row[3], display))
         except (KeyError, TypeError, ValueError, IndexError):
             return None
@@ -109,6 +117,24 @@ def _encodable(key: str, row: JSON) -> bool:
         return False
     return True
 
+
+
+class _Keys:
+    """What the cross-card rules compare, for a set of cards: two cards with none of it in common cannot
+    produce a finding on each other (crosscard.py: identity, SHA-256 within a folder, link)."""
+
+    def __init__(self, facts: list[CardFacts]) -> None:
+        self.identities = {f.identity for f in facts if f.identity is not None}
+        self.hashes = {(f.folder, a.sha256) for f in facts for a in f.assets}
+        self.links = {a.link for f in facts for a in f.assets}
+
+    def shared_by(self, row: JSON) -> bool:
+        """Whether a cached facts row (CardFacts.to_row) shares a key; TypeError/IndexError if it is no row."""
+        fields: Any = row  # hubtool's own cache row: indexed as written, checked by the exceptions
+        folder, ident, assets = fields[0], fields[2], fields[5]
+        if ident is not None and (str(ident[0]), str(ident[1]), str(ident[2])) in self.identities:
+            return True
+        return any((folder, a[1]) in self.hashes or a[2] in self.links for a in assets)
 
 
 def _row(stat: list[int] | None, facts: CardFacts | None) -> JSON:
