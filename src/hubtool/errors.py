@@ -21,6 +21,7 @@ Exceptions are for failures that stop an operation::
     ├── GoldenSetError           a golden set (hub/golden/<set>/golden.yaml) is missing or invalid
     ├── ImageError               a golden image cannot be decoded
     ├── LegacyFormatError        a MindSpore Lite 1.0/1.1 file is not a well-formed FlatBuffer
+    ├── CheckpointFormatError    a file is not a well-formed MindSpore checkpoint (protobuf)
     ├── TranslationRefused       the legacy translator cannot carry a model over faithfully (every reason)
     ├── RuntimeUnavailable       no usable runtime (e.g. no CPython 3.7 for MindSpore Lite): never "model failed"
     └── WorkerError              the runtime worker failed
@@ -141,6 +142,12 @@ class LegacyFormatError(HubtoolError):
     """The file is not a well-formed FlatBuffer of the expected schema."""
 
     kind = "legacy-format"
+
+
+class CheckpointFormatError(HubtoolError):
+    """The bytes are not a MindSpore checkpoint, or a damaged one: the reason."""
+
+    kind = "checkpoint-format"
 
 
 class TranslationRefused(HubtoolError):

@@ -50,10 +50,33 @@ def inspect_file(path: Path) -> FileFacts:
         head = fh.read(HEAD_BYTES)
         size = fh.seek(0, 2)
         if size <= len(head) or size < 16:
-            return sniff(head)
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            header = ms_header(mapped)  # type: ignore[arg-type]  # mmap supports the buffer protocol
-    return _mslite(head, size, header) or sniff(head, size=size)
+            facts = sniff(head)
+        else:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                header = ms_header(mapped)  # type: ignore[arg-type]  # mmap supports the buffer protocol
+            facts = _mslite(head, size, header) or sniff(head, size=size)
+    return checkpoint_facts(path) if facts.kind == "ckpt" else facts
+
+
+def checkpoint_facts(path: Path) -> FileFacts:
+    """A checkpoint's verdict from all its field headers: how many parameters, values and of which types."""
+    from ..errors import CheckpointFormatError
+    from .ckpt import read_checkpoint
+
+    try:
+        found = read_checkpoint(path)
+    except CheckpointFormatError as exc:
+        return FileFacts("unknown", f"a protobuf message, but not a MindSpore checkpoint: {exc.message}")
+    types = ", ".join(f"{t} {n}" for t, n in sorted(found.dtypes().items()))
+    details = {"parameters": str(len(found.parameters)), "values": str(found.values), "dtypes": types}
+    text = f"a MindSpore checkpoint: {len(found.parameters):,} parameters, {found.values:,} values ({types})"
+    if found.damaged:
+        details["damaged"] = found.damaged
+        text += f"; damaged after them: {found.damaged}"
+    elif found.problems:
+        details["problems"] = str(len(found.problems))
+        text += f"; {len(found.problems)} tensor(s) whose content does not fit their shape"
+    return FileFacts("ckpt", text, details)
 
 
 def sniff(data: bytes, *, size: int | None = None) -> FileFacts:

@@ -51,6 +51,8 @@ def _facts(path: Path, facts: FileFacts, *, load: bool) -> JSONObject:
         verdict = legacy_verdict(path)
         item.update(operators=dict(verdict.histogram), translatable=verdict.translatable,
                     refusals=list(verdict.grouped_refusals))
+    elif facts.kind == "ckpt":
+        item.update(_checkpoint(path))
     elif facts.ms_format == "MSL2":
         item.update(_msl2(path, load=load))
         loaded = item.get("load")
@@ -59,6 +61,14 @@ def _facts(path: Path, facts: FileFacts, *, load: bool) -> JSONObject:
                     "(--load)"}.get(str(loaded["status"]), f"not loaded: {loaded['message']}")
             item["description"] = facts.description.replace("not yet loaded", said)
     return item
+
+
+def _checkpoint(path: Path) -> JSONObject:
+    from ..assets.ckpt import read_checkpoint
+
+    found = read_checkpoint(path)  # inspect_file read it already: a damaged one is said, not raised
+    return {"parameters": [{"name": p.name, "dtype": p.dtype, "shape": list(p.shape), "bytes": p.nbytes}
+                           for p in found.parameters], "problems": list(found.problems)}
 
 
 def _msl2(path: Path, *, load: bool) -> JSONObject:
@@ -80,8 +90,21 @@ def _msl2(path: Path, *, load: bool) -> JSONObject:
     return found
 
 
+#: parameters listed in text; --format json lists them all
+SHOWN_PARAMETERS = 12
+
+
 def _text_lines(item: JSONObject) -> list[str]:
     lines = []
+    parameters = item.get("parameters")
+    if isinstance(parameters, list):
+        for p in parameters[:SHOWN_PARAMETERS]:
+            if isinstance(p, dict):
+                lines.append(f"{p['name']} {p['dtype']} {p['shape']}")
+        if len(parameters) > SHOWN_PARAMETERS:
+            lines.append(f"... {len(parameters) - SHOWN_PARAMETERS:,} more (`--format json` lists them all)")
+        problems = item.get("problems")
+        lines += [f"problem: {x}" for x in (problems if isinstance(problems, list) else [])]
     operators = item.get("operators")
     if isinstance(operators, dict) and operators:
         lines.append("operators: " + ", ".join(f"{name} {count}" for name, count in operators.items()))
