@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ckpt_writer import write
 from faultserver import FaultServer
 from jsonschema import Draft202012Validator
 
@@ -123,6 +124,28 @@ def test_the_index_is_the_same_from_any_working_directory(tmp_path: Path, server
     assert doc["counters"]["unchanged"] == 1
     assert (root / "dist" / "hub" / "index.json").read_bytes() == first
     assert sorted(c["card"] for c in json.loads(first)["cards"]) == ["cards/u/canary.md", "cards/u/hashonly.md"]
+
+
+def test_a_damaged_checkpoint_is_held_back_by_inspect(tmp_path: Path) -> None:
+    """Its hash is the card's, yet it is cut short: what was uploaded is not the model (a broken upload)."""
+    assets = tmp_path / "hub" / "assets"
+    assets.mkdir(parents=True)
+    whole = write(assets / "whole.ckpt")
+    (assets / "cut.ckpt").write_bytes(whole[:-100])
+    (tmp_path / "hub" / "hub.yaml").write_text("name: t\npolicy:\n  allowed-hosts: [download.mindspore.cn]\n")
+    for name in ("whole", "cut"):
+        data = (assets / f"{name}.ckpt").read_bytes()
+        (tmp_path / "cards" / "u").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cards" / "u" / f"{name}.md").write_text(card_text(
+            link=f"hub/assets/{name}.ckpt", sha=hashlib.sha256(data).hexdigest(), **{"model-name": name}))
+    code, doc = publish(tmp_path)
+    assert code == 1
+    got = status(doc)
+    assert got["whole"] == "published"
+    assert got["cut"].startswith("inspect failed: asset 0 is a MindSpore checkpoint: 2 parameters")
+    assert "damaged after them" in got["cut"]
+    index = json.loads((tmp_path / "dist" / "hub" / "index.json").read_text())
+    assert [c["id"] for c in index["cards"]] == ["u/whole@1.0"]
 
 
 def test_changing_one_card_reverifies_only_it(tmp_path: Path, server: FaultServer) -> None:

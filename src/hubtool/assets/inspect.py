@@ -15,6 +15,8 @@ from pathlib import Path
 from .. import textdecode
 
 HEAD_BYTES = 64 * 1024
+#: bumped whenever a verdict on the same bytes can change: ledgers key the remembered facts on it
+INSPECTOR = 2  # 2: checkpoints are read in full (their parameters)
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..assets.fetcher import Fetcher, FetchOutcome
-from ..assets.inspect import inspect_file
+from ..assets.inspect import INSPECTOR, inspect_file
 from ..assets.mirror import AssetResult, AssetTask, fetch_assets
 from ..config import HubConfig
 from ..durable import JSONObject
@@ -91,7 +91,7 @@ class AssetSteps:
     def inspect(self, runs: list[CardRun]) -> None:
         """Facts about a blob never change, so the ledger keeps them."""
         digests = sorted({a.sha256 for r in runs if r.passed("fetch") for a in r.assets if a.sha256})
-        keys = {d: key_of("inspect", d) for d in digests}
+        keys = {d: key_of("inspect", d, INSPECTOR) for d in digests}
         known = {} if self.ctx.no_cache else self.ctx.ledger.get_many(list(keys.values()))
         facts: dict[str, JSONObject] = {}
         new: list[tuple[str, str, str, JSONObject]] = []
@@ -129,6 +129,9 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
             problems.append(f"asset {asset.index}: {found.get('description')}")
         elif found.get("kind") in ("html", "lfs-pointer", "empty") or (expected and found.get("kind") != expected):
             problems.append(f"asset {asset.index} ({asset.file_format}) is {found.get('description')}")
+        elif found.get("kind") == "ckpt" and (found.get("damaged") or found.get("problems")):
+            # a checkpoint cut short or with tensors that do not fit their shapes: a broken upload, not a model
+            problems.append(f"asset {asset.index} is {found.get('description')}")
     run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else Step("passed")
 
 
