@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# the MindSpore Lite runtime env goes beside hubtool in .venv (hubtool-runtimes/): found with no variable set
+# the runtime envs (MindSpore Lite 2.0.0 on CPython 3.7; MindSpore 2.10.0 on CPython 3.11, ~2.8 GB) go beside
+# hubtool in .venv (hubtool-runtimes/): found with no variable set
 RUNTIME := $(VENV)/.runtime-installed
 # a single-node Ceph RGW (S3 API) on loopback for the object-storage tests; HUBTOOL_SKIP_RGW=1 skips it on purpose
 RGW_DIR := $(CURDIR)/.rgw
@@ -24,8 +25,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(RUNTIME): $(STAMP) src/hubtool/runtimes/mslite/requirements-mslite.txt
+$(RUNTIME): $(STAMP) src/hubtool/runtimes/mslite/requirements-mslite.txt \
+            src/hubtool/runtimes/mindspore/requirements-mindspore.txt
 	$(BIN)/hubtool runtime install mindspore-lite
+	$(BIN)/hubtool runtime install mindspore
 	touch $(RUNTIME)
 
 $(YAMLLS): tests/servers/yamlls/package.json tests/servers/yamlls/package-lock.json

@@ -94,6 +94,19 @@ def runtime_env() -> RuntimeEnv:
     return env
 
 
+def mindspore_env() -> RuntimeEnv:
+    """The real MindSpore 2.x runtime: required, unless HUBTOOL_SKIP_RUNTIME=1 is set on purpose."""
+    from hubtool.runtimes.mindspore.env import installed_env as mindspore_installed
+
+    env = mindspore_installed()
+    if env is None:
+        if os.environ.get("HUBTOOL_SKIP_RUNTIME") == "1":
+            pytest.skip("HUBTOOL_SKIP_RUNTIME=1: MindSpore runtime tests deliberately skipped")
+        pytest.fail("the MindSpore runtime is not installed: run `make test` (which installs it), or "
+                    "`hubtool runtime install mindspore`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
+    return env
+
+
 def assert_store_invariant(store: DirectoryStore, *, temps: bool = False) -> None:
     """Every blob's name is its hash; no temp files unless a resumable partial is expected."""
     for info in store.iter_blobs():
