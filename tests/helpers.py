@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import hash_file
 from hubtool.cli.commands import app
-from hubtool.runtimes.mslite.env import RuntimeEnv, installed_env
+from hubtool.runtimes import managed
+from hubtool.runtimes.managed import RuntimeEnv, RuntimeSpec
+from hubtool.runtimes.mindspore.env import SPEC as mindspore_spec
+from hubtool.runtimes.mslite.env import SPEC as mslite_spec
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "cards"
@@ -85,25 +88,21 @@ def fake_ms(identifier: bytes, version: str) -> bytes:
 
 def runtime_env() -> RuntimeEnv:
     """The real MindSpore Lite runtime: required, unless HUBTOOL_SKIP_RUNTIME=1 is set on purpose."""
-    env = installed_env()
-    if env is None:
-        if os.environ.get("HUBTOOL_SKIP_RUNTIME") == "1":
-            pytest.skip("HUBTOOL_SKIP_RUNTIME=1: MindSpore Lite runtime tests deliberately skipped")
-        pytest.fail("the MindSpore Lite runtime is not installed: run `make test` (which installs it), or "
-                    "`hubtool runtime install mindspore-lite`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
-    return env
+    return _required(mslite_spec)
 
 
 def mindspore_env() -> RuntimeEnv:
     """The real MindSpore 2.x runtime: required, unless HUBTOOL_SKIP_RUNTIME=1 is set on purpose."""
-    from hubtool.runtimes.mindspore.env import installed_env as mindspore_installed
+    return _required(mindspore_spec)
 
-    env = mindspore_installed()
+
+def _required(spec: RuntimeSpec) -> RuntimeEnv:
+    env = managed.installed_env(spec)
     if env is None:
         if os.environ.get("HUBTOOL_SKIP_RUNTIME") == "1":
-            pytest.skip("HUBTOOL_SKIP_RUNTIME=1: MindSpore runtime tests deliberately skipped")
-        pytest.fail("the MindSpore runtime is not installed: run `make test` (which installs it), or "
-                    "`hubtool runtime install mindspore`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
+            pytest.skip(f"HUBTOOL_SKIP_RUNTIME=1: {spec.name} runtime tests deliberately skipped")
+        pytest.fail(f"{spec.what} is not installed: run `make test` (which installs it), or "
+                    f"`hubtool runtime install {spec.name}`; set HUBTOOL_SKIP_RUNTIME=1 to skip on purpose")
     return env
 
 

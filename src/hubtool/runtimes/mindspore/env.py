@@ -3,7 +3,8 @@
 Like MindSpore Lite's, it is a venv of its own (runtimes/managed.py): hubtool never imports the
 framework (1.3 s and 2.8 GB), and the code a model needs runs in a worker process there.  The
 requirements pin the cp311 wheels, so the venv is made with a CPython 3.11: $HUBTOOL_MINDSPORE_PYTHON,
-else the interpreter hubtool itself runs on (its base, when hubtool is in a venv).
+else the interpreter hubtool itself runs on (its base, when hubtool is in a venv).  Installing,
+finding and checking it is `runtimes.managed` with this module's SPEC.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...durable import JSONObject
 from ...errors import RuntimeUnavailable
-from ...progress import SILENT, Progress
-from .. import managed
-from ..managed import RuntimeEnv, RuntimeSpec
+from ..managed import RuntimeSpec
 
 if TYPE_CHECKING:
     from ...config import HubConfig
@@ -56,19 +54,3 @@ def _is_cpython(exe: str, version: tuple[int, int]) -> bool:
 SPEC = RuntimeSpec(NAME, VERSION, "py311", __package__ or "hubtool.runtimes.mindspore", "requirements-mindspore.txt",
                    _PROBE, find_python311, "the MindSpore environment")
 
-
-def installed_env() -> RuntimeEnv | None:
-    return managed.installed_env(SPEC)
-
-
-def require_env() -> RuntimeEnv:
-    return managed.require_env(SPEC)
-
-
-def install(config: HubConfig | None = None, *, force: bool = False, progress: Progress = SILENT) -> RuntimeEnv:
-    """Create the venv and install the pinned requirements; idempotent."""
-    return managed.install(SPEC, config, force=force, progress=progress)
-
-
-def status(config: HubConfig | None = None) -> JSONObject:
-    return managed.status(SPEC, config)
