@@ -21,7 +21,8 @@ Exceptions are for failures that stop an operation::
     ├── GoldenSetError           a golden set (hub/golden/<set>/golden.yaml) is missing or invalid
     ├── ImageError               a golden image cannot be decoded
     ├── LegacyFormatError        a MindSpore Lite 1.0/1.1 file is not a well-formed FlatBuffer
-    ├── CheckpointFormatError    a file is not a well-formed MindSpore checkpoint (protobuf)
+    ├── ProtobufFormatError      a protobuf model file is malformed (a field runs past its message...)
+    │   └── CheckpointFormatError  a file is not a well-formed MindSpore checkpoint
     ├── TranslationRefused       the legacy translator cannot carry a model over faithfully (every reason)
     ├── RuntimeUnavailable       no usable runtime (e.g. no CPython 3.7 for MindSpore Lite): never "model failed"
     └── WorkerError              the runtime worker failed
@@ -144,7 +145,13 @@ class LegacyFormatError(HubtoolError):
     kind = "legacy-format"
 
 
-class CheckpointFormatError(HubtoolError):
+class ProtobufFormatError(HubtoolError):
+    """The bytes are not a well-formed protobuf message of the expected schema: the reason and where."""
+
+    kind = "protobuf-format"
+
+
+class CheckpointFormatError(ProtobufFormatError):
     """The bytes are not a MindSpore checkpoint, or a damaged one: the reason."""
 
     kind = "checkpoint-format"

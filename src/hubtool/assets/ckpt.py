@@ -7,12 +7,11 @@ A `.ckpt` file is one protobuf message (MindSpore's checkpoint.proto, proto2):
     message TensorProto { repeated int64 dims = 1; required string tensor_type = 2;
                           required bytes tensor_content = 3; }
 
-Only the field headers are read, through a memory map: the tensor contents are skipped by their
-length, so a checkpoint of gigabytes is listed in milliseconds and never loaded.  Reading the wire
-format directly keeps the checker's install free of protobuf for three small messages; every
-length is checked against the file, and a tensor whose content does not fit its shape and type
-is named (a truncated or corrupted checkpoint).  Fields this reader does not know (newer
-releases add some, e.g. map tensors) are skipped as protobuf says unknown fields must be.
+Only the field headers are read, through a memory map (protowire.py): the tensor contents are
+skipped by their length, so a checkpoint of gigabytes is listed in milliseconds and never
+loaded.  A tensor whose content does not fit its shape and type is named (a truncated or
+corrupted checkpoint).  Fields this reader does not know (newer releases add some, e.g. map
+tensors) are skipped as protobuf says unknown fields must be.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import textdecode
 from ..errors import CheckpointFormatError
+from .protowire import Wire, read_mapped
 
 #: MindSpore's tensor_type names and their element sizes ("str" values come from save_checkpoint's append_dict)
 ITEMSIZE = {"Bool": 1, "Int8": 1, "UInt8": 1, "Int16": 2, "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8,
@@ -64,11 +63,7 @@ class Checkpoint:
 
 def read_checkpoint(path: Path) -> Checkpoint:
     """The parameters of the checkpoint at `path`; CheckpointFormatError with the reason otherwise."""
-    with textdecode.open_regular(path) as fh:
-        if fh.seek(0, 2) == 0:
-            raise CheckpointFormatError("the file is empty")
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return parse_checkpoint(data)
+    return read_mapped(path, parse_checkpoint, CheckpointFormatError)
 
 
 def parse_checkpoint(data: bytes | mmap.mmap) -> Checkpoint:
@@ -77,7 +72,7 @@ def parse_checkpoint(data: bytes | mmap.mmap) -> Checkpoint:
     CheckpointFormatError when not even the first value reads as a named tensor (not a checkpoint);
     a checkpoint damaged further on lists what it could read and says where it broke.
     """
-    reader = _Wire(data, 0, len(data))
+    reader = Wire(data, 0, len(data), CheckpointFormatError)
     parameters: list[Parameter] = []
     problems: list[str] = []
     try:
@@ -89,7 +84,7 @@ def parse_checkpoint(data: bytes | mmap.mmap) -> Checkpoint:
                 reader.skip(wire)
                 continue
             start, end = reader.span()
-            parameter = _value(_Wire(data, start, end), len(parameters))
+            parameter = _value(Wire(data, start, end, CheckpointFormatError), len(parameters))
             if not parameters and parameter.dtype not in ITEMSIZE:
                 raise CheckpointFormatError(f"its first value's type {parameter.dtype[:40]!r} is no MindSpore type")
             parameters.append(parameter)
@@ -117,7 +112,7 @@ def _misfit(p: Parameter) -> str | None:
     return None
 
 
-def _value(reader: _Wire, index: int) -> Parameter:
+def _value(reader: Wire, index: int) -> Parameter:
     name: str | None = None
     tensor: tuple[str, tuple[int, ...], int] | None = None
     while not reader.done():
@@ -126,7 +121,7 @@ def _value(reader: _Wire, index: int) -> Parameter:
             name = reader.text()
         elif field == 2 and wire == 2:
             start, end = reader.span()
-            tensor = _tensor(_Wire(reader.data, start, end))
+            tensor = _tensor(Wire(reader.data, start, end, CheckpointFormatError))
         else:
             reader.skip(wire)
     if name is None or tensor is None:
@@ -135,7 +130,7 @@ def _value(reader: _Wire, index: int) -> Parameter:
     return Parameter(name, dtype, shape, nbytes)
 
 
-def _tensor(reader: _Wire) -> tuple[str, tuple[int, ...], int]:
+def _tensor(reader: Wire) -> tuple[str, tuple[int, ...], int]:
     dims: list[int] = []
     dtype: str | None = None
     nbytes = 0
@@ -145,7 +140,7 @@ def _tensor(reader: _Wire) -> tuple[str, tuple[int, ...], int]:
             dims.append(reader.signed())
         elif field == 1 and wire == 2:  # dims, packed
             start, end = reader.span()
-            packed = _Wire(reader.data, start, end)
+            packed = Wire(reader.data, start, end, CheckpointFormatError)
             while not packed.done():
                 dims.append(packed.signed())
         elif field == 2 and wire == 2:
@@ -162,59 +157,3 @@ def _tensor(reader: _Wire) -> tuple[str, tuple[int, ...], int]:
     if any(d < 0 for d in dims):
         raise CheckpointFormatError(f"a tensor of shape {dims}")
     return dtype, tuple(dims), nbytes
-
-
-class _Wire:
-    """A cursor over one protobuf message in `data[pos:end]`; every read is checked against `end`."""
-
-    def __init__(self, data: bytes | mmap.mmap, pos: int, end: int) -> None:
-        self.data, self.pos, self.end = data, pos, end
-
-    def done(self) -> bool:
-        return self.pos >= self.end
-
-    def varint(self) -> int:
-        value = shift = 0
-        while self.pos < self.end and shift < 64:
-            byte = self.data[self.pos]
-            self.pos += 1
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return value
-            shift += 7
-        raise CheckpointFormatError(f"a broken varint at byte {self.pos:,}")
-
-    def signed(self) -> int:
-        value = self.varint()
-        return value - (1 << 64) if value >= 1 << 63 else value  # int64 is two's complement on the wire
-
-    def key(self) -> tuple[int, int]:
-        key = self.varint()
-        return key >> 3, key & 7
-
-    def span(self) -> tuple[int, int]:
-        length = self.varint()
-        start = self.pos
-        if length > self.end - start:
-            raise CheckpointFormatError(f"a field of {length:,} bytes at byte {start:,} runs past its message "
-                                 "(a truncated file?)")
-        self.pos = start + length
-        return start, self.pos
-
-    def text(self) -> str:
-        start, end = self.span()
-        if end - start > 4096:
-            raise CheckpointFormatError(f"a name of {end - start:,} bytes at byte {start:,}")
-        return bytes(self.data[start:end]).decode("utf-8", "replace")
-
-    def skip(self, wire: int) -> None:
-        if wire == 0:
-            self.varint()
-        elif wire == 2:
-            self.span()
-        elif wire in (1, 5):
-            self.pos += 8 if wire == 1 else 4
-            if self.pos > self.end:
-                raise CheckpointFormatError("a fixed-size field runs past its message")
-        else:  # groups (3, 4) and 6, 7 never occur in checkpoint.proto
-            raise CheckpointFormatError(f"protobuf wire type {wire} at byte {self.pos:,}")

@@ -57,7 +57,28 @@ def inspect_file(path: Path) -> FileFacts:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 header = ms_header(mapped)  # type: ignore[arg-type]  # mmap supports the buffer protocol
             facts = _mslite(head, size, header) or sniff(head, size=size)
-    return checkpoint_facts(path) if facts.kind == "ckpt" else facts
+    if facts.kind == "ckpt":
+        return checkpoint_facts(path)
+    return mindir_facts(path) if facts.kind == "mindir" else facts
+
+
+def mindir_facts(path: Path) -> FileFacts:
+    """A MindIR model's verdict from its field headers: producer, inputs, parameters, operators."""
+    from ..errors import ProtobufFormatError
+    from .mindir import read_mindir
+
+    try:
+        model = read_mindir(path)
+    except ProtobufFormatError as exc:
+        return FileFacts("unknown", f"a protobuf message, but not a MindSpore MindIR model: {exc.message}")
+    shapes = ", ".join(f"{t.dtype} {list(t.shape)}" for t in model.inputs) or "none"
+    producer = f"{model.producer} {model.producer_version}".strip()
+    details = {"producer": producer, "ir-version": model.ir_version, "inputs": shapes,
+               "parameters": str(len(model.parameters)), "values": str(model.values)}
+    text = (f"a MindSpore MindIR model (from {producer}, MindIR {model.ir_version}): input {shapes}, "
+            f"{len(model.parameters):,} parameters, {model.values:,} values, "
+            f"{sum(model.operators.values()):,} operators")
+    return FileFacts("mindir", text, details)
 
 
 def checkpoint_facts(path: Path) -> FileFacts:

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..durable import JSONObject
+from ..durable import JSON, JSONObject
 from ..errors import UsageError
 from .app import app, handled
 from .common import FORMAT_HELP, TextOrJson, existing
 
 if TYPE_CHECKING:
     from ..assets.inspect import FileFacts
+    from ..assets.mindir import TensorInfo
 
 
 @app.command("inspect")
@@ -53,6 +54,8 @@ def _facts(path: Path, facts: FileFacts, *, load: bool) -> JSONObject:
                     refusals=list(verdict.grouped_refusals))
     elif facts.kind == "ckpt":
         item.update(_checkpoint(path))
+    elif facts.kind == "mindir":
+        item.update(_mindir(path))
     elif facts.ms_format == "MSL2":
         item.update(_msl2(path, load=load))
         loaded = item.get("load")
@@ -69,6 +72,18 @@ def _checkpoint(path: Path) -> JSONObject:
     found = read_checkpoint(path)  # inspect_file read it already: a damaged one is said, not raised
     return {"parameters": [{"name": p.name, "dtype": p.dtype, "shape": list(p.shape), "bytes": p.nbytes}
                            for p in found.parameters], "problems": list(found.problems)}
+
+
+def _mindir(path: Path) -> JSONObject:
+    from ..assets.mindir import read_mindir
+
+    model = read_mindir(path)  # inspect_file read it already: what does not read is "unknown", not mindir
+
+    def tensors(group: list[TensorInfo]) -> list[JSON]:
+        return [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in group]
+
+    return {"graph": model.graph, "mind-ir-version": model.mind_ir_version, "inputs": tensors(model.inputs),
+            "outputs": tensors(model.outputs), "operators": dict(model.operators.most_common())}
 
 
 def _msl2(path: Path, *, load: bool) -> JSONObject:
@@ -96,6 +111,10 @@ SHOWN_PARAMETERS = 12
 
 def _text_lines(item: JSONObject) -> list[str]:
     lines = []
+    for group in ("inputs", "outputs"):
+        listed = item.get(group)
+        if isinstance(listed, list):
+            lines += [f"{group[:-1]} {t['name']} {t['dtype']} {t['shape']}" for t in listed if isinstance(t, dict)]
     parameters = item.get("parameters")
     if isinstance(parameters, list):
         for p in parameters[:SHOWN_PARAMETERS]:
