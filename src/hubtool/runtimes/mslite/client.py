@@ -23,7 +23,7 @@ import numpy as np
 from ...durable import JSON, JSONObject
 from ...errors import ModelError, WorkerCrashed, WorkerHung
 from .env import RuntimeEnv, require_env
-from .spawn import DEFAULT_RLIMIT_AS, spawn, take_spare
+from .spawn import DEFAULT_RLIMIT_AS, kill_group, release, spawn, take_spare
 
 #: workers started by this process (reports prove that a re-run spawned none)
 STARTED = {"workers": 0}
@@ -103,22 +103,13 @@ class MsliteWorker:
                 self._send({"op": "shutdown", "id": -1}, [])
                 proc.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired, ValueError):
-                self.kill()
-        self.kill()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
-        if self.log_path is not None:
-            self.log_path.unlink(missing_ok=True)
+                pass  # release() kills it
+        release(proc, self.log_path)
         self.proc = None
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        if self.proc is not None:
+            kill_group(self.proc)
 
     # --- operations -------------------------------------------------------------------
     def load(self, path: Path, *, model_type: str = "MINDIR_LITE", threads: int = 1) -> JSONObject:

@@ -109,13 +109,24 @@ def discard_spares() -> None:
         spares, _SPARES[:] = list(_SPARES), []
         _STATE["replenish"] = False
     for spare in spares:
-        if spare.proc.poll() is None:
-            try:
-                os.killpg(spare.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        spare.proc.wait()
-        for stream in (spare.proc.stdin, spare.proc.stdout):
-            if stream is not None:
-                stream.close()
-        spare.log_path.unlink(missing_ok=True)
+        release(spare.proc, spare.log_path)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker's whole process group (its own session) and reap it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def release(proc: subprocess.Popen[bytes], log_path: Path | None) -> None:
+    """The end of every worker, adopted or spare: killed if still running, pipes closed, log removed."""
+    kill_group(proc)
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            stream.close()
+    if log_path is not None:
+        log_path.unlink(missing_ok=True)
