@@ -84,7 +84,7 @@ def parse_checkpoint(data: bytes | mmap.mmap) -> Checkpoint:
                 reader.skip(wire)
                 continue
             start, end = reader.span()
-            parameter = _value(Wire(data, start, end, CheckpointFormatError), len(parameters))
+            parameter = _value(reader.sub(start, end), len(parameters))
             if not parameters and parameter.dtype not in ITEMSIZE:
                 raise CheckpointFormatError(f"its first value's type {parameter.dtype[:40]!r} is no MindSpore type")
             parameters.append(parameter)
@@ -121,7 +121,7 @@ def _value(reader: Wire, index: int) -> Parameter:
             name = reader.text()
         elif field == 2 and wire == 2:
             start, end = reader.span()
-            tensor = _tensor(Wire(reader.data, start, end, CheckpointFormatError))
+            tensor = _tensor(reader.sub(start, end))
         else:
             reader.skip(wire)
     if name is None or tensor is None:
@@ -136,13 +136,8 @@ def _tensor(reader: Wire) -> tuple[str, tuple[int, ...], int]:
     nbytes = 0
     while not reader.done():
         field, wire = reader.key()
-        if field == 1 and wire == 0:  # dims, one at a time (proto2's default)
-            dims.append(reader.signed())
-        elif field == 1 and wire == 2:  # dims, packed
-            start, end = reader.span()
-            packed = Wire(reader.data, start, end, CheckpointFormatError)
-            while not packed.done():
-                dims.append(packed.signed())
+        if field == 1 and wire in (0, 2):  # dims, one at a time (proto2's default) or packed
+            dims += reader.signed_values(wire)
         elif field == 2 and wire == 2:
             dtype = reader.text()
         elif field == 3 and wire == 2:

@@ -122,12 +122,8 @@ def _tensor(reader: Wire, name: str = "") -> TensorInfo:
     dtype = 0
     while not reader.done():
         number, wire = reader.key()
-        if number == 1 and wire == 0:
-            dims.append(reader.signed())
-        elif number == 1 and wire == 2:
-            packed = reader.sub(*reader.span())
-            while not packed.done():
-                dims.append(packed.signed())
+        if number == 1 and wire in (0, 2):
+            dims += reader.signed_values(wire)
         elif number == 2 and wire == 0:
             dtype = reader.varint()
         elif number == 7 and wire == 2:

@@ -59,6 +59,19 @@ class Wire:
         value = self.varint()
         return value - (1 << 64) if value >= 1 << 63 else value  # int64 is two's complement on the wire
 
+    def signed_values(self, wire: int) -> list[int]:
+        """The int64s of one occurrence of a repeated field: one value (wire type 0, proto2's default) or a
+        packed run (wire type 2)."""
+        if wire == 0:
+            return [self.signed()]
+        if wire != 2:
+            raise self.error(f"an integer field of wire type {wire} at byte {self.pos:,}")
+        packed = self.sub(*self.span())
+        values = []
+        while not packed.done():
+            values.append(packed.signed())
+        return values
+
     def key(self) -> tuple[int, int]:
         key = self.varint()
         return key >> 3, key & 7
