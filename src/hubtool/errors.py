@@ -177,10 +177,12 @@ class WorkerError(HubtoolError):
     kind = "worker"
 
     def __init__(self, message: str, *, hint: str | None = None, native: list[str] | None = None,
-                 log_tail: str = "") -> None:
+                 log_tail: str = "", error_type: str = "", details: object = None) -> None:
         super().__init__(message, hint=hint)
         self.native = native or []
         self.log_tail = log_tail
+        self.error_type = error_type  # the worker's exception class, for failures it reports as data
+        self.details = details if isinstance(details, dict) else {}  # structured facts the worker attached
 
 
 class ModelError(WorkerError):

@@ -37,9 +37,10 @@ def worker() -> MsliteWorker:
         yield w
 
 
-def test_worker_is_python37_syntax() -> None:
+@pytest.mark.parametrize("script", [WORKER, WORKER.parent.parent / "wire.py"], ids=["worker", "wire"])
+def test_worker_is_python37_syntax(script: Path) -> None:
     env = runtime_env()
-    code = f"compile(open({str(WORKER)!r}).read(), {str(WORKER)!r}, 'exec')"
+    code = f"compile(open({str(script)!r}).read(), {str(script)!r}, 'exec')"
     proc = subprocess.run([str(env.base_python), "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

@@ -1,4 +1,4 @@
-"""A worker started ahead of time (runtimes/mslite/spawn.py): adopted once, replaced, never left behind."""
+"""A worker started ahead of time (runtimes/spawn.py): adopted once, replaced, never left behind."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, runtime_env
-from hubtool.runtimes.mslite import spawn
+from hubtool.runtimes import spawn
+from hubtool.runtimes.mslite import spawn as mslite_spawn
 from hubtool.runtimes.mslite.client import STARTED, MsliteWorker
 
 CANARY = REPO / "hub" / "assets" / "cifar10-cnn-canary.ms"
@@ -35,7 +36,7 @@ def no_spares_left() -> None:
 
 
 def test_a_spare_is_adopted_once_and_each_asset_still_gets_a_fresh_process() -> None:
-    assert spawn.prespawn()
+    assert mslite_spawn.prespawn()
     spare_pid = spawn._SPARES[0].proc.pid
     before = STARTED["workers"]
     with MsliteWorker(runtime_env(), timeout=60) as first:
@@ -49,7 +50,7 @@ def test_a_spare_is_adopted_once_and_each_asset_still_gets_a_fresh_process() -> 
 
 
 def test_replenish_starts_the_next_workers_while_one_runs() -> None:
-    assert spawn.prespawn(replenish=True)
+    assert mslite_spawn.prespawn(replenish=True)
     pids = set()
     for _ in range(3):
         with MsliteWorker(runtime_env(), timeout=60) as worker:
@@ -63,7 +64,7 @@ def test_replenish_starts_the_next_workers_while_one_runs() -> None:
 
 
 def test_a_spare_started_otherwise_is_not_taken() -> None:
-    assert spawn.prespawn()
+    assert mslite_spawn.prespawn()
     spare_pid = spawn._SPARES[0].proc.pid
     with MsliteWorker(runtime_env(), timeout=60, rlimit_as=3 * 1024**3) as other:  # another memory limit
         assert other.proc is not None and other.proc.pid != spare_pid
@@ -71,7 +72,7 @@ def test_a_spare_started_otherwise_is_not_taken() -> None:
 
 
 def test_a_dead_spare_is_skipped() -> None:
-    assert spawn.prespawn()
+    assert mslite_spawn.prespawn()
     spawn._SPARES[0].proc.kill()
     spawn._SPARES[0].proc.wait()
     with MsliteWorker(runtime_env(), timeout=60) as worker:
@@ -83,7 +84,7 @@ def test_a_dead_spare_is_skipped() -> None:
 def test_hubtool_golden_leaves_no_worker_behind(tmp_path: Path, card: str) -> None:
     """With a model to run (the spare is used, its replacement killed) and without one (the spare is killed)."""
     code = ("import atexit, os, sys\n"
-            "from hubtool.runtimes.mslite import spawn\n"
+            "from hubtool.runtimes import spawn\n"
             "real = spawn.spawn\n"
             "def recorded(*a, **k):\n"
             "    s = real(*a, **k)\n"

@@ -31,7 +31,8 @@ def golden(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
-    from ..runtimes.mslite.spawn import discard_spares, prespawn, spares
+    from ..runtimes.mslite.spawn import prespawn
+    from ..runtimes.spawn import discard_spares, spares
 
     if not spares():  # cli.main started one already when it saw the command; this is for other callers
         prespawn(replenish=True)  # the worker's start (~0.3 s of imports) overlaps hubtool's; unused, it is killed

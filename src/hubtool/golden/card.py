@@ -132,7 +132,7 @@ class GoldenRunner:
     def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str,
              details: Details) -> GoldenResult:
         try:
-            decoded = decode_ahead(gset)  # while a spare worker (runtimes.mslite.spawn) imports its runtime
+            decoded = decode_ahead(gset)  # while a spare worker (runtimes.spawn) imports its runtime
             with open_session(path, file_format, timeout=self.timeout) as session:
                 result = run_golden(gset, pre, session, decoded)
         except RuntimeUnavailable as exc:

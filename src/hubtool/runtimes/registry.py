@@ -11,9 +11,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..errors import RuntimeUnavailable
-from .mslite.client import STARTED
 from .mslite.session import MsliteRuntime
 from .onnx import OnnxRuntime
+from .process import STARTED
 from .protocol import Runtime, Session
 
 #: file-format -> runtime name

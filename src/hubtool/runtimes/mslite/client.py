@@ -1,218 +1,27 @@
-"""Client of the MindSpore Lite worker: spawn, talk, detect crashes and hangs, kill.
-
-One worker per untrusted asset: a corrupted model can SIGSEGV, hang or eat
-memory inside the worker, never inside hubtool.  Every request has a deadline;
-past it the worker's whole process group is killed.
-"""
+"""The MindSpore Lite worker's client: runtimes/process.py's WorkerProcess with Lite's recipe and `load`."""
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import struct
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
-import numpy as np
-
-from ...durable import JSON, JSONObject
-from ...errors import ModelError, WorkerCrashed, WorkerHung
+from ...durable import JSONObject
+from ..process import STARTED, TensorInfo, WorkerProcess
 from .env import RuntimeEnv, require_env
-from .spawn import DEFAULT_RLIMIT_AS, kill_group, release, spawn, take_spare
-
-#: workers started by this process (reports prove that a re-run spawned none)
-STARTED = {"workers": 0}
+from .spawn import DEFAULT_RLIMIT_AS, recipe
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-
-
-@dataclass
-class WorkerStats:
-    spawn_seconds: float = 0.0
-    requests: int = 0
-    request_seconds: float = 0.0
-    predict_seconds: float = 0.0  # inside the runtime, as the worker measured it
-    op_seconds: dict[str, float] = field(default_factory=dict)  # round trips, per operation
-    op_counts: dict[str, int] = field(default_factory=dict)
-
-
-def _list(value: JSON) -> list[JSON]:
-    return value if isinstance(value, list) else []
-
-
-def _signal_name(code: int) -> str:
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return f"signal {-code}"
-
-
-class MsliteWorker:
-    """A worker process in the runtime env. Use as a context manager."""
+class MsliteWorker(WorkerProcess):
+    """A worker process in the MindSpore Lite env. Use as a context manager."""
 
     def __init__(self, env: RuntimeEnv | None = None, *, rlimit_as: int = DEFAULT_RLIMIT_AS,
                  timeout: float = 120.0, log_dir: Path | None = None) -> None:
         self.env = env or require_env()
-        self.rlimit_as = rlimit_as
-        self.timeout = timeout
-        self._log_dir = log_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path: Path | None = None
-        self.stats = WorkerStats()
-        self._next_id = 0
-        self.hello: JSONObject = {}
+        super().__init__(recipe(self.env, rlimit_as, log_dir), timeout=timeout)
 
-    # --- lifecycle ------------------------------------------------------------------
-    def start(self) -> MsliteWorker:
-        start = time.perf_counter()
-        STARTED["workers"] += 1
-        # a spare started ahead (spawn.prespawn) has been importing the runtime meanwhile
-        spawned = take_spare(self.env, self.rlimit_as, self._log_dir) or spawn(self.env, self.rlimit_as,
-                                                                               self._log_dir)
-        self.proc, self.log_path = spawned.proc, spawned.log_path
-        self.hello = self.request("hello")[0]
-        self.stats.spawn_seconds = time.perf_counter() - start
-        return self
-
-    def __enter__(self) -> MsliteWorker:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self.kill()  # Ctrl-C: a worker busy in a long predict would not answer "shutdown" for seconds
-        self.close()
-
-    def close(self) -> None:
-        """Ask the worker to stop; kill its process group if it does not."""
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                self._send({"op": "shutdown", "id": -1}, [])
-                proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired, ValueError):
-                pass  # release() kills it
-        release(proc, self.log_path)
-        self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            kill_group(self.proc)
-
-    # --- operations -------------------------------------------------------------------
     def load(self, path: Path, *, model_type: str = "MINDIR_LITE", threads: int = 1) -> JSONObject:
         header, _ = self.request("load", {"path": str(Path(path).resolve()), "model_type": model_type,
                                           "threads": threads})
         return header
 
-    def inputs(self) -> list[TensorInfo]:
-        header, _ = self.request("inputs")
-        listed = header.get("inputs")
-        return [TensorInfo(str(t["name"]), tuple(d for d in _list(t["shape"]) if isinstance(d, int)), str(t["dtype"]))
-                for t in _list(listed) if isinstance(t, dict)]
 
-    def predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        header, outputs = self.request("predict", arrays=arrays)
-        seconds = header.get("seconds", 0.0)
-        self.stats.predict_seconds += float(seconds) if isinstance(seconds, (int, float)) else 0.0
-        return outputs
-
-    # --- protocol ---------------------------------------------------------------------
-    def request(self, op: str, fields: JSONObject | None = None, *, arrays: list[np.ndarray] | None = None
-                ) -> tuple[JSONObject, list[np.ndarray]]:
-        """One request and its reply; a failure the worker reports comes back as ModelError."""
-        if self.proc is None:
-            raise WorkerCrashed("the worker is not running")
-        self._next_id += 1
-        start = time.perf_counter()
-        try:
-            self._send(dict(fields or {}, op=op, id=self._next_id), arrays or [])
-        except (BrokenPipeError, OSError) as exc:
-            raise self._crashed(f"the worker died before the {op} request: {exc}") from exc
-        reply, outputs = self._receive(op, time.monotonic() + self.timeout)
-        elapsed = time.perf_counter() - start
-        self.stats.requests += 1
-        self.stats.request_seconds += elapsed
-        self.stats.op_seconds[op] = self.stats.op_seconds.get(op, 0.0) + elapsed
-        self.stats.op_counts[op] = self.stats.op_counts.get(op, 0) + 1
-        if not reply.get("ok"):
-            error = reply.get("error")
-            error = error if isinstance(error, dict) else {}
-            native = [str(line) for line in _list(error.get("native"))]
-            detail = f"; native log: {' | '.join(native)}" if native else ""
-            raise ModelError(f"{op} failed: {error.get('type')}: {error.get('message')}{detail}",
-                             native=native)
-        return reply, outputs
-
-    def _send(self, header: JSONObject, arrays: list[np.ndarray]) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
-        specs: list[JSON] = []
-        payload = []
-        for i, array in enumerate(arrays):
-            little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-            specs.append({"name": str(i), "dtype": str(array.dtype), "shape": list(array.shape),
-                          "nbytes": little.nbytes})
-            payload.append(little.tobytes())
-        body = json.dumps(dict(header, tensors=specs)).encode()
-        self.proc.stdin.write(struct.pack(">I", len(body)) + body + b"".join(payload))
-        self.proc.stdin.flush()
-
-    def _read(self, n: int, deadline: float, op: str) -> bytes:
-        assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        chunks: list[bytes] = []
-        left = n
-        while left:
-            wait = deadline - time.monotonic()
-            ready = select.select([fd], [], [], max(wait, 0))[0] if wait > 0 else []
-            if not ready:
-                self.kill()
-                raise WorkerHung(f"the worker did not answer the {op} request within {self.timeout:.0f} s; "
-                                 "it was killed", log_tail=self._log_tail())
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                raise self._crashed(f"the worker died during the {op} request")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-    def _receive(self, op: str, deadline: float) -> tuple[JSONObject, list[np.ndarray]]:
-        (length,) = struct.unpack(">I", self._read(4, deadline, op))
-        # our own worker's header: its shape is the protocol's, so it is read untyped
-        header = json.loads(self._read(length, deadline, op))
-        arrays = []
-        for spec in header.get("tensors", []):
-            data = self._read(int(spec["nbytes"]), deadline, op) if spec["nbytes"] else b""
-            dtype = np.dtype(spec["dtype"]).newbyteorder("<")
-            arrays.append(np.frombuffer(data, dtype=dtype).reshape(spec["shape"]).astype(spec["dtype"]))
-        return header, arrays
-
-    def _crashed(self, message: str) -> WorkerCrashed:
-        code = None
-        if self.proc is not None:
-            try:
-                code = self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                code = self.proc.returncode
-        how = f"killed by {_signal_name(code)}" if code is not None and code < 0 else f"exit status {code}"
-        tail = self._log_tail()
-        return WorkerCrashed(f"{message} ({how})" + (f"; log: {tail}" if tail else ""), log_tail=tail)
-
-    def _log_tail(self, lines: int = 8) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        text = self.log_path.read_bytes()[-8192:].decode("utf-8", "replace")
-        return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+__all__ = ["STARTED", "MsliteWorker", "TensorInfo"]
