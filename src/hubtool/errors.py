@@ -19,6 +19,7 @@ Exceptions are for failures that stop an operation::
     │   └── OfflineError         --offline and the asset is not in the store
     ├── LockTimeout              another process held a store lock for too long
     ├── GoldenSetError           a golden set (hub/golden/<set>/golden.yaml) is missing or invalid
+    ├── NetworkSourceError       a checkpoint's `network:` names no usable network (folder, module, mindcv model)
     ├── ImageError               a golden image cannot be decoded
     ├── LegacyFormatError        a MindSpore Lite 1.0/1.1 file is not a well-formed FlatBuffer
     ├── ProtobufFormatError      a protobuf model file is malformed (a field runs past its message...)
@@ -133,6 +134,10 @@ class LockTimeout(HubtoolError):
 
 class GoldenSetError(HubtoolError):
     kind = "golden-set"
+
+
+class NetworkSourceError(HubtoolError):
+    kind = "network-source"
 
 
 class ImageError(HubtoolError):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RuntimeUnavailable
+from .protocol import OpenOptions
 
 
 class OnnxSession:
@@ -28,11 +29,16 @@ class OnnxSession:
         feed = {i.name: a for i, a in zip(self._inputs, arrays, strict=True)}
         return [np.asarray(o) for o in self.session.run(None, feed)]
 
+    def ran(self) -> str:
+        import onnxruntime
+
+        return f"onnxruntime {onnxruntime.__version__} (in hubtool's process)"
+
 
 class OnnxRuntime:
     name = "onnxruntime"
 
-    def open(self, path: Path, file_format: str, *, timeout: float) -> AbstractContextManager[OnnxSession]:
+    def open(self, path: Path, file_format: str, options: OpenOptions) -> AbstractContextManager[OnnxSession]:
         return _session(path)
 
     def identity(self) -> str | None:

@@ -1,8 +1,9 @@
 """Which runtime runs which `file-format`, and opening an asset in it.
 
-`mslite` and `mindir` run in MindSpore Lite (a CPython 3.7 worker process),
-`onnx` in ONNX Runtime; `ckpt`, `air` and `geir` cannot run alone and are
-verified by hash and inspection only.
+`mslite` runs in MindSpore Lite (a CPython 3.7 worker process); `mindir` and
+`ckpt` (in its network) in MindSpore 2.x (a CPython 3.11 worker process,
+sandboxed); `onnx` in ONNX Runtime; `air` and `geir` are verified by hash and
+inspection only.
 """
 
 from __future__ import annotations
@@ -11,30 +12,38 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..errors import RuntimeUnavailable
+from .mindspore.session import MindsporeRuntime
 from .mslite.session import MsliteRuntime
 from .onnx import OnnxRuntime
 from .process import STARTED
-from .protocol import Runtime, Session
+from .protocol import OpenOptions, Runtime, Session
 
 #: file-format -> runtime name
-RUNTIME_FOR_FORMAT = {"mslite": "mindspore-lite", "mindir": "mindspore-lite", "onnx": "onnxruntime"}
+RUNTIME_FOR_FORMAT = {"mslite": "mindspore-lite", "mindir": "mindspore", "ckpt": "mindspore", "onnx": "onnxruntime"}
 #: formats that no runtime runs by themselves
-NOT_RUNNABLE = frozenset({"ckpt", "air", "geir"})
-_RUNTIMES: dict[str, Runtime] = {"mindspore-lite": MsliteRuntime(), "onnxruntime": OnnxRuntime()}
+NOT_RUNNABLE = frozenset({"air", "geir"})
+_RUNTIMES: dict[str, Runtime] = {"mindspore-lite": MsliteRuntime(), "mindspore": MindsporeRuntime(),
+                                 "onnxruntime": OnnxRuntime()}
 #: the runtimes hubtool installs itself (`hubtool runtime install`): their versions key the ledger
-MANAGED = ("mindspore-lite",)
+MANAGED = ("mindspore-lite", "mindspore")
 
 
-def open_session(path: Path, file_format: str, *, timeout: float = 120.0) -> AbstractContextManager[Session]:
+def open_session(path: Path, file_format: str, options: OpenOptions | None = None
+                 ) -> AbstractContextManager[Session]:
     """A session on `path` in the runtime for `file_format`, closed (worker shut down) on exit."""
     name = RUNTIME_FOR_FORMAT.get(file_format)
     if name is None:
         raise RuntimeUnavailable(f"no runtime runs '{file_format}' assets")
-    return _RUNTIMES[name].open(path, file_format, timeout=timeout)
+    return _RUNTIMES[name].open(path, file_format, options or OpenOptions())
+
+
+def runtime_for(file_format: str) -> str | None:
+    """The name of the runtime that runs `file_format` assets (None: none does)."""
+    return RUNTIME_FOR_FORMAT.get(file_format)
 
 
 def managed_identities() -> dict[str, str]:
-    """The versions of the installed managed runtimes, e.g. {"mindspore-lite": "2.0.0"}."""
+    """The versions of the installed managed runtimes, e.g. {"mindspore-lite": "2.0.0", "mindspore": "2.10.0"}."""
     found = {name: _RUNTIMES[name].identity() for name in MANAGED}
     return {name: version for name, version in found.items() if version is not None}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..protocol import OpenOptions
 from .client import MsliteWorker
 from .env import installed_env
 
@@ -23,12 +24,15 @@ class MsliteSession:
     def predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         return self.worker.predict(arrays)
 
+    def ran(self) -> str:
+        return f"MindSpore Lite {self.worker.hello.get('mindspore_lite')} (a worker process of its own)"
+
 
 class MsliteRuntime:
     name = "mindspore-lite"
 
-    def open(self, path: Path, file_format: str, *, timeout: float) -> AbstractContextManager[MsliteSession]:
-        return _session(path, file_format, timeout)
+    def open(self, path: Path, file_format: str, options: OpenOptions) -> AbstractContextManager[MsliteSession]:
+        return _session(path, file_format, options)
 
     def identity(self) -> str | None:
         env = installed_env()
@@ -36,7 +40,7 @@ class MsliteRuntime:
 
 
 @contextmanager
-def _session(path: Path, file_format: str, timeout: float) -> Iterator[MsliteSession]:
-    with MsliteWorker(timeout=timeout) as worker:
+def _session(path: Path, file_format: str, options: OpenOptions) -> Iterator[MsliteSession]:
+    with MsliteWorker(timeout=options.timeout) as worker:
         worker.load(path, model_type="MINDIR_LITE" if file_format == "mslite" else "MINDIR")
         yield MsliteSession(worker)
