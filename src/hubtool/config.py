@@ -13,6 +13,7 @@ from typing import Any
 
 from . import codes, profile
 from .diagnostics import Severity
+from .durable import JSON
 from .errors import ConfigError
 from .yamlfile import read_validated
 
@@ -67,6 +68,8 @@ class RuntimeSettings:
     """`runtimes:` in hub/hub.yaml."""
 
     mslite_python: str | None = None  # runtimes.mindspore-lite.python: the CPython 3.7 to build the env with
+    mindspore_unsandboxed: bool = False  # runtimes.mindspore.allow-unsandboxed-code
+    mindspore_address_space: int | None = None  # runtimes.mindspore.address-space (bytes)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class HubConfig:
     store: Path | None = None
     publish_to: Path = Path("dist/hub")
     default_golden_sets: dict[str, str] = field(default_factory=dict)
+    networks: dict[str, JSON] = field(default_factory=dict)  # golden.networks: model-name -> network source
     object_store: ObjectStoreSettings = field(default_factory=ObjectStoreSettings)
     runtimes: RuntimeSettings = field(default_factory=RuntimeSettings)
     profile: str = profile.DEFAULT
@@ -200,7 +204,12 @@ def _object_store(settings: dict[str, Any], root: Path) -> ObjectStoreSettings:
 def _runtimes(settings: dict[str, Any]) -> RuntimeSettings:
     mslite = settings.get("mindspore-lite") or {}
     python = mslite.get("python") if isinstance(mslite, dict) else None
-    return RuntimeSettings(mslite_python=str(python) if python else None)
+    mindspore = settings.get("mindspore") or {}
+    mindspore = mindspore if isinstance(mindspore, dict) else {}
+    space = mindspore.get("address-space")
+    return RuntimeSettings(mslite_python=str(python) if python else None,
+                           mindspore_unsandboxed=mindspore.get("allow-unsandboxed-code") is True,
+                           mindspore_address_space=space if isinstance(space, int) else None)
 
 
 def _card(card: dict[str, Any], extra_bases: tuple[str, ...] = ()) -> CardSettings:
@@ -252,6 +261,7 @@ def _from_document(raw: dict[str, Any], *, root: Path, path: Path, profile_name:
         store=(root / store) if store else None,
         publish_to=Path(raw.get("publish", {}).get("to", "dist/hub")),
         default_golden_sets=dict(raw.get("golden", {}).get("default-sets", {})),
+        networks={str(k).lower(): v for k, v in (raw.get("golden", {}).get("networks") or {}).items()},
         object_store=_object_store(raw.get("object-store", {}) or {}, root),
         runtimes=_runtimes(raw.get("runtimes", {}) or {}),
         profile=profile_name, rules=_rule_settings(raw),

@@ -16,15 +16,18 @@ from ..errors import (
     GoldenSetError,
     ImageError,
     LegacyFormatError,
+    NetworkSourceError,
     OfflineError,
     RuntimeUnavailable,
     TranslationRefused,
     WorkerError,
 )
 from ..legacy.store_translation import translate_into_store
+from ..runtimes.protocol import Network, OpenOptions
 from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session
 from .imaging import Preprocess
 from .inference import Details, GoldenResult, Translation, decode_ahead, run_golden
+from .network import resolve_network
 from .sets import GoldenSet, GoldenSets, set_for_card
 
 
@@ -35,6 +38,8 @@ class GoldenPlan:
     set_name: str | None
     asset: Asset | None
     reason: str = ""  # why nothing will run, when set_name or asset is None
+    network: Network | None = None  # a checkpoint's network
+    broken: str = ""  # why the card's network cannot be used (a failed verdict, not a skip)
 
 
 def preprocess_overrides(metadata: JSONObject) -> JSONObject:
@@ -71,7 +76,17 @@ class GoldenRunner:
             return GoldenPlan(set_name, None, why)
         if set_name is None:
             return GoldenPlan(None, chosen[0], "no golden set configured for this card")
-        return GoldenPlan(set_name, chosen[0])
+        if chosen[0].file_format != "ckpt":
+            return GoldenPlan(set_name, chosen[0])
+        try:
+            network = resolve_network(metadata, self.config)
+        except NetworkSourceError as exc:
+            return GoldenPlan(set_name, chosen[0], network=None, broken=exc.message)
+        if network is None:
+            return GoldenPlan(set_name, None, "no network is named for this checkpoint, so it is verified by hash "
+                              "and inspection only: give the card a network: (mindcv:<model>, or a repository "
+                              "folder of the hub), or hub.yaml golden.networks")
+        return GoldenPlan(set_name, chosen[0], network=network)
 
     def run(self, metadata: JSONObject, plan: GoldenPlan | None = None) -> GoldenResult:
         """The golden verdict of one card's metadata; every outcome is a GoldenResult, never an exception."""
@@ -79,7 +94,11 @@ class GoldenRunner:
         if p.set_name is None or p.asset is None:
             return GoldenResult("skipped", p.reason, p.set_name)
         asset = p.asset
-        details = Details(asset.index, asset.file_format, asset.sha256)
+        details = Details(asset.index, asset.file_format, asset.sha256,
+                          network=p.network.describe() if p.network else None)
+        if p.broken:
+            return GoldenResult("failed", f"the checkpoint's network cannot be used: {p.broken}", p.set_name,
+                                details=details)
         try:
             gset = self.sets.get(p.set_name)
             if not asset.link or not asset.sha256 or not HEX64.fullmatch(asset.sha256):
@@ -95,16 +114,17 @@ class GoldenRunner:
             details.fetch = exc.kind
             return GoldenResult("unavailable", f"not verified: the asset could not be fetched ({exc.kind}): "
                                 f"{exc.message}", p.set_name, details=details)
-        return self._inspected(gset, asset, asset.sha256, metadata, details)
+        return self._inspected(gset, asset, asset.sha256, metadata, p, details)
 
-    def _inspected(self, gset: GoldenSet, asset: Asset, sha256: str, metadata: JSONObject,
+    def _inspected(self, gset: GoldenSet, asset: Asset, sha256: str, metadata: JSONObject, plan: GoldenPlan,
                    details: Details) -> GoldenResult:
         """Inspect the fetched blob, translate a legacy .ms file, then run the set on it."""
         path = self.fetcher.store.blob_path(sha256)
         facts = inspect_file(path)
         details.inspect = facts.description
-        if asset.file_format == "mslite" and facts.kind != "mslite":
-            return GoldenResult("failed", f"the asset is {facts.description}, not a .ms model", gset.name,
+        wanted = _KIND_OF_FORMAT.get(str(asset.file_format))
+        if wanted is not None and facts.kind != wanted[0]:
+            return GoldenResult("failed", f"the asset is {facts.description}, not {wanted[1]}", gset.name,
                                 details=details)
         if asset.file_format == "mslite" and facts.ms_format != "MSL2":
             translated = self._translate(sha256, facts, gset.name, details)
@@ -112,7 +132,10 @@ class GoldenRunner:
                 return translated
             path = translated
         pre = Preprocess.from_dict(gset.preprocess).merged(preprocess_overrides(metadata))
-        result = self._run(gset, pre, path, str(asset.file_format), details)
+        runtime = self.config.runtimes
+        options = OpenOptions(self.timeout, plan.network, _input_shape(pre, metadata),
+                              runtime.mindspore_unsandboxed, runtime.mindspore_address_space)
+        result = self._run(gset, pre, path, str(asset.file_format), options, details)
         if details.translated is not None:
             t = details.translated
             result.message += (f" (on an MSL2 translation of the {t.from_version} file by hubtool's "
@@ -129,18 +152,60 @@ class GoldenRunner:
         details.translated = Translation(sha256, facts.built_by or "", done.sha256, done.translator)
         return done.path
 
-    def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str,
+    def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str, options: OpenOptions,
              details: Details) -> GoldenResult:
         try:
             decoded = decode_ahead(gset)  # while a spare worker (runtimes.spawn) imports its runtime
-            with open_session(path, file_format, timeout=self.timeout) as session:
+            with open_session(path, file_format, options) as session:
+                details.ran = session.ran()
                 result = run_golden(gset, pre, session, decoded)
         except RuntimeUnavailable as exc:
             return GoldenResult("unavailable", exc.message, gset.name, details=details)
         except WorkerError as exc:
+            if exc.error_type == "NetworkMismatch" and options.network is not None:
+                return GoldenResult("failed", mismatch_message(options.network, exc.details), gset.name,
+                                    details=details)
             return GoldenResult("failed", f"the runtime failed on the model ({exc.kind}): {exc.message}",
                                 gset.name, details=details)
         except ImageError as exc:
             return GoldenResult("failed", exc.message, gset.name, details=details)
         result.details = details
         return result
+
+
+#: file-format -> the kind `inspect` must find in the bytes, and how to say it
+_KIND_OF_FORMAT = {"mslite": ("mslite", "a .ms model"), "mindir": ("mindir", "a MindIR model"),
+                   "ckpt": ("ckpt", "a MindSpore checkpoint")}
+
+
+def _input_shape(pre: Preprocess, metadata: JSONObject) -> tuple[int, ...] | None:
+    """A checkpoint's input (a network declares none): the set's size, else the card's input-shape [h, w, c]."""
+    size: list[int] | None = list(pre.size) if pre.size is not None else None
+    raw = metadata.get("input-shape")
+    declared = [d for d in raw if isinstance(d, int) and d > 0] if isinstance(raw, list) else []
+    if size is None and len(declared) == 3:
+        size = declared[:2] if declared[2] == 3 else declared[1:]
+    if size is None:
+        return None
+    image = (size[0], size[1], 3) if pre.layout == "NHWC" else (3, size[0], size[1])
+    return (1, *image) if pre.batch else image
+
+
+def mismatch_message(network: Network, details: dict[str, object]) -> str:
+    """Why a checkpoint does not fit its network, before anything ran: missing names, other shapes."""
+    parts = []
+    missing, shapes = details.get("missing_count"), details.get("shape_count")
+    if isinstance(missing, int) and missing:
+        names = ", ".join(str(n) for n in _items(details.get("missing"))[:5])
+        parts.append(f"{missing} of the network's {details.get('network')} parameters are not in the "
+                     f"checkpoint ({names}{', ...' if missing > 5 else ''})")
+    if isinstance(shapes, int) and shapes:
+        shown = "; ".join(f"{d.get('name')}: network {d.get('network')}, checkpoint {d.get('checkpoint')}"
+                          for d in _items(details.get("shapes"))[:3] if isinstance(d, dict))
+        parts.append(f"{shapes} have another shape ({shown}{'; ...' if shapes > 3 else ''})")
+    return (f"the checkpoint does not fit the network {network.describe()} ({network.origin}): "
+            + "; ".join(parts or ["the worker did not say how"]) + "; nothing was run")
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []

@@ -37,6 +37,8 @@ class Details:
     fetch: str | None = None  # the failure's kind when the asset could not be fetched
     inspect: str | None = None  # what the file is, from its bytes
     translated: Translation | None = None
+    network: str | None = None  # a checkpoint's network, as it was called
+    ran: str | None = None  # what ran the model (runtime, version, sandbox)
 
     def as_dict(self) -> JSONObject:
         out: JSONObject = {"asset": self.asset, "file-format": self.file_format, "sha256": self.sha256}
@@ -46,6 +48,10 @@ class Details:
             out["inspect"] = self.inspect
         if self.translated is not None:
             out["translated"] = self.translated.as_dict()
+        if self.network is not None:
+            out["network"] = self.network
+        if self.ran is not None:
+            out["ran"] = self.ran
         return out
 
 

@@ -41,6 +41,9 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
     for card, r in results:
         lines.append(f"{r.status.upper():11s} {card}" + (f"  [{r.set_name}]" if r.set_name else "")
                      + (f"  {r.message}" if r.message else ""))
+        if r.details is not None and r.details.network is not None:  # a network's code ran: say whose, and how
+            lines.append(f"    ran: {r.details.ran}" if r.details.ran else
+                         f"    network: {r.details.network}")
         lines += [_case_line(c) for c in r.failed_cases]
         lines += [f"    {c.image}: note: {c.tie}" for c in r.cases if c.tie and c.passed]
     lines.append(_summary(results))

@@ -72,6 +72,8 @@ def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> 
         "set": golden.set if golden else None, "correct": golden.correct if golden else None,
         "required": golden.required if golden else None, "cases": golden.cases if golden else None,
         "runtime": golden.runtime if golden else None}
+    if golden is not None and golden.ran:
+        summary["ran"] = golden.ran
     if translated:
         summary["translated"] = True
     return CardEntry(run.card, run.title, run.metadata or {}, tuple(assets), summary,

@@ -39,10 +39,11 @@ class GoldenSummary:
     message: str
     runtime: str | None
     translated: JSONObject | None  # the translation the verdict was obtained on (legacy .ms files)
+    ran: str | None = None  # what ran the model: runtime and version, a checkpoint's network, the sandbox
 
     def to_json(self) -> JSONObject:
         return {"set": self.set, "correct": self.correct, "required": self.required, "cases": self.cases,
-                "message": self.message, "runtime": self.runtime, "translated": self.translated}
+                "message": self.message, "runtime": self.runtime, "translated": self.translated, "ran": self.ran}
 
     @classmethod
     def from_json(cls, doc: JSONObject) -> GoldenSummary:
@@ -56,7 +57,7 @@ class GoldenSummary:
 
         translated = doc.get("translated")
         return cls(text("set"), num("correct"), num("required"), num("cases"), text("message") or "",
-                   text("runtime"), translated if isinstance(translated, dict) else None)
+                   text("runtime"), translated if isinstance(translated, dict) else None, text("ran"))
 
 
 @dataclass

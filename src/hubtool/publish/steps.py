@@ -13,10 +13,11 @@ from ..assets.fetcher import Fetcher, FetchOutcome
 from ..assets.inspect import INSPECTOR, inspect_file
 from ..assets.mirror import AssetResult, AssetTask, fetch_assets
 from ..config import HubConfig
-from ..durable import JSONObject
+from ..durable import JSON, JSONObject
 from ..errors import GoldenSetError, InternalError, OfflineError, TransferError
 from ..golden.card import GoldenPlan, GoldenRunner, preprocess_overrides
 from ..legacy import TRANSLATOR_VERSION
+from ..runtimes.registry import runtime_for
 from .isolation import isolated_asset
 from .ledger import Ledger, key_of
 from .runs import CardRun, FetchedAsset, GoldenSummary, Step
@@ -163,9 +164,11 @@ class GoldenStep:
         self.ctx.counters.golden_runs += 1
         result = self.runner.run(metadata, plan)
         translated = result.details.translated if result.details else None
+        runtime = runtime_for(str(plan.asset.file_format))
         run.golden = GoldenSummary(result.set_name, result.correct, result.required, len(result.cases),
-                                   result.message, self.runtime_identity.get("mindspore-lite"),
-                                   translated.as_dict() if translated else None)
+                                   result.message, self.runtime_identity.get(runtime) if runtime else None,
+                                   translated.as_dict() if translated else None,
+                                   result.details.ran if result.details else None)
         run.steps["golden"] = Step(result.status, "" if result.status == "passed" else result.message)
         if result.status == "passed" and key is not None:
             self.ctx.ledger.record(key, "golden", "passed", run.golden.to_json())
@@ -176,5 +179,11 @@ class GoldenStep:
             gset = self.runner.sets.get(plan.set_name)
         except GoldenSetError:
             return None
-        return key_of("golden", plan.asset.sha256, plan.asset.file_format, gset.content_sha256,
-                      preprocess_overrides(metadata), dict(self.runtime_identity), TRANSLATOR_VERSION)
+        # a checkpoint's verdict is the network's too: where it came from, what it was called with, its code
+        runtime = runtime_for(str(plan.asset.file_format)) or ""
+        identity: JSONObject = {runtime: self.runtime_identity[runtime]} if runtime in self.runtime_identity else {}
+        parts: list[JSON] = [plan.asset.sha256, plan.asset.file_format, gset.content_sha256,
+                             preprocess_overrides(metadata), identity, TRANSLATOR_VERSION]
+        if plan.network is not None:
+            parts += [plan.network.describe(), plan.network.digest]
+        return key_of("golden", *parts)

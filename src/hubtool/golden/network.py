@@ -1,0 +1,103 @@
+"""Where a checkpoint's network comes from: the card's `network:`, hub.yaml's `golden.networks`, in that order.
+
+A source is `mindcv:<model>` (mindcv's registry, pinned in the MindSpore env), a repository
+folder of the hub (the hub's own convention: its `mindspore_hub_conf.py` has
+`create_network(name)`, called with the card's model-name in lower case), or
+`<folder>:<module>:<function>`; the mapping form adds `args` and `kwargs`.  A folder must lie
+inside the hub: its code runs in the sandboxed worker, and its content digest keys the verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from ..config import HubConfig
+from ..durable import JSON, JSONObject
+from ..errors import NetworkSourceError
+from ..runtimes.protocol import Network
+
+CONVENTION = ("mindspore_hub_conf", "create_network")
+_SOURCE = re.compile(r"(?P<folder>[A-Za-z0-9_.][A-Za-z0-9_./-]*)(?::(?P<module>[A-Za-z_][A-Za-z0-9_.]*)"
+                     r":(?P<function>[A-Za-z_][A-Za-z0-9_]*))?")
+_SKIPPED = {"__pycache__", ".git", ".hg", ".svn"}
+
+
+def network_entry(metadata: JSONObject, config: HubConfig) -> tuple[JSON, str] | None:
+    """The card's or the hub's entry for this card's network, and where it was found."""
+    if metadata.get("network") is not None:
+        return metadata["network"], "the card's network:"
+    name = metadata.get("model-name")
+    if isinstance(name, str) and name.lower() in config.networks:
+        return config.networks[name.lower()], "hub.yaml golden.networks"
+    return None
+
+
+def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
+    """The network for this card's checkpoint; None when none is named; NetworkSourceError when it is unusable."""
+    found = network_entry(metadata, config)
+    if found is None:
+        return None
+    entry, origin = found
+    source, args, kwargs = _entry_parts(entry, origin)
+    if source.startswith("mindcv:"):
+        return Network("mindcv", source.removeprefix("mindcv:"), args=args, kwargs=kwargs, source=source,
+                       origin=origin, digest="mindcv")
+    match = _SOURCE.fullmatch(source)
+    if match is None:
+        raise NetworkSourceError(f"{origin} {source!r} is neither mindcv:<model>, a folder, nor "
+                                 "<folder>:<module>:<function>")
+    folder = _inside_hub(match["folder"], config.root, origin)
+    module, function = match["module"], match["function"]
+    if module is None:  # the hub's convention, with the card's model-name
+        module, function = CONVENTION
+        model = metadata.get("model-name")
+        args = args or ((model.lower(),) if isinstance(model, str) else ())
+    if not _module_file(folder, module).exists():
+        raise NetworkSourceError(f"{origin} {source!r}: {match['folder']} has no module {module} "
+                                 f"(no {module.replace('.', '/')}.py)")
+    return Network("module", f"{module}:{function}", folder, args, kwargs, source, origin, folder_digest(folder))
+
+
+def _entry_parts(entry: JSON, origin: str) -> tuple[str, tuple[JSON, ...], tuple[tuple[str, JSON], ...]]:
+    if isinstance(entry, str):
+        return entry, (), ()
+    if isinstance(entry, dict) and isinstance(entry.get("source"), str):
+        args = entry.get("args") or []
+        kwargs = entry.get("kwargs") or {}
+        if isinstance(args, list) and isinstance(kwargs, dict):
+            return str(entry["source"]), tuple(args), tuple(sorted(kwargs.items()))
+    raise NetworkSourceError(f"{origin} must be a source string or a mapping with source, args and kwargs")
+
+
+def _inside_hub(relative: str, root: Path, origin: str) -> Path:
+    folder = (root / relative).resolve()
+    if not folder.is_relative_to(root.resolve()):
+        raise NetworkSourceError(f"{origin} {relative!r} lies outside the hub")
+    if not folder.is_dir():
+        raise NetworkSourceError(f"{origin} {relative!r}: no such folder in the hub")
+    return folder
+
+
+def _module_file(folder: Path, module: str) -> Path:
+    parts = module.split(".")
+    as_file = folder.joinpath(*parts[:-1], parts[-1] + ".py")
+    return as_file if as_file.exists() else folder.joinpath(*parts, "__init__.py")
+
+
+def folder_digest(folder: Path) -> str:
+    """SHA-256 over every file's relative path and bytes (symbolic links by their target): the code that runs."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if _SKIPPED.intersection(relative.parts):
+            continue
+        if path.is_symlink():
+            digest.update(b"L" + str(relative).encode("utf-8", "surrogateescape") + b"\0"
+                          + str(path.readlink()).encode("utf-8", "surrogateescape") + b"\0")
+        elif path.is_file():
+            data = path.read_bytes()
+            digest.update(b"F" + str(relative).encode("utf-8", "surrogateescape") + b"\0"
+                          + str(len(data)).encode() + b"\0" + data)
+    return digest.hexdigest()

@@ -1,0 +1,197 @@
+"""Golden inference in MindSpore 2.x: the canary's MindIR and checkpoint, networks from their sources,
+and repositories whose code attacks the machine (each gets a failed verdict; the parent carries on)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from test_golden import make_hub
+
+from helpers import REPO, card_text, mindspore_env
+from hubtool.assets.sources import build_fetcher
+from hubtool.assets.store import DirectoryStore
+from hubtool.cards.validate import CardChecker
+from hubtool.config import load_config
+from hubtool.golden.card import GoldenRunner
+from hubtool.golden.inference import GoldenResult
+
+ASSETS = REPO / "hub" / "assets"
+GOLDEN = "golden:\n  set: cifar10-canary\n"
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256((ASSETS / name).read_bytes()).hexdigest()
+
+
+def ms_card(fmt: str, *, network: str | None = None, name: str = "cifar10-cnn-canary-ckpt") -> str:
+    extra = GOLDEN + (f"network: {network}\n" if network is not None else "")
+    return card_text(extra=extra, fmt=fmt, link=f"hub/assets/cifar10-cnn-canary.{fmt}",
+                     sha=sha(f"cifar10-cnn-canary.{fmt}"), **{"model-name": name})
+
+
+def verdict(root: Path, rel: str = "u/c.md", *, timeout: float = 120.0) -> GoldenResult:
+    mindspore_env()  # the real runtime, or the test fails saying how to install it
+    config = load_config(root / "hub" / "hub.yaml")
+    card = CardChecker(config).load(root / "cards" / rel).card
+    assert card is not None
+    fetcher = build_fetcher(DirectoryStore(root / "store"), config.policy, hub_root=config.root)
+    return GoldenRunner(config, fetcher, timeout=timeout).run(card.metadata)
+
+
+def evil_repo(root: Path, body: str) -> str:
+    """A repository folder in the hub whose create_network runs `body` first; returns its `network:` entry."""
+    folder = root / "hub" / "networks" / "evil"
+    folder.mkdir(parents=True)
+    (folder / "mindspore_hub_conf.py").write_text(
+        "import os, signal, socket, sys\n\n"
+        "def create_network(name, *args, **kwargs):\n" + "".join(f"    {line}\n" for line in body.splitlines()))
+    return "hub/networks/evil"
+
+
+@pytest.mark.parametrize("fmt", ["mindir", "ckpt"])
+def test_the_canary_passes_in_mindspore_within_the_reference_tolerance(tmp_path: Path, fmt: str) -> None:
+    network = "hub/networks/cifar10-cnn" if fmt == "ckpt" else None
+    root = make_hub(tmp_path, {"u/c.md": ms_card(fmt, network=network)})
+    result = verdict(root)
+    assert (result.status, result.correct, result.required) == ("passed", 20, 20), result.message
+    assert max(c.deviation or 0 for c in result.cases) < 2e-5  # 9.5e-6 measured; the set allows 1e-4
+    assert result.details is not None and (result.details.ran or "").startswith("MindSpore 2.10.0 (a sandboxed")
+    if fmt == "ckpt":
+        assert result.details.network == ("mindspore_hub_conf.create_network('cifar10-cnn-canary-ckpt') "
+                                          "from hub/networks/cifar10-cnn")
+
+
+def test_hub_yaml_names_the_network_when_the_card_does_not(tmp_path: Path) -> None:
+    root = make_hub(tmp_path, {"u/c.md": ms_card("ckpt")})
+    hub = root / "hub" / "hub.yaml"
+    hub.write_text(hub.read_text().replace("golden:\n", "golden:\n  networks:\n    CIFAR10-CNN-canary-ckpt:\n"
+                                           "      source: hub/networks/cifar10-cnn:cifar10_cnn:Cifar10Cnn\n"
+                                           "      kwargs: {num_classes: 10}\n"))
+    result = verdict(root)
+    assert result.status == "passed", result.message
+    assert result.details is not None
+    assert result.details.network == "cifar10_cnn.Cifar10Cnn(num_classes=10) from hub/networks/cifar10-cnn"
+
+
+def test_a_checkpoint_without_a_network_is_skipped_saying_how_to_name_one(tmp_path: Path) -> None:
+    root = make_hub(tmp_path, {"u/c.md": ms_card("ckpt")})
+    result = verdict(root)
+    assert result.status == "skipped"
+    assert "verified by hash and inspection only: give the card a network:" in result.message
+
+
+def test_a_checkpoint_that_does_not_fit_its_network_is_reported_before_running(tmp_path: Path) -> None:
+    """mindcv's resnet18 has none of the canary's parameters: the names, counted, and nothing ran."""
+    root = make_hub(tmp_path, {"u/c.md": ms_card("ckpt", network="mindcv:resnet18")})
+    result = verdict(root)
+    assert result.status == "failed" and not result.cases
+    assert result.message.startswith("the checkpoint does not fit the network mindcv:resnet18 (the card's network:)")
+    assert "parameters are not in the checkpoint (conv1.weight" in result.message
+    assert result.message.endswith("nothing was run")
+
+
+def test_a_layer_of_another_width_is_named_with_both_shapes(tmp_path: Path) -> None:
+    root = make_hub(tmp_path, {})
+    narrow = root / "hub" / "networks" / "narrow"
+    narrow.mkdir(parents=True)
+    for name in ("mindspore_hub_conf.py", "cifar10_cnn.py"):
+        text = (REPO / "hub" / "networks" / "cifar10-cnn" / name).read_text()
+        (narrow / name).write_text(text.replace("nn.Dense(1024, 512", "nn.Dense(1024, 256").replace(
+            "nn.Dense(512, num_classes", "nn.Dense(256, num_classes"))
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network="hub/networks/narrow"))
+    result = verdict(root)
+    assert result.status == "failed" and not result.cases
+    assert "3 have another shape (classifier.1.weight: network [256, 1024], checkpoint [512, 1024]" in result.message
+
+
+@pytest.mark.parametrize("network, expect", [
+    ("hub/networks/none-such", "no such folder in the hub"),
+    ("../outside", "lies outside the hub"),
+    ("hub/networks/cifar10-cnn:no_module:create", "has no module no_module"),
+    ("mindcv:no-such-model", "mindcv 0.3.0 has no model 'no-such-model'"),
+])
+def test_an_unusable_network_source_fails_clearly(tmp_path: Path, network: str, expect: str) -> None:
+    root = make_hub(tmp_path, {"u/c.md": ms_card("ckpt", network=network)})
+    (tmp_path / "outside").mkdir()
+    result = verdict(root)
+    assert result.status == "failed" and expect in result.message, result.message
+
+
+# --- repositories whose code attacks the machine ----------------------------------------------------------
+
+@pytest.fixture()
+def listener() -> tuple[int, list[object]]:
+    """A loopback server the hostile code tries to reach; it records every connection it accepts."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(30)
+    accepted: list[object] = []
+
+    def accept() -> None:
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+def test_repository_code_has_no_network(tmp_path: Path, listener: tuple[int, list[object]]) -> None:
+    port, accepted = listener
+    root = make_hub(tmp_path, {})
+    entry = evil_repo(root, f"socket.create_connection(('127.0.0.1', {port}), timeout=5)")
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    result = verdict(root)
+    assert result.status == "failed" and "Network is unreachable" in result.message, result.message
+    assert accepted == []
+
+
+def test_repository_code_cannot_write_outside_its_scratch(tmp_path: Path) -> None:
+    escape, own = tmp_path / "escaped.txt", tmp_path / "hub" / "networks" / "evil" / "planted.py"
+    root = make_hub(tmp_path, {})
+    entry = evil_repo(root, f"for target in ({str(escape)!r}, {str(own)!r}):\n"
+                            "    try:\n        open(target, 'w').write('x')\n    except OSError as exc:\n"
+                            "        sys.errors = getattr(sys, 'errors', []) + [str(exc)]\n"
+                            "raise OSError(' | '.join(sys.errors))")
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    result = verdict(root)
+    assert result.status == "failed" and result.message.count("Read-only file system") == 2, result.message
+    assert not escape.exists() and not own.exists()
+
+
+def test_repository_code_allocating_without_bound_fails_under_the_limit(tmp_path: Path) -> None:
+    root = make_hub(tmp_path, {})
+    hub = root / "hub" / "hub.yaml"
+    hub.write_text(hub.read_text() + "runtimes:\n  mindspore:\n    address-space: 4294967296\n")
+    entry = evil_repo(root, "hoard = []\nwhile True:\n    hoard.append(bytearray(1 << 28))")
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    result = verdict(root)
+    assert result.status == "failed" and "out of memory under the worker's address-space limit" in result.message
+
+
+@pytest.mark.parametrize("body, expect", [
+    ("while True:\n    pass", "(hung): the worker did not answer the load request within 15 s; it was killed"),
+    ("os.kill(os.getpid(), signal.SIGSEGV)", "(crashed): the worker died during the load request (killed by SIGSEGV)"),
+    ("sys.exit(3)", "load failed: SystemExit: 3"),
+])
+def test_repository_code_that_hangs_crashes_or_exits_fails_and_the_parent_carries_on(
+        tmp_path: Path, body: str, expect: str) -> None:
+    root = make_hub(tmp_path, {})
+    entry = evil_repo(root, body)
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    result = verdict(root, timeout=15)
+    assert result.status == "failed" and expect in result.message, result.message
+    (root / "cards" / "u" / "ok.md").write_text(ms_card("mindir"))
+    assert verdict(root, "u/ok.md").status == "passed"  # the same process, the next card

@@ -1,0 +1,87 @@
+"""Where a checkpoint's network comes from (golden/network.py), decided offline and without the framework."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubtool.config import load_config
+from hubtool.errors import NetworkSourceError
+from hubtool.golden.network import folder_digest, resolve_network
+
+
+def hub(root: Path, networks: str = "") -> Path:
+    (root / "hub" / "networks" / "net").mkdir(parents=True)
+    (root / "hub" / "networks" / "net" / "mindspore_hub_conf.py").write_text("def create_network(name): pass\n")
+    (root / "hub" / "networks" / "net" / "pkg").mkdir()
+    (root / "hub" / "networks" / "net" / "pkg" / "__init__.py").write_text("def build(): pass\n")
+    (root / "hub" / "hub.yaml").write_text("name: t\n" + (f"golden:\n  networks:\n{networks}" if networks else ""))
+    return root / "hub" / "hub.yaml"
+
+
+def test_the_card_s_folder_uses_the_hub_s_convention_with_the_model_name(tmp_path: Path) -> None:
+    config = load_config(hub(tmp_path))
+    net = resolve_network({"model-name": "ResNet50", "network": "hub/networks/net"}, config)
+    assert net is not None and net.runs_repository_code
+    assert (net.name, net.args) == ("mindspore_hub_conf:create_network", ("resnet50",))
+    assert net.origin == "the card's network:"
+    assert net.folder == (tmp_path / "hub" / "networks" / "net").resolve()
+
+
+def test_an_explicit_function_and_a_mapping_with_arguments(tmp_path: Path) -> None:
+    config = load_config(hub(tmp_path))
+    net = resolve_network({"network": {"source": "hub/networks/net:pkg:build", "args": [3],
+                                       "kwargs": {"width": 2, "a": None}}}, config)
+    assert net is not None and net.name == "pkg:build" and net.args == (3,)
+    assert net.kwargs == (("a", None), ("width", 2))
+    assert net.describe() == "pkg.build(3, a=None, width=2) from hub/networks/net"
+
+
+def test_mindcv_runs_no_repository_code(tmp_path: Path) -> None:
+    net = resolve_network({"network": "mindcv:resnet18"}, load_config(hub(tmp_path)))
+    assert net is not None and not net.runs_repository_code and net.describe() == "mindcv:resnet18"
+
+
+def test_hub_yaml_networks_are_found_by_model_name_in_any_case(tmp_path: Path) -> None:
+    config = load_config(hub(tmp_path, "    ResNet50: mindcv:resnet50\n"))
+    net = resolve_network({"model-name": "resnet50"}, config)
+    assert net is not None and net.origin == "hub.yaml golden.networks" and net.name == "resnet50"
+    card_first = resolve_network({"model-name": "resnet50", "network": "mindcv:resnet18"}, config)
+    assert card_first is not None and card_first.name == "resnet18"
+    assert resolve_network({"model-name": "other"}, config) is None
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("../../etc", "lies outside the hub"),
+    ("hub/networks/none", "no such folder in the hub"),
+    ("hub/networks/net:missing:f", "has no module missing"),
+    ("hub networks", "is neither mindcv:<model>, a folder, nor"),
+    ({"source": "mindcv:x", "args": "not a list"}, "must be a source string or a mapping"),
+    (7, "must be a source string or a mapping"),
+])
+def test_unusable_sources_are_refused_with_the_reason(tmp_path: Path, entry: object, message: str) -> None:
+    with pytest.raises(NetworkSourceError, match=message):
+        resolve_network({"network": entry}, load_config(hub(tmp_path)))  # type: ignore[dict-item]
+
+
+def test_a_link_leading_out_of_the_hub_is_refused(tmp_path: Path) -> None:
+    config = load_config(hub(tmp_path / "h"))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "h" / "hub" / "networks" / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(NetworkSourceError, match="lies outside the hub"):
+        resolve_network({"network": "hub/networks/link"}, config)
+
+
+def test_the_digest_follows_every_file_of_the_code_but_not_caches(tmp_path: Path) -> None:
+    hub(tmp_path)
+    folder = tmp_path / "hub" / "networks" / "net"
+    first = folder_digest(folder)
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_bytes(b"cache")
+    assert folder_digest(folder) == first
+    (folder / "pkg" / "__init__.py").write_text("def build(): return 1\n")
+    changed = folder_digest(folder)
+    assert changed != first
+    (folder / "pkg" / "__init__.py").rename(folder / "pkg" / "renamed.py")
+    assert folder_digest(folder) not in (first, changed)
