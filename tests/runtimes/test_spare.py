@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, runtime_env
+from helpers import REPO, mindspore_env, runtime_env
 from hubtool.runtimes import spawn
 from hubtool.runtimes.mslite import spawn as mslite_spawn
 from hubtool.runtimes.mslite.client import STARTED, MsliteWorker
@@ -102,3 +102,33 @@ def test_hubtool_golden_leaves_no_worker_behind(tmp_path: Path, card: str) -> No
     time.sleep(0.2)
     assert [p for p in started if alive(p)] == []
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("cards, spawned", [
+    (["cifar10-cnn-canary-mindir.md", "cifar10-cnn-canary-ckpt.md"], 2),  # the second started during the first
+    (["cifar10-cnn-canary-mindir.md"], 1),  # a lone model starts no spare
+])
+def test_mindspore_workers_start_one_ahead_and_none_is_wasted(tmp_path: Path, cards: list[str], spawned: int) -> None:
+    mindspore_env()
+    code = ("import os\n"
+            "from hubtool.runtimes import spawn\n"
+            "real, seen = spawn.spawn, []\n"
+            "def recorded(recipe):\n"
+            "    running = sum(os.path.exists(f'/proc/{p}') for p in seen)  # earlier workers still running\n"
+            "    s = real(recipe)\n"
+            "    seen.append(s.proc.pid) if recipe.runtime == 'mindspore' else None\n"
+            "    open(os.environ['PIDS'], 'a').write(f'{recipe.runtime} {s.proc.pid} {running}\\n')\n"
+            "    return s\n"
+            "spawn.spawn = recorded\n"
+            "from hubtool.cli import main\nmain()")
+    pids = tmp_path / "pids"
+    env = {**os.environ, "PIDS": str(pids), "HUBTOOL_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", code, "golden", "--store", str(tmp_path / "s"),
+                           *[f"cards/hubtool/{c}" for c in cards]], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    started = [line.split() for line in pids.read_text().splitlines() if line.startswith("mindspore ")]
+    assert len(started) == spawned
+    assert [int(running) for _, _, running in started] == list(range(spawned))  # the second while the first ran
+    time.sleep(0.2)
+    assert [p for _, p, _ in started if alive(int(p))] == []

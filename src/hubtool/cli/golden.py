@@ -54,6 +54,7 @@ def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout
     fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=progress)
     runner = GoldenRunner(hub, fetcher, timeout=timeout)
     todo = [card for card in cards if not card.is_twin]
+    runner.expect([runner.plan(card.metadata) for card in todo])
     results = []
     for i, card in enumerate(todo, 1):
         progress.status(f"golden {i}/{len(todo)}: {card.display}")

@@ -23,8 +23,9 @@ from ..errors import (
     WorkerError,
 )
 from ..legacy.store_translation import translate_into_store
+from ..runtimes.mindspore.client import start_ahead
 from ..runtimes.protocol import Network, OpenOptions
-from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session
+from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session, runtime_for
 from .imaging import Preprocess
 from .inference import Details, GoldenResult, Translation, decode_ahead, run_golden
 from .network import resolve_network
@@ -58,6 +59,12 @@ class GoldenRunner:
         self.fetcher = fetcher
         self.sets = sets or GoldenSets(config.root)
         self.timeout = timeout
+        self.mindspore_ahead = 0  # MindSpore models still to run (expect): the next worker starts while one runs
+
+    def expect(self, plans: list[GoldenPlan]) -> None:
+        """The models this runner is about to run, in order: while MindSpore ones follow, workers start ahead."""
+        self.mindspore_ahead = sum(1 for p in plans if p.asset is not None and p.set_name is not None
+                                   and runtime_for(str(p.asset.file_format)) == "mindspore")
 
     def plan(self, metadata: JSONObject) -> GoldenPlan:
         set_name = set_for_card(metadata, self.config.default_golden_sets)
@@ -154,6 +161,9 @@ class GoldenRunner:
 
     def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str, options: OpenOptions,
              details: Details) -> GoldenResult:
+        if runtime_for(file_format) == "mindspore":
+            self.mindspore_ahead -= 1
+            start_ahead(self.mindspore_ahead > 0, options.mindspore_address_space)
         try:
             decoded = decode_ahead(gset)  # while a spare worker (runtimes.spawn) imports its runtime
             with open_session(path, file_format, options) as session:

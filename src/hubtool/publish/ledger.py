@@ -98,7 +98,8 @@ class Ledger:
         """The recorded detail of a *passed* step under this key, or None."""
         return self.get_many([key]).get(key)
 
-    def get_many(self, keys: list[str]) -> dict[str, JSONObject]:
+    def get_many(self, keys: list[str], *, count: bool = True) -> dict[str, JSONObject]:
+        """The passed steps recorded under these keys; `count` False for a look ahead that is not a use."""
         found: dict[str, JSONObject] = {}
         try:
             for start in range(0, len(keys), 500):
@@ -111,7 +112,7 @@ class Ledger:
                         found[key] = doc
         except sqlite3.DatabaseError as exc:
             raise _store_error(self.path, exc) from exc
-        self.hits += len(found)
+        self.hits += len(found) if count else 0
         return found
 
     def record(self, key: str, step: str, status: str, detail: JSONObject) -> None:

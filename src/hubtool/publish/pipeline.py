@@ -89,6 +89,7 @@ class Publisher:
         self.assets.fetch(runs)
         self.progress.status("inspecting assets")
         self.assets.inspect(runs)
+        self.golden.expect(runs)
         for i, run in enumerate(runs, 1):
             isolated_step(run, "golden", lambda: self.golden.run(run))  # noqa: B023 - run at once
             self._gate(run)

@@ -144,6 +144,18 @@ class GoldenStep:
         self.runner = runner
         self.runtime_identity = runtime_identity
 
+    def expect(self, runs: list[CardRun]) -> None:
+        """Tell the runner which MindSpore models it will run (not remembered ones): their workers start ahead."""
+        keyed: dict[str, GoldenPlan] = {}
+        for run in runs:
+            if run.passed("inspect"):
+                plan = self.runner.plan(run.metadata or {})
+                fmt = str(plan.asset.file_format) if plan.asset else ""
+                if plan.set_name and runtime_for(fmt) == "mindspore":
+                    keyed[self._key(plan, run.metadata or {}) or f"unkeyed {len(keyed)}"] = plan
+        known = set() if self.ctx.no_cache else set(self.ctx.ledger.get_many(list(keyed), count=False))
+        self.runner.expect([plan for key, plan in keyed.items() if key not in known])
+
     def run(self, run: CardRun) -> None:
         if not run.passed("inspect"):
             offline = run.steps["fetch"].status == "offline"

@@ -73,12 +73,9 @@ def prespawn(recipe: Recipe, *, replenish: bool = False) -> bool:
     With `replenish`, each adopted spare of this recipe is replaced at once, so that the next
     asset's worker starts while this one runs (a run over many cards).  Spares left at exit are killed.
     """
-    with _LOCK:
-        if replenish:
-            _REPLENISH.add(recipe)
-        if not _STATE["registered"]:
-            atexit.register(discard_spares)
-            _STATE["registered"] = True
+    if replenish:
+        keep_ready(recipe, True)
+    _register()
     try:
         spare = spawn(recipe)
     except OSError:
@@ -86,6 +83,23 @@ def prespawn(recipe: Recipe, *, replenish: bool = False) -> bool:
     with _LOCK:
         _SPARES.append(spare)
     return True
+
+
+def _register() -> None:
+    with _LOCK:
+        if not _STATE["registered"]:
+            atexit.register(discard_spares)
+            _STATE["registered"] = True
+
+
+def keep_ready(recipe: Recipe, wanted: bool) -> None:
+    """While `wanted`, every worker of this recipe that starts (a spare adopted or not) starts the next spare."""
+    _register()
+    with _LOCK:
+        if wanted:
+            _REPLENISH.add(recipe)
+        else:
+            _REPLENISH.discard(recipe)
 
 
 def spares() -> int:
@@ -100,7 +114,7 @@ def take_spare(recipe: Recipe) -> Spawned | None:
         found = next((s for s in _SPARES if s.recipe == recipe and s.proc.poll() is None), None)
         if found is not None:
             _SPARES.remove(found)
-        replenish = found is not None and recipe in _REPLENISH
+        replenish = recipe in _REPLENISH
     if replenish:
         try:
             spare = spawn(recipe)

@@ -26,6 +26,14 @@ def installed_env() -> RuntimeEnv | None:
     return managed.installed_env(SPEC)
 
 
+def start_ahead(wanted: bool, rlimit_as: int | None = None) -> None:
+    """While more models follow, each MindSpore worker that starts starts the next one (its ~2 s of imports
+    overlap this model's run); a spare nobody adopts is killed at exit."""
+    env = installed_env()
+    if env is not None:
+        spawn.keep_ready(recipe(env, rlimit_as or DEFAULT_RLIMIT_AS), wanted)
+
+
 class MindsporeWorker(WorkerProcess):
     """A worker process in the MindSpore env, sandboxed where the machine allows. Use as a context manager."""
 
