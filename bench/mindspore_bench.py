@@ -83,7 +83,7 @@ def main() -> None:
                 f"hubtool golden {fmt.upper()} CANARY": [HUBTOOL, "golden", "--store", str(store), str(CARDS[fmt])],
             }, args.rounds, REPO, after=fresh_store)
             report(f"golden check of the {fmt} canary (20 images), {args.rounds} alternating rounds of whole "
-                   "processes, median (min-max); hubtool's RSS is its own, the worker's is below:", results, base)
+                   "processes, median (min-max); hubtool's peak RSS includes the worker it reaps:", results, base)
         print(worker_figures(args.rounds))
         print("  target: hubtool within 1.3x of the bare script")
 

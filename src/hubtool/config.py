@@ -139,6 +139,7 @@ class HubConfig:
     publish_to: Path = Path("dist/hub")
     default_golden_sets: dict[str, str] = field(default_factory=dict)
     networks: dict[str, JSON] = field(default_factory=dict)  # golden.networks: model-name -> network source
+    repositories: dict[str, JSON] = field(default_factory=dict)  # golden.repositories: repository URL -> pin
     object_store: ObjectStoreSettings = field(default_factory=ObjectStoreSettings)
     runtimes: RuntimeSettings = field(default_factory=RuntimeSettings)
     profile: str = profile.DEFAULT
@@ -199,6 +200,15 @@ def _object_store(settings: dict[str, Any], root: Path) -> ObjectStoreSettings:
     return ObjectStoreSettings(endpoint_url=settings.get("endpoint-url"), region=settings.get("region"),
                                addressing_style=settings.get("addressing-style"),
                                ca_bundle=root / ca if ca else None)
+
+
+def repository_key(url: str) -> str:
+    """A repository URL as golden.repositories is keyed: scheme and host in lower case, no .git, no final /."""
+    scheme, sep, rest = url.strip().partition("://")
+    host, slash, path = rest.partition("/")
+    path = path.rstrip("/")
+    path = path[:-4] if path.endswith(".git") else path
+    return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}"
 
 
 def _runtimes(settings: dict[str, Any]) -> RuntimeSettings:
@@ -262,6 +272,8 @@ def _from_document(raw: dict[str, Any], *, root: Path, path: Path, profile_name:
         publish_to=Path(raw.get("publish", {}).get("to", "dist/hub")),
         default_golden_sets=dict(raw.get("golden", {}).get("default-sets", {})),
         networks={str(k).lower(): v for k, v in (raw.get("golden", {}).get("networks") or {}).items()},
+        repositories={repository_key(str(k)): v
+                      for k, v in (raw.get("golden", {}).get("repositories") or {}).items()},
         object_store=_object_store(raw.get("object-store", {}) or {}, root),
         runtimes=_runtimes(raw.get("runtimes", {}) or {}),
         profile=profile_name, rules=_rule_settings(raw),

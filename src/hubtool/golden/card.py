@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from ..runtimes.protocol import Network, OpenOptions
 from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session, runtime_for
 from .imaging import Preprocess
 from .inference import Details, GoldenResult, Translation, decode_ahead, run_golden
-from .network import resolve_network
+from .network import materialize, resolve_network
 from .sets import GoldenSet, GoldenSets, set_for_card
 
 
@@ -121,7 +122,27 @@ class GoldenRunner:
             details.fetch = exc.kind
             return GoldenResult("unavailable", f"not verified: the asset could not be fetched ({exc.kind}): "
                                 f"{exc.message}", p.set_name, details=details)
-        return self._inspected(gset, asset, asset.sha256, metadata, p, details)
+        cloned = self._cloned(p, details)
+        if isinstance(cloned, GoldenResult):
+            return cloned
+        return self._inspected(gset, asset, asset.sha256, metadata, cloned, details)
+
+    def _cloned(self, plan: GoldenPlan, details: Details) -> GoldenPlan | GoldenResult:
+        """The plan with its network's pinned repository checked out into the store (once)."""
+        if plan.network is None or plan.network.repository is None:
+            return plan
+        try:
+            network = materialize(plan.network, self.fetcher.store, self.config.policy, offline=self.fetcher.offline)
+        except NetworkSourceError as exc:
+            return GoldenResult("failed", f"the checkpoint's network cannot be used: {exc.message}", plan.set_name,
+                                details=details)
+        except OfflineError as exc:
+            return GoldenResult("offline", f"not verified (offline, the network's repository is not in the store): "
+                                f"{exc.message}", plan.set_name, details=details)
+        except AssetError as exc:
+            return GoldenResult("unavailable", f"not verified: the network's repository could not be cloned "
+                                f"({exc.kind}): {exc.message}", plan.set_name, details=details)
+        return dataclasses.replace(plan, network=network)
 
     def _inspected(self, gset: GoldenSet, asset: Asset, sha256: str, metadata: JSONObject, plan: GoldenPlan,
                    details: Details) -> GoldenResult:

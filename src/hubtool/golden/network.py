@@ -1,27 +1,37 @@
-"""Where a checkpoint's network comes from: the card's `network:`, hub.yaml's `golden.networks`, in that order.
+"""Where a checkpoint's network comes from: the card's `network:`, hub.yaml's `golden.networks`, then the
+card's repo-link when hub.yaml `golden.repositories` pins its repository, in that order.
 
 A source is `mindcv:<model>` (mindcv's registry, pinned in the MindSpore env), a repository
 folder of the hub (the hub's own convention: its `mindspore_hub_conf.py` has
 `create_network(name)`, called with the card's model-name in lower case), or
 `<folder>:<module>:<function>`; the mapping form adds `args` and `kwargs`.  A folder must lie
 inside the hub: its code runs in the sandboxed worker, and its content digest keys the verdict.
+A repo-link (`https://host/owner/repo/tree/<branch>/<model folder>`) is the hub's convention in
+the model's folder of that repository: at the pinned commit (cloned into the store when the
+golden step runs; the commit keys the verdict) or in a checkout the hub holds (`folder:`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
 
-from ..config import HubConfig
+from ..assets.gitcode import checkout
+from ..assets.store import DirectoryStore
+from ..config import HubConfig, Policy, repository_key
 from ..durable import JSON, JSONObject
 from ..errors import NetworkSourceError
-from ..runtimes.protocol import Network
+from ..runtimes.protocol import Network, PinnedRepository
 
 CONVENTION = ("mindspore_hub_conf", "create_network")
 _SOURCE = re.compile(r"(?P<folder>[A-Za-z0-9_.][A-Za-z0-9_./-]*)(?::(?P<module>[A-Za-z_][A-Za-z0-9_.]*)"
                      r":(?P<function>[A-Za-z_][A-Za-z0-9_]*))?")
 _SKIPPED = {"__pycache__", ".git", ".hg", ".svn"}
+# the repository is what precedes /tree/<branch>/ (GitHub, Gitee) or /src/<branch>/ (Gitea), else the whole link
+_REPO_LINK = re.compile(r"<?(?P<repo>https?://[^\s<>]+?)(?:\.git)?"
+                        r"(?:/(?:tree|src|blob)/[^/\s<>]+(?:/(?P<path>[^\s<>]*?))?)?/?>?")
 
 
 def network_entry(metadata: JSONObject, config: HubConfig) -> tuple[JSON, str] | None:
@@ -38,7 +48,7 @@ def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
     """The network for this card's checkpoint; None when none is named; NetworkSourceError when it is unusable."""
     found = network_entry(metadata, config)
     if found is None:
-        return None
+        return _from_repo_link(metadata, config)
     entry, origin = found
     source, args, kwargs = _entry_parts(entry, origin)
     if source.startswith("mindcv:"):
@@ -57,7 +67,48 @@ def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
     if not _module_file(folder, module).exists():
         raise NetworkSourceError(f"{origin} {source!r}: {match['folder']} has no module {module} "
                                  f"(no {module.replace('.', '/')}.py)")
-    return Network("module", f"{module}:{function}", folder, args, kwargs, source, origin, folder_digest(folder))
+    return Network("module", f"{module}:{function}", folder, args, kwargs, source, origin, folder_digest(folder),
+                   location=match["folder"])
+
+
+def _from_repo_link(metadata: JSONObject, config: HubConfig) -> Network | None:
+    """The hub's convention in the model's folder of its pinned repository (None: the link is not pinned)."""
+    link, name = metadata.get("repo-link"), metadata.get("model-name")
+    match = _REPO_LINK.fullmatch(link.strip()) if isinstance(link, str) else None
+    pin = config.repositories.get(repository_key(match["repo"])) if match else None
+    if match is None or not isinstance(pin, dict) or not isinstance(name, str):
+        return None
+    subpath = (match["path"] or "").strip("/")
+    if ".." in subpath.split("/"):
+        raise NetworkSourceError(f"the card's repo-link {link!r} climbs out of its repository")
+    origin = "the card's repo-link, pinned in hub.yaml golden.repositories"
+    call = ("mindspore_hub_conf:create_network", (name.lower(),))
+    if isinstance(pin.get("folder"), str):
+        folder = _inside_hub(str(pin["folder"]), config.root, "hub.yaml golden.repositories")
+        model = (folder / subpath).resolve()
+        if not model.is_relative_to(folder) or not _module_file(model, CONVENTION[0]).exists():
+            raise NetworkSourceError(f"{origin}: {pin['folder']}/{subpath} has no {CONVENTION[0]}.py")
+        return Network("module", call[0], model, call[1], (), str(link), origin, folder_digest(model),
+                       location="/".join(filter(None, [str(pin["folder"]).rstrip("/"), subpath])))
+    commit = pin.get("commit")
+    if not isinstance(commit, str):
+        raise NetworkSourceError(f"hub.yaml golden.repositories {match['repo']}: give a commit or a folder")
+    repository = PinnedRepository(match["repo"], commit, subpath)
+    location = f"{match['repo']}@{commit[:12]}" + (f"/{subpath}" if subpath else "")
+    return Network("module", call[0], None, call[1], (), str(link), origin, f"git {commit}", repository, location)
+
+
+def materialize(network: Network, store: DirectoryStore, policy: Policy, *, offline: bool) -> Network:
+    """The network with its pinned repository checked out into the store (a no-op for other sources)."""
+    repository = network.repository
+    if repository is None:
+        return network
+    root = checkout(store, repository.url, repository.commit, policy, offline=offline)
+    folder = (root / repository.subpath).resolve()
+    if not folder.is_relative_to(root.resolve()) or not _module_file(folder, CONVENTION[0]).exists():
+        raise NetworkSourceError(f"{repository.url} at {repository.commit[:12]} has no "
+                                 f"{'/'.join(filter(None, [repository.subpath, CONVENTION[0]]))}.py")
+    return dataclasses.replace(network, folder=folder)
 
 
 def _entry_parts(entry: JSON, origin: str) -> tuple[str, tuple[JSON, ...], tuple[tuple[str, JSON], ...]]:

@@ -13,6 +13,15 @@ from ..durable import JSON, JSONObject
 
 
 @dataclass(frozen=True)
+class PinnedRepository:
+    """A network's code in a git repository, at the commit the hub pinned (cloned into the store before use)."""
+
+    url: str
+    commit: str
+    subpath: str = ""  # the model's folder inside the repository (from the card's repo-link)
+
+
+@dataclass(frozen=True)
 class Network:
     """The network a checkpoint's parameters are loaded into, and where its code comes from."""
 
@@ -24,6 +33,8 @@ class Network:
     source: str = ""  # as the card or hub.yaml wrote it, for messages
     origin: str = ""  # where that was: "the card", "hub.yaml golden.networks", "the hub's convention"
     digest: str = ""  # the repository folder's content (files and bytes): keys a remembered verdict
+    repository: PinnedRepository | None = None  # to be cloned: `folder` is set once it is
+    location: str = ""  # where the code is, for messages: a hub folder, or repository@commit/folder
 
     @property
     def runs_repository_code(self) -> bool:
@@ -35,7 +46,7 @@ class Network:
             return f"mindcv:{self.name}"
         module, function = self.name.split(":", 1)
         call = ", ".join([repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs])
-        return f"{module}.{function}({call}) from {self.source.split(':', 1)[0] if self.source else self.folder}"
+        return f"{module}.{function}({call}) from {self.location or self.folder}"
 
     def request(self) -> JSONObject:
         """The worker's `network` field."""
