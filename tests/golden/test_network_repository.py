@@ -25,7 +25,7 @@ def git(cwd: Path, *args: str) -> str:
                           env=env).stdout.strip()
 
 
-@pytest.fixture(params=["v2", "v0"])
+@pytest.fixture()
 def served(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[GitServer, str, str]:
     """models.git: commit 1 has the canary's network under research/cv/canary; commit 2 (the branch's tip) breaks it."""
     work = tmp_path / "work"
@@ -41,7 +41,7 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[GitServer, s
     (tmp_path / "served").mkdir()
     git(tmp_path, "clone", "-q", "--bare", str(work), str(tmp_path / "served" / "models.git"))
     # v0: the pinned commit is not a branch tip, so the fetch by SHA is refused and the fallback fetches the branches
-    with GitServer(tmp_path / "served", v2=request.param == "v2") as server:
+    with GitServer(tmp_path / "served", v2=getattr(request, "param", "v2") == "v2") as server:
         yield server, first, second
 
 
@@ -59,6 +59,7 @@ def hub_with(root: Path, server: GitServer, pin: str, *, link: str | None = None
     return root
 
 
+@pytest.mark.parametrize("served", ["v2", "v0"], indirect=True)
 def test_the_pinned_commit_is_cloned_once_and_run_not_the_branch_tip(tmp_path: Path,
                                                                      served: tuple[GitServer, str, str]) -> None:
     server, first, _ = served

@@ -102,6 +102,9 @@ class GoldenRunner:
         if p.set_name is None or p.asset is None:
             return GoldenResult("skipped", p.reason, p.set_name)
         asset = p.asset
+        if runtime_for(str(asset.file_format)) == "mindspore":  # counted down whether or not a worker starts
+            self.mindspore_ahead -= 1
+            start_ahead(self.mindspore_ahead > 0, self.config.runtimes.mindspore_address_space)
         details = Details(asset.index, asset.file_format, asset.sha256,
                           network=p.network.describe() if p.network else None)
         if p.broken:
@@ -182,9 +185,6 @@ class GoldenRunner:
 
     def _run(self, gset: GoldenSet, pre: Preprocess, path: Path, file_format: str, options: OpenOptions,
              details: Details) -> GoldenResult:
-        if runtime_for(file_format) == "mindspore":
-            self.mindspore_ahead -= 1
-            start_ahead(self.mindspore_ahead > 0, options.mindspore_address_space)
         try:
             decoded = decode_ahead(gset)  # while a spare worker (runtimes.spawn) imports its runtime
             with open_session(path, file_format, options) as session:

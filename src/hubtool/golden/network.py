@@ -138,17 +138,45 @@ def _module_file(folder: Path, module: str) -> Path:
 
 
 def folder_digest(folder: Path) -> str:
-    """SHA-256 over every file's relative path and bytes (symbolic links by their target): the code that runs."""
-    digest = hashlib.sha256()
+    """SHA-256 over every file's relative path and bytes (symbolic links by their target): the code that runs.
+
+    Remembered per folder for as long as no file's size or mtime changes: a publish plans each card
+    twice, and hub cards of one repository share its folders."""
+    listing = tuple(_listing(folder))
+    key = (str(folder), listing)
+    found = _DIGESTS.get(key)
+    if found is None:
+        found = _digest(folder, listing)
+        if len(_DIGESTS) > 4096:
+            _DIGESTS.clear()
+        _DIGESTS[key] = found
+    return found
+
+
+_DIGESTS: dict[tuple[str, tuple[tuple[str, int, int, bool], ...]], str] = {}
+
+
+def _listing(folder: Path) -> list[tuple[str, int, int, bool]]:
+    """(relative path, size, mtime_ns, is a link) of every file and link, sorted; caches and VCS folders left out."""
+    out = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if _SKIPPED.intersection(relative.parts):
             continue
-        if path.is_symlink():
-            digest.update(b"L" + str(relative).encode("utf-8", "surrogateescape") + b"\0"
-                          + str(path.readlink()).encode("utf-8", "surrogateescape") + b"\0")
-        elif path.is_file():
+        stat = path.lstat()
+        if path.is_symlink() or path.is_file():
+            out.append((str(relative), stat.st_size, stat.st_mtime_ns, path.is_symlink()))
+    return out
+
+
+def _digest(folder: Path, listing: tuple[tuple[str, int, int, bool], ...]) -> str:
+    digest = hashlib.sha256()
+    for relative, _, _, is_link in listing:
+        path = folder / relative
+        name = relative.encode("utf-8", "surrogateescape") + b"\0"
+        if is_link:
+            digest.update(b"L" + name + str(path.readlink()).encode("utf-8", "surrogateescape") + b"\0")
+        else:
             data = path.read_bytes()
-            digest.update(b"F" + str(relative).encode("utf-8", "surrogateescape") + b"\0"
-                          + str(len(data)).encode() + b"\0" + data)
+            digest.update(b"F" + name + str(len(data)).encode() + b"\0" + data)
     return digest.hexdigest()
