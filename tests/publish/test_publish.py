@@ -122,6 +122,8 @@ def test_the_index_is_the_same_from_any_working_directory(tmp_path: Path, server
     monkeypatch.chdir(root)
     code, doc = publish(root)
     assert doc["counters"]["unchanged"] == 1
+    # and reuses every remembered step: only the card that fails its check is parsed again
+    assert doc["counters"]["parsed"] == 1 and doc["counters"]["workers"] == 0
     assert (root / "dist" / "hub" / "index.json").read_bytes() == first
     assert sorted(c["card"] for c in json.loads(first)["cards"]) == ["cards/u/canary.md", "cards/u/hashonly.md"]
 

@@ -78,7 +78,9 @@ class CheckStep:
         run = CardRun(path, display_path(path), _sha(_raw(path, limit)), hub_path(path, self.ctx.config.root))
         english = twins.english_path(path) if path.name.endswith("_cn.md") else None
         english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
-        key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.display)
+        # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
+        # (relative to the working directory) does not: a publish from another folder reuses every check
+        key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.card)
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
             return run
