@@ -180,6 +180,27 @@ def test_repository_code_allocating_without_bound_fails_under_the_limit(tmp_path
     assert result.status == "failed" and "out of memory under the worker's address-space limit" in result.message
 
 
+def test_repository_code_cannot_read_the_home_folder_s_credentials(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the code reads could leave in its error message, which is published: the stores are hidden."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("aws_secret_access_key = SECRET-AWS\n")
+    (home / ".netrc").write_text("machine example.org password SECRET-NETRC\n")
+    monkeypatch.setenv("HOME", str(home))
+    root = make_hub(tmp_path, {})
+    entry = evil_repo(root, "home = os.environ['HOME']\nfound = []\n"
+                            "for name in ('.aws/credentials', '.netrc'):\n"
+                            "    try:\n        found.append(open(os.path.join(home, name)).read())\n"
+                            "    except OSError as exc:\n        found.append(type(exc).__name__)\n"
+                            "raise RuntimeError('read: ' + ' | '.join(found))")
+    (root / "cards" / "u").mkdir(parents=True)
+    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    result = verdict(root)
+    assert result.status == "failed" and "read: FileNotFoundError | " in result.message, result.message
+    assert "SECRET" not in result.message
+
+
 @pytest.mark.parametrize("body, expect", [
     ("while True:\n    pass", "(hung): the worker did not answer the load request within 10 s; it was killed"),
     ("os.kill(os.getpid(), signal.SIGSEGV)", "(crashed): the worker died during the load request (killed by SIGSEGV)"),

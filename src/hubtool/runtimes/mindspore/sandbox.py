@@ -4,8 +4,10 @@ A checkpoint needs its network's Python code, often from the model's own reposit
 is running untrusted code.  Linux namespaces cut the worker off without privileges: a network
 namespace of its own (no interfaces but a down loopback: every connect fails), a mount namespace
 in which every mount is remounted read-only (the repository, the store, the hub, the home folder),
-except a private tmpfs on the worker's scratch folder, then every capability dropped (so the code
-cannot remount anything writable) and no_new_privs set.  Must run while the process has one thread:
+except a private tmpfs on the worker's scratch folder, the home folder's credential stores (~/.aws,
+~/.ssh, ~/.netrc...) hidden under empty mounts (what the code reads could leave in an error message,
+and verdicts are published), then every capability dropped (so the code cannot remount anything
+writable or unhide anything) and no_new_privs set.  Must run while the process has one thread:
 unshare(CLONE_NEWUSER) refuses a multi-threaded process, and importing MindSpore starts threads.
 """
 
@@ -21,6 +23,10 @@ _FLAG_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 PR_SET_NO_NEW_PRIVS = 38
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SCRATCH_BYTES = 256 * 1024 * 1024
+#: where credentials live in a home folder: hidden under an empty read-only tmpfs, because what the code
+#: reads could leave in an error message (the verdict is published); the runtime env may live in ~/.cache
+SECRETS = (".aws", ".ssh", ".gnupg", ".config", ".docker", ".kube", ".azure", ".netrc", ".git-credentials",
+           ".pypirc", ".npmrc", ".boto", ".s3cfg", ".password-store", ".local/share/keyrings")
 
 
 class SandboxError(Exception):
@@ -87,6 +93,35 @@ def _read_only(libc, scratch):
         raise SandboxError("%d mounts could not be made read-only" % kept)
 
 
+def _homes():
+    import pwd
+
+    found = {os.environ.get("HOME", "")}
+    try:
+        found.add(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        pass
+    return sorted(h for h in found if h and h != "/" and os.path.isdir(h))
+
+
+def _hide_secrets(libc):
+    """An empty read-only tmpfs over each credential folder (a file: /dev/null bound over it)."""
+    hidden = []
+    for home in _homes():
+        for name in SECRETS:
+            path = os.path.join(home, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                ok = _mount(libc, "hubtool-hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k")
+            elif os.path.isfile(path) and not os.path.islink(path):
+                ok = _mount(libc, "/dev/null", path, None, MS_BIND)
+            else:
+                continue
+            if ok != 0:
+                raise SandboxError("%s could not be hidden: %s" % (path, os.strerror(ctypes.get_errno())))
+            hidden.append(path)
+    return hidden
+
+
 def _drop_capabilities(libc):
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -106,6 +141,7 @@ def enter(scratch):
     libc = _libc()
     namespaces = _unshare(libc)
     _read_only(libc, os.path.realpath(scratch))
+    hidden = _hide_secrets(libc)
     _drop_capabilities(libc)
     return {"active": True, "namespaces": namespaces, "network": "none",
-            "filesystem": "read-only but a %d MiB scratch tmpfs" % (SCRATCH_BYTES >> 20)}
+            "filesystem": "read-only but a %d MiB scratch tmpfs" % (SCRATCH_BYTES >> 20), "hidden": hidden}
