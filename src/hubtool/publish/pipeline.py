@@ -28,6 +28,7 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
+from .catalog import render_catalog
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
@@ -71,6 +72,7 @@ class Publisher:
         self.runtime_identity = runtime_identity
         self.progress = progress
         sets = GoldenSets(config.root)  # each set's content hash reads every image: once per run
+        self.sets = sets
         self.ctx = StepContext(config, ledger, options.no_cache)
         self.check = CheckStep(self.ctx, CardChecker(config, extra_rules=[GoldenBlockRule(config, sets)]),
                                run_for(config))
@@ -132,8 +134,11 @@ class Publisher:
             digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
             digests |= carried_blobs(carried, self.fetcher.store, self.ctx)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
+        def catalog() -> dict[str, bytes]:
+            return render_catalog(entries, runs, hub_name=self.config.name, sets=self.sets)
+
         return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
-                           carried=carried)
+                           carried=carried, catalog=catalog)
 
     def _previous(self, target: PublishTarget) -> JSONObject | None:
         try:

@@ -40,10 +40,12 @@ class GoldenSummary:
     runtime: str | None
     translated: JSONObject | None  # the translation the verdict was obtained on (legacy .ms files)
     ran: str | None = None  # what ran the model: runtime and version, a checkpoint's network, the sandbox
+    results: tuple[JSONObject, ...] = ()  # every case as the report writes it (the catalog's gallery)
 
     def to_json(self) -> JSONObject:
         return {"set": self.set, "correct": self.correct, "required": self.required, "cases": self.cases,
-                "message": self.message, "runtime": self.runtime, "translated": self.translated, "ran": self.ran}
+                "message": self.message, "runtime": self.runtime, "translated": self.translated, "ran": self.ran,
+                "results": list(self.results)}
 
     @classmethod
     def from_json(cls, doc: JSONObject) -> GoldenSummary:
@@ -56,8 +58,10 @@ class GoldenSummary:
             return value if isinstance(value, str) else None
 
         translated = doc.get("translated")
+        results = doc.get("results")
         return cls(text("set"), num("correct"), num("required"), num("cases"), text("message") or "",
-                   text("runtime"), translated if isinstance(translated, dict) else None, text("ran"))
+                   text("runtime"), translated if isinstance(translated, dict) else None, text("ran"),
+                   tuple(r for r in results if isinstance(r, dict)) if isinstance(results, list) else ())
 
 
 @dataclass

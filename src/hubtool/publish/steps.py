@@ -16,6 +16,7 @@ from ..config import HubConfig
 from ..durable import JSON, JSONObject
 from ..errors import GoldenSetError, InternalError, OfflineError, TransferError
 from ..golden.card import GoldenPlan, GoldenRunner, preprocess_overrides
+from ..golden.report import case_dict
 from ..legacy import TRANSLATOR_VERSION
 from ..runtimes.registry import runtime_for
 from .isolation import isolated_asset
@@ -136,6 +137,10 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
     run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else Step("passed")
 
 
+#: what a remembered golden verdict holds: 2 keeps every case (the catalog's gallery); older ones are run again
+GOLDEN_RECORD = 2
+
+
 class GoldenStep:
     """Golden inference where a runtime and a golden set apply; a pass is remembered per model and set."""
 
@@ -180,7 +185,8 @@ class GoldenStep:
         run.golden = GoldenSummary(result.set_name, result.correct, result.required, len(result.cases),
                                    result.message, self.runtime_identity.get(runtime) if runtime else None,
                                    translated.as_dict() if translated else None,
-                                   result.details.ran if result.details else None)
+                                   result.details.ran if result.details else None,
+                                   tuple(case_dict(c) for c in result.cases))
         run.steps["golden"] = Step(result.status, "" if result.status == "passed" else result.message)
         if result.status == "passed" and key is not None:
             self.ctx.ledger.record(key, "golden", "passed", run.golden.to_json())
@@ -195,7 +201,7 @@ class GoldenStep:
         runtime = runtime_for(str(plan.asset.file_format)) or ""
         identity: JSONObject = {runtime: self.runtime_identity[runtime]} if runtime in self.runtime_identity else {}
         parts: list[JSON] = [plan.asset.sha256, plan.asset.file_format, gset.content_sha256,
-                             preprocess_overrides(metadata), identity, TRANSLATOR_VERSION]
+                             preprocess_overrides(metadata), identity, TRANSLATOR_VERSION, GOLDEN_RECORD]
         if plan.network is not None:
             parts += [plan.network.describe(), plan.network.digest]
         return key_of("golden", *parts)

@@ -1,0 +1,181 @@
+"""The published hub as a static HTML catalog: index.html, one page per card with its golden gallery, run.html.
+
+Plain files in every generation, served by any static server or opened from file://: no external
+requests (styles and the filter script are files of the catalog; a Content-Security-Policy says
+so), no build step.  Jinja2 with autoescape on renders every page; a card's body goes through
+cardbody.py (raw HTML escaped, http(s) links only).  Each golden image is copied as a thumbnail
+(Pillow, nearest-neighbour up to 96 px: CIFAR's 32 px images stay sharp) under images/<set>/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ..durable import JSON, JSONObject
+from ..errors import GoldenSetError
+from ..golden.sets import GoldenSets
+from .cardbody import body_html
+from .index import CardEntry
+from .runs import STEPS, CardRun
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = ("catalog.css", "catalog.js")
+THUMB = 96
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What a card's page and its index row show."""
+
+    page: str  # the page's path in the generation
+    root: str  # the generation's root, relative to the page
+    title: str
+    model: str
+    module_type: str
+    dataset: str
+    accuracy: str
+    formats: list[str]
+    status: str  # verified | unverified
+    golden: JSONObject  # the index entry's golden summary
+    score: str  # "20/20" when golden passed
+    metadata: list[tuple[str, str]]
+    assets: list[JSONObject]
+    body: str  # safe HTML (cardbody.py)
+    set: str | None
+    gallery: list[JSONObject]  # every case, failed ones first
+    ran: str | None
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["score_width"] = _score_width
+    env.filters["thumb"] = thumb_name
+    return env
+
+
+def thumb_name(image: str) -> str:
+    """A golden image's thumbnail file: its name with .png for whatever it was."""
+    stem, dot, _ = image.rpartition(".")
+    return f"{stem if dot else image}.png"
+
+
+def render_catalog(entries: Sequence[CardEntry], runs: Sequence[CardRun], *, hub_name: str,
+                   sets: GoldenSets) -> dict[str, bytes]:
+    """Every file of the catalog, by its path in the generation."""
+    env = _environment()
+    files: dict[str, bytes] = {name: (TEMPLATES / name).read_bytes() for name in STATIC}
+    by_card = {r.card: r for r in runs}
+    cards = [_card_view(e, by_card.get(e.card)) for e in entries]
+    for view in cards:
+        files[view.page] = _page(env, "card.html.j2", hub_name, view.root, card=view)
+        files.update(_thumbnails(view, sets))
+    files["index.html"] = _page(env, "index.html.j2", hub_name, "", cards=cards,
+                                filters=_filters(cards))
+    files["run.html"] = _page(env, "run.html.j2", hub_name, "", rows=_run_rows(runs, cards), steps=STEPS)
+    return files
+
+
+def _page(env: Environment, template: str, hub_name: str, root: str, **context: object) -> bytes:
+    return env.get_template(template).render(hub=hub_name, root=root, **context).encode("utf-8")
+
+
+def _card_view(entry: CardEntry, run: CardRun | None) -> CardView:
+    m = entry.metadata
+    page = entry.document.removesuffix(".json") + ".html"
+    golden = entry.golden
+    results = [r for r in (run.golden.results if run and run.golden else ()) if isinstance(r, dict)]
+    body = ""
+    if run is not None:
+        try:
+            body = body_html(run.path.read_text(encoding="utf-8"), run.display)
+        except (OSError, UnicodeDecodeError):
+            body = ""
+    score = f"{golden.get('correct')}/{golden.get('cases')}" if golden.get("status") == "passed" else ""
+    set_name = golden.get("set")
+    return CardView(
+        page, "../" * page.count("/"), entry.title or str(m.get("model-name")), str(m.get("model-name")),
+        _text(m.get("module-type")), _text(m.get("train-dataset")), _text(m.get("accuracy")),
+        sorted({str(a.file_format) for a in entry.assets if a.file_format}),
+        "verified" if entry.verified else "unverified", golden, score,
+        [(k, _text(v)) for k, v in m.items() if k not in ("asset", "golden")],
+        [{"index": a.index, "format": a.file_format, "sha256": a.sha256, "size": a.size, "kind": a.kind,
+          "origin": a.origin, "translated": a.translated, "path": a.path} for a in entry.assets],
+        body, set_name if isinstance(set_name, str) else None,
+        sorted(results, key=lambda r: (bool(r.get("passed")), str(r.get("image")))),
+        run.golden.ran if run and run.golden else None)
+
+
+def _text(value: JSON) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _filters(cards: list[CardView]) -> dict[str, list[str]]:
+    """The values each index filter offers, from the cards themselves."""
+    def values(found: set[str]) -> list[str]:
+        return sorted(v for v in found if v)
+
+    return {"module_type": values({c.module_type for c in cards}), "dataset": values({c.dataset for c in cards}),
+            "formats": values({f for c in cards for f in c.formats}), "status": values({c.status for c in cards})}
+
+
+def _run_rows(runs: Sequence[CardRun], cards: list[CardView]) -> list[JSONObject]:
+    """Every card of the run, the held-back ones first with the reason; published ones link to their page."""
+    pages = {c.model: c.page for c in cards}
+    rows: list[JSONObject] = []
+    for run in sorted(runs, key=lambda r: (r.published, r.card)):
+        model = str((run.metadata or {}).get("model-name", ""))
+        rows.append({"card": run.card, "published": run.published, "reason": run.held_because,
+                     "page": pages.get(model) if run.published else None,
+                     "steps": {s: run.steps[s].status + ("*" if run.steps[s].cached else "")
+                               for s in STEPS if s in run.steps}})
+    return rows
+
+
+def _thumbnails(view: CardView, sets: GoldenSets) -> dict[str, bytes]:
+    """images/<set>/<image>.png for every case of the card's gallery."""
+    name, gallery = view.set, view.gallery
+    if name is None or not gallery:
+        return {}
+    try:
+        gset = sets.get(name)
+    except GoldenSetError:
+        return {}
+    out = {}
+    for case in gset.cases:
+        if any(r.get("image") == case.image for r in gallery):
+            out[f"images/{name}/{thumb_name(case.image)}"] = _thumbnail(gset.image_path(case))
+    return out
+
+
+def _thumbnail(path: Path) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        rgb = img.convert("RGB")
+        scale = THUMB / max(rgb.size)
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS
+        buf = io.BytesIO()
+        rgb.resize(size, resample).save(buf, "PNG")
+        return buf.getvalue()
+
+
+def _score_width(score: JSON, top: JSON) -> int:
+    """A score's bar, in percent of the case's best score (0 for scores at or below zero)."""
+    scores = [t.get("score") for t in top if isinstance(t, dict)] if isinstance(top, list) else []
+    best = max((float(v) for v in scores if isinstance(v, (int, float))), default=0.0)
+    value = float(score) if isinstance(score, (int, float)) else 0.0
+    return 0 if best <= 0 or value <= 0 else min(100, round(100 * value / best))
