@@ -13,6 +13,10 @@ export HUBTOOL_RGW_ENV := $(RGW_DIR)/env
 YAMLLS_DIR := $(CURDIR)/.yamlls
 YAMLLS := $(YAMLLS_DIR)/.installed
 export HUBTOOL_YAML_LS := $(YAMLLS_DIR)/node_modules/.bin/yaml-language-server
+# a real browser for the catalog's tests and the demo's screenshots: Debian's chromium and its driver;
+# HUBTOOL_SKIP_BROWSER=1 skips it (and the browser tests) on purpose
+BROWSER := $(VENV)/.browser-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # wheels of hubtool's core and its build backend, so that the pre-commit test builds a hook env offline
 WHEELHOUSE := $(CURDIR)/.wheelhouse
 export HUBTOOL_WHEELHOUSE := $(WHEELHOUSE)
@@ -31,6 +35,13 @@ $(RUNTIME): $(STAMP) src/hubtool/runtimes/mslite/requirements-mslite.txt \
 	$(BIN)/hubtool runtime install mindspore
 	touch $(RUNTIME)
 
+$(BROWSER): $(STAMP)
+	@if [ "$${HUBTOOL_SKIP_BROWSER:-0}" = 1 ]; then echo "HUBTOOL_SKIP_BROWSER=1: no browser"; \
+	elif command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	else $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null; }; fi
+	touch $(BROWSER)
+
 $(YAMLLS): tests/servers/yamlls/package.json tests/servers/yamlls/package-lock.json
 	mkdir -p $(YAMLLS_DIR)
 	cp $^ $(YAMLLS_DIR)/
@@ -41,10 +52,10 @@ $(WHEELHOUSE)/.built: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . hatchling
 	touch $@
 
-demo: $(RUNTIME)
+demo: $(RUNTIME) $(BROWSER)
 	scripts/demo.sh
 
-test: $(RUNTIME) $(YAMLLS) $(WHEELHOUSE)/.built
+test: $(RUNTIME) $(YAMLLS) $(WHEELHOUSE)/.built $(BROWSER)
 	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
 	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
-from helpers import REPO, canary_card, run_cli, runtime_env
+from helpers import REPO, canary_card, card_text, run_cli, runtime_env
 
 HOSTILE_BODY = ("## Usage\n\n<script>alert('card')</script>\n\n<img src=x onerror=alert(1)>\n\n"
                 "[click](javascript:alert(1)) [data](data:text/html,hi) [docs](https://example.org/docs)\n\n"
@@ -35,15 +35,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "a/canary.md": canary_card(**{"model-name": "canary", "user-id": "a"}),
         "b/one-wrong.md": canary_card(golden="golden:\n  set: one-wrong\n", **{"model-name": "one-wrong",
                                                                                 "user-id": "b"}),
-        "c/hostile.md": canary_card(**{"model-name": "hostile", "user-id": "c"}).replace(
-            "---\nbody\n", "---\n" + HOSTILE_BODY),
+        "c/hostile.md": canary_card(**{"model-name": "hostile", "user-id": "c", "module-type": "cv-detection",
+                                       "train-dataset": "imagenet"}).replace("---\nbody\n", "---\n" + HOSTILE_BODY),
         "d/held.md": canary_card(**{"model-name": "held", "user-id": "d", "used-for": "nonsense"}),
+        # offline, its asset is not in the store: published unverified (--allow-unverified)
+        "e/remote.md": card_text(**{"model-name": "remote", "user-id": "e"}),
     }
     for name, text in cards.items():
         (root / "cards" / name).parent.mkdir(parents=True)
         (root / "cards" / name).write_text(text)
-    result = run_cli("publish", "--to", str(root / "dist" / "hub"), "--store", str(root / "store"),
-                     "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    result = run_cli("publish", "--to", str(root / "dist" / "hub"), "--store", str(root / "store"), "--offline",
+                     "--allow-unverified", "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
     assert result.exit_code == 1, result.output  # the held-back card
     return root / "dist" / "hub"
 
@@ -55,7 +57,8 @@ def page(hub: Path, name: str) -> str:
 def test_every_page_is_strict_html5_and_makes_no_external_request(published: Path) -> None:
     pages = sorted(published.rglob("*.html"))
     assert {p.relative_to(published).as_posix() for p in pages} == {
-        "index.html", "run.html", "cards/a/canary@1.0.html", "cards/b/one-wrong@1.0.html", "cards/c/hostile@1.0.html"}
+        "index.html", "run.html", "cards/a/canary@1.0.html", "cards/b/one-wrong@1.0.html", "cards/c/hostile@1.0.html",
+        "cards/e/remote@1.0.html"}
     for path in pages:
         html5lib.HTMLParser(strict=True).parse(path.read_bytes())  # raises on any parse error
         text = path.read_text(encoding="utf-8")
@@ -70,7 +73,9 @@ def test_every_page_is_strict_html5_and_makes_no_external_request(published: Pat
 def test_the_index_lists_exactly_the_published_cards_with_their_facts(published: Path) -> None:
     index = page(published, "index.html")
     rows = re.findall(r"<tr data-module_type=.*?</tr>", index, re.S)
-    assert len(rows) == 3 and "held" not in index.split("<tbody>")[1]
+    assert len(rows) == 4 and "held" not in index.split("<tbody>")[1]
+    remote = next(r for r in rows if ">remote<" in r)
+    assert 'data-status="unverified"' in remote and 'data-formats="ckpt"' in remote
     canary = next(r for r in rows if ">canary<" in r)
     assert 'data-formats="mslite"' in canary and 'data-status="verified"' in canary and "20/20" in canary
     assert 'data-dataset="cifar10"' in canary and "cv-classification" in canary
@@ -112,6 +117,32 @@ def test_a_hostile_card_body_stays_inert(published: Path) -> None:
 def test_the_run_page_puts_held_back_cards_first_with_the_reason(published: Path) -> None:
     text = page(published, "run.html")
     rows = re.findall(r'<tr class="(published|held)">(.*?)</tr>', text, re.S)
-    assert [kind for kind, _ in rows] == ["held", "published", "published", "published"]
+    assert [kind for kind, _ in rows] == ["held", "published", "published", "published", "published"]
     assert "cards/d/held.md" in rows[0][1] and "held back: check failed" in rows[0][1]
     assert '<a href="cards/a/canary@1.0.html">cards/a/canary.md</a>' in text
+
+
+def test_golden_html_writes_the_gallery_of_a_run_without_publishing(published: Path, tmp_path: Path) -> None:
+    root = published.parent.parent
+    out = tmp_path / "review"
+    result = run_cli("golden", "--store", str(root / "store"), "--config", str(root / "hub" / "hub.yaml"),
+                     "--html", str(out), str(root / "cards" / "b" / "one-wrong.md"))
+    assert result.exit_code == 0, result.output
+    assert not (root / "dist" / "hub.generations" / "00000002").exists()  # nothing was published
+    pages = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+    assert pages == ["cards/0000-one-wrong.html", "index.html"]
+    for name in pages:
+        html5lib.HTMLParser(strict=True).parse((out / name).read_bytes())
+    text = (out / "cards" / "0000-one-wrong.html").read_text(encoding="utf-8")
+    assert text.count('<li class="case') == 20 and text.index('class="case failed"') < text.index('class="case passed"')
+    assert (out / "images" / "one-wrong" / "cifar10_03_0.png").is_file()
+
+
+def test_a_hub_published_without_a_catalog_gets_one_on_the_next_run(published: Path) -> None:
+    root = published.parent.parent
+    current = published.resolve()
+    (current / "index.html").unlink()  # as an older hubtool left it
+    result = run_cli("publish", "--to", str(published), "--store", str(root / "store"), "--offline",
+                     "--allow-unverified", "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    assert result.exit_code == 1
+    assert published.resolve() != current and (published / "index.html").is_file()

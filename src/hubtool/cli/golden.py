@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,12 @@ from .. import cancel
 from .app import app, exit_with, handled
 from .common import CONFIG_HELP, FORMAT_HELP, hub_cards
 from .progress import TerminalProgress
+
+if TYPE_CHECKING:
+    from ..config import HubConfig
+    from ..durable import JSONObject
+    from ..golden.card import GoldenRunner
+    from ..golden.inference import GoldenResult
 
 
 class GoldenFormat(str, Enum):
@@ -29,6 +36,8 @@ def golden(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds a runtime request may take."),
     fmt: GoldenFormat = typer.Option(GoldenFormat.text, "--format", "-f", help=FORMAT_HELP),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    html: Path | None = typer.Option(None, "--html", help="Also write the golden gallery as HTML pages into DIR "
+                                                          "(for reviewing a change without publishing)."),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
     from ..runtimes.mslite.spawn import prespawn
@@ -37,13 +46,13 @@ def golden(
     if not spares():  # cli.main started one already when it saw the command; this is for other callers
         prespawn(replenish=True)  # the worker's start (~0.3 s of imports) overlaps hubtool's; unused, it is killed
     try:
-        _golden(paths, store, offline, timeout, fmt, config)
+        _golden(paths, store, offline, timeout, fmt, config, html)
     finally:
         discard_spares()
 
 
 def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout: float, fmt: GoldenFormat,
-            config: Path | None) -> None:
+            config: Path | None, html: Path | None) -> None:
     from ..assets.sources import fetcher_for
     from ..assets.store import local_store
     from ..golden.card import GoldenRunner
@@ -61,4 +70,18 @@ def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout
         results.append((card.display, runner.run(card.metadata)))
         cancel.note("golden", f"{len(results)} of {len(todo)} cards were golden-tested")
     typer.echo(render(results, fmt.value))
+    if html is not None:
+        _write_gallery(html, hub, [(c.display, c.metadata) for c in todo], results, runner)
     exit_with(bool(problems) or any(r.status not in ("passed", "skipped") for _, r in results))
+
+
+def _write_gallery(folder: Path, hub: HubConfig, cards: list[tuple[str, JSONObject]],
+                   results: list[tuple[str, GoldenResult]], runner: GoldenRunner) -> None:
+    from ..durable import write_atomic
+    from ..publish.catalog import render_golden
+
+    tested = [(card, metadata, result) for (card, metadata), (_, result) in zip(cards, results, strict=True)]
+    files = render_golden(tested, hub_name=hub.name, sets=runner.sets)
+    for rel, data in files.items():
+        write_atomic(folder / rel, data, durable=False)  # a review artifact, rewritten by the next run
+    typer.echo(f"golden gallery: {folder / 'index.html'}", err=True)

@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from ..durable import JSON, JSONObject
 from ..errors import GoldenSetError
+from ..golden.inference import GoldenResult
+from ..golden.report import case_dict
 from ..golden.sets import GoldenSets
 from .cardbody import body_html
 from .index import CardEntry
@@ -82,6 +84,45 @@ def render_catalog(entries: Sequence[CardEntry], runs: Sequence[CardRun], *, hub
                                 filters=_filters(cards))
     files["run.html"] = _page(env, "run.html.j2", hub_name, "", rows=_run_rows(runs, cards), steps=STEPS)
     return files
+
+
+def render_golden(results: Sequence[tuple[str, JSONObject, GoldenResult]], *, hub_name: str,
+                  sets: GoldenSets) -> dict[str, bytes]:
+    """`hubtool golden --html`: the same gallery pages for a run, without publishing (card, metadata, verdict)."""
+    env = _environment()
+    files: dict[str, bytes] = {name: (TEMPLATES / name).read_bytes() for name in STATIC}
+    views = [_golden_view(i, card, metadata, result) for i, (card, metadata, result) in enumerate(results)]
+    for view in views:
+        files[view.page] = _page(env, "card.html.j2", hub_name, view.root, card=view)
+        files.update(_thumbnails(view, sets))
+    files["index.html"] = _page(env, "index.html.j2", hub_name, "", cards=views, filters=_filters(views))
+    return files
+
+
+def _golden_view(number: int, card: str, m: JSONObject, result: GoldenResult) -> CardView:
+    name = str(m.get("model-name") or Path(card).stem)
+    page = f"cards/{number:04d}-{_slug(name)}.html"
+    golden: JSONObject = {"status": result.status, "reason": None if result.status == "passed" else result.message,
+                          "set": result.set_name, "correct": result.correct, "cases": len(result.cases)}
+    score = f"{result.correct}/{len(result.cases)}" if result.cases else ""
+    formats = sorted({str(a.get("file-format")) for a in _items(m.get("asset")) if a.get("file-format")})
+    return CardView(page, "../", card, name, _text(m.get("module-type")), _text(m.get("train-dataset")),
+                    _text(m.get("accuracy")), formats, result.status, golden, score,
+                    [(k, _text(v)) for k, v in m.items() if k not in ("asset", "golden")],
+                    [{"index": i, "format": a.get("file-format"), "sha256": a.get("asset-sha256"), "size": None,
+                      "kind": None, "origin": a.get("asset-link"), "translated": None, "path": None}
+                     for i, a in enumerate(_items(m.get("asset")))],
+                    "", result.set_name,
+                    sorted((case_dict(c) for c in result.cases), key=lambda r: (bool(r["passed"]), str(r["image"]))),
+                    result.details.ran if result.details else None)
+
+
+def _items(value: JSON) -> list[JSONObject]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "card"
 
 
 def _page(env: Environment, template: str, hub_name: str, root: str, **context: object) -> bytes:

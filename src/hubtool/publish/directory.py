@@ -59,6 +59,8 @@ class DirectoryTarget:
         index = canonical(snapshot.index([rel for rel, _ in snapshot.documents]))
         with self._locked():
             current = self._unchanged(index)
+            if current is not None and snapshot.catalog is not None and not (current / "index.html").is_file():
+                current = None  # published before hubtool wrote catalogs: a generation with one is due
             if current is not None:
                 return Committed(str(current), unchanged=True)  # the published hub already says exactly this
             with self._staging() as stage:

@@ -27,6 +27,7 @@
     shown.textContent = count + " of " + rows.length + " shown";
   }
   form.addEventListener("input", apply);
+  form.addEventListener("change", apply);
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell, column) {
     cell.addEventListener("click", function () {
