@@ -42,14 +42,17 @@ def verdict(root: Path, rel: str = "u/c.md", *, timeout: float = 120.0) -> Golde
     return GoldenRunner(config, fetcher, timeout=timeout).run(card.metadata)
 
 
-def evil_repo(root: Path, body: str) -> str:
-    """A repository folder in the hub whose create_network runs `body` first; returns its `network:` entry."""
+def evil_hub(tmp_path: Path, body: str, hub_yaml: str = "") -> Path:
+    """A hub with the canary's checkpoint card, whose network (a repository folder in the hub) runs `body`."""
+    root = make_hub(tmp_path, {"u/c.md": ms_card("ckpt", network="hub/networks/evil")})
     folder = root / "hub" / "networks" / "evil"
     folder.mkdir(parents=True)
     (folder / "mindspore_hub_conf.py").write_text(
         "import os, signal, socket, sys\n\n"
         "def create_network(name, *args, **kwargs):\n" + "".join(f"    {line}\n" for line in body.splitlines()))
-    return "hub/networks/evil"
+    hub = root / "hub" / "hub.yaml"
+    hub.write_text(hub.read_text() + hub_yaml)
+    return root
 
 
 @pytest.mark.parametrize("fmt", ["mindir", "ckpt"])
@@ -146,10 +149,7 @@ def listener() -> tuple[int, list[object]]:
 
 def test_repository_code_has_no_network(tmp_path: Path, listener: tuple[int, list[object]]) -> None:
     port, accepted = listener
-    root = make_hub(tmp_path, {})
-    entry = evil_repo(root, f"socket.create_connection(('127.0.0.1', {port}), timeout=5)")
-    (root / "cards" / "u").mkdir(parents=True)
-    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    root = evil_hub(tmp_path, f"socket.create_connection(('127.0.0.1', {port}), timeout=5)")
     result = verdict(root)
     assert result.status == "failed" and "Network is unreachable" in result.message, result.message
     assert accepted == []
@@ -157,25 +157,18 @@ def test_repository_code_has_no_network(tmp_path: Path, listener: tuple[int, lis
 
 def test_repository_code_cannot_write_outside_its_scratch(tmp_path: Path) -> None:
     escape, own = tmp_path / "escaped.txt", tmp_path / "hub" / "networks" / "evil" / "planted.py"
-    root = make_hub(tmp_path, {})
-    entry = evil_repo(root, f"for target in ({str(escape)!r}, {str(own)!r}):\n"
+    root = evil_hub(tmp_path, f"for target in ({str(escape)!r}, {str(own)!r}):\n"
                             "    try:\n        open(target, 'w').write('x')\n    except OSError as exc:\n"
                             "        sys.errors = getattr(sys, 'errors', []) + [str(exc)]\n"
                             "raise OSError(' | '.join(sys.errors))")
-    (root / "cards" / "u").mkdir(parents=True)
-    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
     result = verdict(root)
     assert result.status == "failed" and result.message.count("Read-only file system") == 2, result.message
     assert not escape.exists() and not own.exists()
 
 
 def test_repository_code_allocating_without_bound_fails_under_the_limit(tmp_path: Path) -> None:
-    root = make_hub(tmp_path, {})
-    hub = root / "hub" / "hub.yaml"
-    hub.write_text(hub.read_text() + "runtimes:\n  mindspore:\n    address-space: 4294967296\n")
-    entry = evil_repo(root, "hoard = []\nwhile True:\n    hoard.append(bytearray(1 << 28))")
-    (root / "cards" / "u").mkdir(parents=True)
-    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    root = evil_hub(tmp_path, "hoard = []\nwhile True:\n    hoard.append(bytearray(1 << 28))",
+                    "runtimes:\n  mindspore:\n    address-space: 4294967296\n")
     result = verdict(root)
     assert result.status == "failed" and "out of memory under the worker's address-space limit" in result.message
 
@@ -188,14 +181,11 @@ def test_repository_code_cannot_read_the_home_folder_s_credentials(tmp_path: Pat
     (home / ".aws" / "credentials").write_text("aws_secret_access_key = SECRET-AWS\n")
     (home / ".netrc").write_text("machine example.org password SECRET-NETRC\n")
     monkeypatch.setenv("HOME", str(home))
-    root = make_hub(tmp_path, {})
-    entry = evil_repo(root, "home = os.environ['HOME']\nfound = []\n"
+    root = evil_hub(tmp_path, "home = os.environ['HOME']\nfound = []\n"
                             "for name in ('.aws/credentials', '.netrc'):\n"
                             "    try:\n        found.append(open(os.path.join(home, name)).read())\n"
                             "    except OSError as exc:\n        found.append(type(exc).__name__)\n"
                             "raise RuntimeError('read: ' + ' | '.join(found))")
-    (root / "cards" / "u").mkdir(parents=True)
-    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
     result = verdict(root)
     assert result.status == "failed" and "read: FileNotFoundError | " in result.message, result.message
     assert "SECRET" not in result.message
@@ -208,10 +198,7 @@ def test_repository_code_cannot_read_the_home_folder_s_credentials(tmp_path: Pat
 ])
 def test_repository_code_that_hangs_crashes_or_exits_fails_and_the_parent_carries_on(
         tmp_path: Path, body: str, expect: str) -> None:
-    root = make_hub(tmp_path, {})
-    entry = evil_repo(root, body)
-    (root / "cards" / "u").mkdir(parents=True)
-    (root / "cards" / "u" / "c.md").write_text(ms_card("ckpt", network=entry))
+    root = evil_hub(tmp_path, body)
     result = verdict(root, timeout=10)
     assert result.status == "failed" and expect in result.message, result.message
     if "hung" in expect:  # the hardest end (a busy worker killed): the same process then verifies the next card
