@@ -81,7 +81,6 @@ def _write_gallery(folder: Path, hub: HubConfig, cards: list[tuple[str, JSONObje
     from ..publish.catalog import render_golden
 
     tested = [(card, metadata, result) for (card, metadata), (_, result) in zip(cards, results, strict=True)]
-    files = render_golden(tested, hub_name=hub.name, sets=runner.sets)
-    for rel, data in files.items():
+    for rel, data in render_golden(tested, hub_name=hub.name, sets=runner.sets):
         write_atomic(folder / rel, data, durable=False)  # a review artifact, rewritten by the next run
     typer.echo(f"golden gallery: {folder / 'index.html'}", err=True)

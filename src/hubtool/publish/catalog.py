@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -71,32 +71,35 @@ def thumb_name(image: str) -> str:
 
 
 def render_catalog(entries: Sequence[CardEntry], runs: Sequence[CardRun], *, hub_name: str,
-                   sets: GoldenSets) -> dict[str, bytes]:
-    """Every file of the catalog, by its path in the generation."""
+                   sets: GoldenSets) -> Iterator[tuple[str, bytes]]:
+    """Every file of the catalog as (path in the generation, bytes), one at a time: a target writes each
+    as it comes, so a hub of 10,000 cards never holds its pages in memory at once."""
     env = _environment()
-    files: dict[str, bytes] = {name: (TEMPLATES / name).read_bytes() for name in STATIC}
+    yield from ((name, (TEMPLATES / name).read_bytes()) for name in STATIC)
     by_card = {r.card: r for r in runs}
-    cards = [_card_view(e, by_card.get(e.card)) for e in entries]
-    for view in cards:
-        files[view.page] = _page(env, "card.html.j2", hub_name, view.root, card=view)
-        files.update(_thumbnails(view, sets))
-    files["index.html"] = _page(env, "index.html.j2", hub_name, "", cards=cards,
-                                filters=_filters(cards))
-    files["run.html"] = _page(env, "run.html.j2", hub_name, "", rows=_run_rows(runs, cards), steps=STEPS)
-    return files
+    cards = []
+    thumbs: set[str] = set()
+    for entry in entries:
+        run = by_card.get(entry.card)
+        view = _card_view(entry, run)
+        yield view.page, _page(env, "card.html.j2", hub_name, view.root, card=replace(view, body=_body(run)))
+        yield from _thumbnails(view, sets, thumbs)
+        cards.append(view)
+    yield "index.html", _page(env, "index.html.j2", hub_name, "", cards=cards, filters=_filters(cards))
+    yield "run.html", _page(env, "run.html.j2", hub_name, "", rows=_run_rows(runs, cards), steps=STEPS)
 
 
 def render_golden(results: Sequence[tuple[str, JSONObject, GoldenResult]], *, hub_name: str,
-                  sets: GoldenSets) -> dict[str, bytes]:
+                  sets: GoldenSets) -> Iterator[tuple[str, bytes]]:
     """`hubtool golden --html`: the same gallery pages for a run, without publishing (card, metadata, verdict)."""
     env = _environment()
-    files: dict[str, bytes] = {name: (TEMPLATES / name).read_bytes() for name in STATIC}
+    yield from ((name, (TEMPLATES / name).read_bytes()) for name in STATIC)
     views = [_golden_view(i, card, metadata, result) for i, (card, metadata, result) in enumerate(results)]
+    thumbs: set[str] = set()
     for view in views:
-        files[view.page] = _page(env, "card.html.j2", hub_name, view.root, card=view)
-        files.update(_thumbnails(view, sets))
-    files["index.html"] = _page(env, "index.html.j2", hub_name, "", cards=views, filters=_filters(views))
-    return files
+        yield view.page, _page(env, "card.html.j2", hub_name, view.root, card=view)
+        yield from _thumbnails(view, sets, thumbs)
+    yield "index.html", _page(env, "index.html.j2", hub_name, "", cards=views, filters=_filters(views))
 
 
 def _golden_view(number: int, card: str, m: JSONObject, result: GoldenResult) -> CardView:
@@ -134,12 +137,6 @@ def _card_view(entry: CardEntry, run: CardRun | None) -> CardView:
     page = entry.document.removesuffix(".json") + ".html"
     golden = entry.golden
     results = [r for r in (run.golden.results if run and run.golden else ()) if isinstance(r, dict)]
-    body = ""
-    if run is not None:
-        try:
-            body = body_html(run.path.read_text(encoding="utf-8"), run.display)
-        except (OSError, UnicodeDecodeError):
-            body = ""
     score = f"{golden.get('correct')}/{golden.get('cases')}" if golden.get("status") == "passed" else ""
     set_name = golden.get("set")
     return CardView(
@@ -150,9 +147,19 @@ def _card_view(entry: CardEntry, run: CardRun | None) -> CardView:
         [(k, _text(v)) for k, v in m.items() if k not in ("asset", "golden")],
         [{"index": a.index, "format": a.file_format, "sha256": a.sha256, "size": a.size, "kind": a.kind,
           "origin": a.origin, "translated": a.translated, "path": a.path} for a in entry.assets],
-        body, set_name if isinstance(set_name, str) else None,
+        "", set_name if isinstance(set_name, str) else None,
         sorted(results, key=lambda r: (bool(r.get("passed")), str(r.get("image")))),
         run.golden.ran if run and run.golden else None)
+
+
+def _body(run: CardRun | None) -> str:
+    """The card's body as safe HTML, read again from its file (not kept in memory for every card)."""
+    if run is None:
+        return ""
+    try:
+        return body_html(run.path.read_text(encoding="utf-8"), run.display)
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _text(value: JSON) -> str:
@@ -185,20 +192,21 @@ def _run_rows(runs: Sequence[CardRun], cards: list[CardView]) -> list[JSONObject
     return rows
 
 
-def _thumbnails(view: CardView, sets: GoldenSets) -> dict[str, bytes]:
-    """images/<set>/<image>.png for every case of the card's gallery."""
+def _thumbnails(view: CardView, sets: GoldenSets, done: set[str]) -> Iterator[tuple[str, bytes]]:
+    """images/<set>/<image>.png for every case of the card's gallery (once per run: cards share sets)."""
     name, gallery = view.set, view.gallery
     if name is None or not gallery:
-        return {}
+        return
     try:
         gset = sets.get(name)
     except GoldenSetError:
-        return {}
-    out = {}
+        return
+    shown = {r.get("image") for r in gallery}
     for case in gset.cases:
-        if any(r.get("image") == case.image for r in gallery):
-            out[f"images/{name}/{thumb_name(case.image)}"] = _thumbnail(gset.image_path(case))
-    return out
+        path = f"images/{name}/{thumb_name(case.image)}"
+        if case.image in shown and path not in done:
+            done.add(path)
+            yield path, _thumbnail(gset.image_path(case))
 
 
 def _thumbnail(path: Path) -> bytes:

@@ -68,7 +68,7 @@ class DirectoryTarget:
                     _write(stage / rel, canonical(doc))
                 for digest, src in snapshot.blobs.items():
                     _link_blob(src, stage / layout.blob_rel(digest))
-                for rel, data in (snapshot.catalog() if snapshot.catalog else {}).items():
+                for rel, data in snapshot.catalog() if snapshot.catalog else ():
                     _write(stage / rel, data)
                 _write(stage / "index.json", index)
                 return Committed(str(self._commit(stage)), unchanged=False)

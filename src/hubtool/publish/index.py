@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +109,7 @@ class Snapshot:
     documents: list[tuple[str, JSONObject]]  # (path in a directory hub, card document), in index order
     blobs: dict[str, Path] = field(default_factory=dict)  # digest -> verified local file (--with-assets)
     # the HTML catalog (path in the generation -> bytes), rendered only when a new generation is written
-    catalog: Callable[[], dict[str, bytes]] | None = None
+    catalog: Callable[[], Iterable[tuple[str, bytes]]] | None = None
 
     def index(self, names: Sequence[str]) -> JSONObject:
         """The index document, naming card i's document `names[i]`."""
@@ -124,7 +124,7 @@ class Snapshot:
 
 def snapshot_of(entries: Sequence[CardEntry], *, hub_name: str, runtimes: dict[str, str],
                 blobs: dict[str, Path] | None = None, carried: Sequence[JSONObject] = (),
-                catalog: Callable[[], dict[str, bytes]] | None = None) -> Snapshot:
+                catalog: Callable[[], Iterable[tuple[str, bytes]]] | None = None) -> Snapshot:
     """The hub of these entries, plus `carried`: card documents kept from the previous generation as they were."""
     docs = [(e.ident, e.document, card_document(e)) for e in entries]
     for doc in carried:

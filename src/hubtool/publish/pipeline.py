@@ -9,6 +9,7 @@ did not apply.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import cancel
@@ -134,7 +135,7 @@ class Publisher:
             digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
             digests |= carried_blobs(carried, self.fetcher.store, self.ctx)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
-        def catalog() -> dict[str, bytes]:
+        def catalog() -> Iterator[tuple[str, bytes]]:
             return render_catalog(entries, runs, hub_name=self.config.name, sets=self.sets)
 
         return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
