@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -103,6 +104,37 @@ def test_gc_keeps_recent_generations(moto: Server) -> None:
     assert f"blobs/sha256/{SHA[:2]}/{SHA}" in removed
     assert len(target.refs.list("refs/index/")) == 2
     assert _latest(target)[0] == 5
+
+
+def test_each_new_generation_gets_its_catalog_and_gc_keeps_only_the_kept_ones(moto: Server) -> None:
+    client, bucket = moto.bucket()
+    target = S3Target(S3Location(bucket, "hub/"), client)
+    rendered: list[int] = []
+
+    def snapshot(i: int) -> Snapshot:
+        def catalog() -> list[tuple[str, bytes]]:
+            rendered.append(i)
+            return [("index.html", f"<p>{i}</p>".encode()), ("catalog.css", b"p{}"), ("images/s/a.png", b"png")]
+
+        return dataclasses.replace(_snapshot(i), catalog=catalog)
+
+    target.publish(snapshot(1))
+    assert target.publish(snapshot(1)).unchanged and rendered == [1]  # an unchanged hub renders nothing
+    head = target.refs.read("refs/index/0000000001.json")
+    assert head is not None
+    prefix = json.loads(head)["catalog"]
+    assert prefix == f"catalog/{json.loads(head)['index_sha256']}/"
+    page = client.get_object(Bucket=bucket, Key=f"hub/{prefix}index.html")
+    assert page["Body"].read() == b"<p>1</p>" and page["ContentType"] == "text/html; charset=utf-8"
+    assert client.head_object(Bucket=bucket, Key=f"hub/{prefix}images/s/a.png")["ContentType"] == "image/png"
+    for i in (2, 3):
+        target.publish(snapshot(i))
+    removed = target.gc(keep=2, grace_seconds=0)
+    assert f"{prefix}index.html" in removed and f"{prefix}images/s/a.png" in removed  # generation 1's
+    kept = {json.loads(target.refs.read(n) or b"{}")["catalog"] for n in target.refs.list("refs/index/")}
+    assert len(kept) == 2
+    for kept_prefix in kept:
+        assert f"{kept_prefix}index.html" in target.refs.list(kept_prefix)
 
 
 # --- through the CLI: mirror and publish to s3:// ------------------------------------------------------

@@ -6,6 +6,9 @@ create-only generation ref `refs/index/<generation:010d>.json` (If-None-Match: *
 Readers list refs/index/, take the highest, and fetch the index by its digest:
 an older but complete hub, never a torn one.  A publisher that loses the race
 for a generation re-reads and commits on top (its index is a full snapshot).
+The HTML catalog of a new generation goes under `catalog/<index sha256>/`
+(relative links, served by any static-website endpoint) before the commit, and
+the generation ref names that prefix; GC keeps the catalogs of kept generations.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REFS = "refs/index/"
+CATALOG = "catalog/"
 MAX_ATTEMPTS = 20
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+                 ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,22 @@ class S3Target:
         body = canonical(snapshot.index(names))
         digest = hashlib.sha256(body).hexdigest()
         self.refs.put(f"indexes/sha256/{digest}.json", body)
-        done = self._commit(digest)
+        catalog = self._catalog(snapshot, digest)
+        done = self._commit(digest, catalog)
         return Committed(self.location.url(f"{REFS}{done.number:010d}.json"), unchanged=not done.created)
 
-    def _commit(self, digest: str) -> Generation:
+    def _catalog(self, snapshot: Snapshot, digest: str) -> str | None:
+        """Upload the catalog of a generation about to be made (not when the newest already holds this index)."""
+        head = self._head()
+        if snapshot.catalog is None or (head is not None and head[1].get("index_sha256") == digest):
+            return None
+        prefix = f"{CATALOG}{digest}/"
+        for rel, data in snapshot.catalog():
+            suffix = rel[rel.rfind("."):] if "." in rel else ""
+            self.refs.put_typed(prefix + rel, data, CONTENT_TYPES.get(suffix, "application/octet-stream"))
+        return prefix
+
+    def _commit(self, digest: str, catalog: str | None = None) -> Generation:
         """The generation that now holds `digest`: a new one, or the newest when it already does."""
         for _attempt in range(MAX_ATTEMPTS):
             head = self._head()
@@ -83,6 +101,8 @@ class S3Target:
                 return Generation(number, created=False)
             ref = {"generation": number + 1, "index_sha256": digest, "parent_index_sha256": parent,
                    "created_at": int(time.time()), "tool_version": __version__, "nonce": secrets.token_hex(8)}
+            if catalog is not None:
+                ref["catalog"] = catalog
             if self.refs.create(f"{REFS}{number + 1:010d}.json", json.dumps(ref, sort_keys=True).encode()):
                 return Generation(number + 1, created=True)
             # another publisher took this generation: re-read and commit on top of it
@@ -117,16 +137,17 @@ class S3Target:
     def gc(self, *, keep: int = 3, grace_seconds: float = 24 * 3600) -> list[str]:
         """Delete objects no kept generation needs, once older than the grace period; abort stale uploads."""
         needed = self._referenced(keep=keep)
+        catalogs = tuple(n for n in needed if n.startswith(CATALOG))  # kept generations' catalog prefixes
         removed = []
         now = time.time()
         paginator = self.client.get_paginator("list_objects_v2")
         with translated(f"collecting garbage in {self.location.url()}"):
-            for prefix in ("blobs/", "cards/sha256/", "indexes/sha256/", REFS):
+            for prefix in ("blobs/", "cards/sha256/", "indexes/sha256/", REFS, CATALOG):
                 for page in paginator.paginate(Bucket=self.location.bucket, Prefix=self.location.key(prefix)):
                     for item in page.get("Contents", []):
                         rel = item["Key"][len(self.location.prefix):]
                         age = now - item["LastModified"].timestamp()
-                        if rel not in needed and age >= grace_seconds:
+                        if rel not in needed and not rel.startswith(catalogs) and age >= grace_seconds:
                             self.refs.delete(rel)
                             removed.append(rel)
         S3BlobStore(self.location, self.client).abort_stale_uploads()
@@ -143,6 +164,8 @@ class S3Target:
             ref = json.loads(found)
             index_name = f"indexes/sha256/{ref['index_sha256']}.json"
             needed |= {name, index_name}
+            if isinstance(ref.get("catalog"), str):
+                needed.add(ref["catalog"])  # a prefix: every object under it stays
             index = json.loads(self.refs.read(index_name) or b"{}")
             for card in index.get("cards", []):
                 needed.add(card.get("document", ""))

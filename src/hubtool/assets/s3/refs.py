@@ -63,6 +63,12 @@ class S3RefStore:
         with translated(f"writing {self.location.url(name)}"):
             self.client.put_object(Bucket=self.location.bucket, Key=self.location.key(name), Body=body)
 
+    def put_typed(self, name: str, body: bytes, content_type: str) -> None:
+        """As put, served with a Content-Type (a static catalog's pages, styles and images)."""
+        with translated(f"writing {self.location.url(name)}"):
+            self.client.put_object(Bucket=self.location.bucket, Key=self.location.key(name), Body=body,
+                                   ContentType=content_type)
+
     def delete(self, name: str) -> None:
         with translated(f"deleting {self.location.url(name)}"):
             self.client.delete_object(Bucket=self.location.bucket, Key=self.location.key(name))
