@@ -198,3 +198,27 @@ def test_mirror_and_publish_to_s3(kind: str, moto: Server, tmp_path: Path, monke
     assert shown.exit_code == 0 and "refs/index/0000000001.json" in shown.output and "u/m@1.0" in shown.output
     assert run_cli("published", "gc", "--to", f"s3://{bucket}/pub", "--grace-hours", "0").exit_code == 0
     assert _latest(target)[0] == 1 and S3BlobStore(S3Location(bucket, "pub/"), client).verify(SHA) is None
+
+
+def test_store_verify_reads_an_s3_store_and_repairs_it(moto: Server, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--store s3://...` is the bucket's blobs (it used to be read as an empty local folder: "0 blobs verified")."""
+    client, bucket = moto.bucket()
+    _s3_hub(tmp_path, moto, monkeypatch, {})
+    store = S3BlobStore(S3Location(bucket, "mirror/"), client)
+    source = tmp_path / "good.bin"
+    source.write_bytes(BODY)
+    store.put_file(SHA, source, source="test")
+    lie = hashlib.sha256(b"promised").hexdigest()
+    client.put_object(Bucket=bucket, Key=store.blob_key(lie), Body=b"other bytes")  # a body that is not its name
+    url = f"s3://{bucket}/mirror"
+    result = run_cli("store", "verify", "--store", url)
+    assert result.exit_code == 1, result.output
+    assert f"CORRUPT s3://{bucket}/mirror/blobs/sha256/{lie[:2]}/{lie}: content hashes to" in result.output
+    assert "2 blobs verified: 1 corrupt" in result.output
+    repaired = run_cli("store", "verify", "--store", url, "--repair")
+    assert repaired.exit_code == 0 and "(removed)" in repaired.output
+    assert store.stat(lie) is None and store.stat(SHA) is not None  # checked in the bucket itself
+    assert "1 blobs verified: 0 corrupt" in run_cli("store", "verify", "--store", url).output
+    refused = run_cli("store", "gc", "--store", url)
+    assert refused.exit_code == 2 and "published gc" in refused.output  # not a local folder named "s3:"

@@ -1,14 +1,18 @@
-"""`hubtool store verify` and `hubtool store gc`: looking after the local blob store."""
+"""`hubtool store verify` and `hubtool store gc`: looking after the blob store (verify: local or s3://)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
 from .common import CONFIG_HELP, card_paths, hub_config, report_unparsed
+
+if TYPE_CHECKING:
+    from ..assets.blobstore import BlobStore
 
 store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
@@ -17,7 +21,7 @@ app.add_typer(store_app, name="store")
 @store_app.command("verify")
 @handled
 def store_verify(
-    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    store: str | None = typer.Option(None, "--store", help="Blob store folder, or s3://bucket/prefix."),
     repair: bool = typer.Option(False, "--repair", help="Remove blobs whose content does not match their name."),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
@@ -25,7 +29,15 @@ def store_verify(
     from ..assets.maintenance import BadBlob, strangers, verify_blobs
     from ..assets.store import local_store
 
-    blobs = local_store(hub_config(config, []), store)
+    hub = hub_config(config, [])
+    blobs: BlobStore
+    if store is not None and store.startswith("s3://"):  # a Path would fold s3:// into s3:/ (a local folder)
+        from ..assets.s3.blobs import S3BlobStore
+        from ..assets.s3.client import S3Location, client_for
+
+        blobs = S3BlobStore(S3Location.parse(store), client_for(hub.object_store))
+    else:
+        blobs = local_store(hub, Path(store) if store else None)
     count = bad = 0
     for found in verify_blobs(blobs, repair=repair):
         count += 1
@@ -44,7 +56,7 @@ def store_verify(
 @handled
 def store_gc(
     paths: list[Path] | None = typer.Argument(None, help="Cards whose assets are kept (default: the hub's)."),
-    store: Path | None = typer.Option(None, "--store", help="Blob store folder."),
+    store: str | None = typer.Option(None, "--store", help="Blob store folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
@@ -54,12 +66,16 @@ def store_gc(
     from ..assets.store import local_store
     from ..cards.validate import load_cards
 
+    if store is not None and store.startswith("s3://"):
+        raise UsageError("store gc collects a local store only; an s3:// mirror or hub is collected by "
+                         "`hubtool published gc --to s3://...`")
     hub, given = card_paths(paths, config)
     cards, problems = load_cards(given, hub)
     if problems:
         report_unparsed(problems)
         raise UsageError("some cards do not parse: refusing to collect garbage that they might reference")
-    done = collect_garbage(local_store(hub, store), referenced_digests(cards), dry_run=dry_run)
+    done = collect_garbage(local_store(hub, Path(store) if store else None), referenced_digests(cards),
+                           dry_run=dry_run)
     for info in done.unreferenced:
         typer.echo(f"{'would remove' if dry_run else 'removed'} {info.digest} ({info.size:,} B)")
     typer.echo(f"{len(done.unreferenced)} unreferenced blobs {'found' if dry_run else 'removed'}; "
