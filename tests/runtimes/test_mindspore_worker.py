@@ -20,7 +20,7 @@ MINDIR = REPO / "hub" / "assets" / "cifar10-cnn-canary.mindir"
 FOLDER = REPO / "hub" / "networks" / "cifar10-cnn"
 INPUT = [{"name": "x", "shape": [1, 32, 32, 3], "dtype": "float32"}]
 CANARY = Network("module", "mindspore_hub_conf:create_network", FOLDER, ("cifar10-cnn-canary",),
-                 source="hub/networks/cifar10-cnn", digest=folder_digest(FOLDER))
+                 location="hub/networks/cifar10-cnn", digest=folder_digest(FOLDER))
 
 
 def test_hello_reports_versions_and_an_active_sandbox(tmp_path: Path) -> None:

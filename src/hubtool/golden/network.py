@@ -52,8 +52,8 @@ def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
     entry, origin = found
     source, args, kwargs = _entry_parts(entry, origin)
     if source.startswith("mindcv:"):
-        return Network("mindcv", source.removeprefix("mindcv:"), args=args, kwargs=kwargs, source=source,
-                       origin=origin, digest="mindcv")
+        return Network("mindcv", source.removeprefix("mindcv:"), args=args, kwargs=kwargs, origin=origin,
+                       digest="mindcv")
     match = _SOURCE.fullmatch(source)
     if match is None:
         raise NetworkSourceError(f"{origin} {source!r} is neither mindcv:<model>, a folder, nor "
@@ -67,7 +67,7 @@ def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
     if not _module_file(folder, module).exists():
         raise NetworkSourceError(f"{origin} {source!r}: {match['folder']} has no module {module} "
                                  f"(no {module.replace('.', '/')}.py)")
-    return Network("module", f"{module}:{function}", folder, args, kwargs, source, origin, folder_digest(folder),
+    return Network("module", f"{module}:{function}", folder, args, kwargs, origin, folder_digest(folder),
                    location=match["folder"])
 
 
@@ -88,14 +88,14 @@ def _from_repo_link(metadata: JSONObject, config: HubConfig) -> Network | None:
         model = (folder / subpath).resolve()
         if not model.is_relative_to(folder) or not _module_file(model, CONVENTION[0]).exists():
             raise NetworkSourceError(f"{origin}: {pin['folder']}/{subpath} has no {CONVENTION[0]}.py")
-        return Network("module", call[0], model, call[1], (), str(link), origin, folder_digest(model),
+        return Network("module", call[0], model, call[1], (), origin, folder_digest(model),
                        location="/".join(filter(None, [str(pin["folder"]).rstrip("/"), subpath])))
     commit = pin.get("commit")
     if not isinstance(commit, str):
         raise NetworkSourceError(f"hub.yaml golden.repositories {match['repo']}: give a commit or a folder")
     repository = PinnedRepository(match["repo"], commit, subpath)
     location = f"{match['repo']}@{commit[:12]}" + (f"/{subpath}" if subpath else "")
-    return Network("module", call[0], None, call[1], (), str(link), origin, f"git {commit}", repository, location)
+    return Network("module", call[0], None, call[1], (), origin, f"git {commit}", repository, location)
 
 
 def materialize(network: Network, store: DirectoryStore, policy: Policy, *, offline: bool) -> Network:

@@ -30,7 +30,6 @@ class Network:
     folder: Path | None = None  # the repository folder (kind "module")
     args: tuple[JSON, ...] = ()
     kwargs: tuple[tuple[str, JSON], ...] = ()
-    source: str = ""  # as the card or hub.yaml wrote it, for messages
     origin: str = ""  # where that was: "the card", "hub.yaml golden.networks", "the hub's convention"
     digest: str = ""  # the repository folder's content (files and bytes): keys a remembered verdict
     repository: PinnedRepository | None = None  # to be cloned: `folder` is set once it is

@@ -29,7 +29,6 @@ class Recipe:
     script: str
     rlimit_as: int
     log_dir: str
-    environ: tuple[tuple[str, str], ...] = ()  # the runtime's own variables
 
 
 @dataclass
@@ -47,8 +46,7 @@ def spawn(recipe: Recipe) -> Spawned:
     worker_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
                   "LANG": "C.UTF-8", "GLOG_v": "3", "GLOG_logtostderr": "1", "OMP_NUM_THREADS": "1",
                   "HUBTOOL_WORKER_LOG": name, "HUBTOOL_WORKER_RLIMIT_AS": str(recipe.rlimit_as),
-                  "HUBTOOL_WORKER_SCRATCH": scratch, "TMPDIR": scratch, "PYTHONDONTWRITEBYTECODE": "1",
-                  **dict(recipe.environ)}
+                  "HUBTOOL_WORKER_SCRATCH": scratch, "TMPDIR": scratch, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         proc = subprocess.Popen([recipe.python, "-s", "-B", recipe.script], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=fd, env=worker_env, start_new_session=True)

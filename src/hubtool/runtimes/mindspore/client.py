@@ -49,11 +49,10 @@ class MindsporeWorker(WorkerProcess):
         return found if isinstance(found, dict) else {"active": False, "why": "the worker did not say"}
 
     def load(self, path: Path, file_format: str, inputs: list[JSONObject], network: Network | None = None,
-             *, mode: str = "graph", allow_unsandboxed: bool = False) -> JSONObject:
+             *, allow_unsandboxed: bool = False) -> JSONObject:
         """Load a MindIR, or a checkpoint into its network; `inputs` are the model's ({name, shape, dtype})."""
         declared: list[JSON] = [dict(i) for i in inputs]
-        fields: JSONObject = {"path": str(Path(path).resolve()), "format": file_format, "inputs": declared,
-                              "mode": mode}
+        fields: JSONObject = {"path": str(Path(path).resolve()), "format": file_format, "inputs": declared}
         if network is not None:
             if network.runs_repository_code and not self.sandbox.get("active") and not allow_unsandboxed:
                 raise RuntimeUnavailable("not run: the network's code comes from a repository and this machine "

@@ -124,7 +124,7 @@ class Worker:
         path = header["path"]
         if not os.path.isfile(path):
             raise OSError("no such model file: %s" % path)
-        ms.set_context(mode=ms.PYNATIVE_MODE if header.get("mode") == "pynative" else ms.GRAPH_MODE)
+        ms.set_context(mode=ms.GRAPH_MODE)
         path = _named(path, header["format"])
         self.inputs = header["inputs"]  # the parent read them from the MindIR, or from the card for a checkpoint
         if header["format"] == "mindir":
