@@ -80,27 +80,38 @@ def test_a_dead_spare_is_skipped() -> None:
     assert spawn.spares() == 0 or all(s.proc.poll() is not None for s in spawn._SPARES)
 
 
+# `hubtool golden` with spawn.spawn recording, per worker started: its runtime, its pid, and how many MindSpore
+# workers started before it were still running then
+RECORDING_MAIN = ("import os\n"
+                  "from hubtool.runtimes import spawn\n"
+                  "real, seen = spawn.spawn, []\n"
+                  "def recorded(recipe):\n"
+                  "    running = sum(os.path.exists(f'/proc/{p}') for p in seen)\n"
+                  "    s = real(recipe)\n"
+                  "    seen.append(s.proc.pid) if recipe.runtime == 'mindspore' else None\n"
+                  "    open(os.environ['PIDS'], 'a').write(f'{recipe.runtime} {s.proc.pid} {running}\\n')\n"
+                  "    return s\n"
+                  "spawn.spawn = recorded\n"
+                  "from hubtool.cli import main\nmain()")
+
+
+def golden_recording(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    """`hubtool golden ARGS` in a fresh process, and [runtime, pid, running] for every worker it started."""
+    pids = tmp_path / "pids"
+    env = {**os.environ, "PIDS": str(pids), "HUBTOOL_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-c", RECORDING_MAIN, "golden", "--store", str(tmp_path / "s"), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return proc, [line.split() for line in pids.read_text().splitlines()] if pids.exists() else []
+
+
 @pytest.mark.parametrize("card", ["cards/hubtool/cifar10-cnn-canary.md", "cards/noah-cvlab/plain-CNN-resnet50.md"])
 def test_hubtool_golden_leaves_no_worker_behind(tmp_path: Path, card: str) -> None:
     """With a model to run (the spare is used, its replacement killed) and without one (the spare is killed)."""
-    code = ("import atexit, os, sys\n"
-            "from hubtool.runtimes import spawn\n"
-            "real = spawn.spawn\n"
-            "def recorded(*a, **k):\n"
-            "    s = real(*a, **k)\n"
-            "    open(os.environ['PIDS'], 'a').write(f'{s.proc.pid}\\n')\n"
-            "    return s\n"
-            "spawn.spawn = recorded\n"
-            "from hubtool.cli import main\nmain()")
-    pids = tmp_path / "pids"
-    env = {**os.environ, "PIDS": str(pids), "HUBTOOL_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-c", code, "golden", "--offline", "--store", str(tmp_path / "s"), card],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc, started = golden_recording(tmp_path, "--offline", card)
     assert proc.returncode in (0, 1), proc.stderr
-    started = [int(p) for p in pids.read_text().split()]
     assert started  # a spare was started before typer
     time.sleep(0.2)
-    assert [p for p in started if alive(p)] == []
+    assert [p for _, p, _ in started if alive(int(p))] == []
     assert "Traceback" not in proc.stderr
 
 
@@ -110,24 +121,9 @@ def test_hubtool_golden_leaves_no_worker_behind(tmp_path: Path, card: str) -> No
 ])
 def test_mindspore_workers_start_one_ahead_and_none_is_wasted(tmp_path: Path, cards: list[str], spawned: int) -> None:
     mindspore_env()
-    code = ("import os\n"
-            "from hubtool.runtimes import spawn\n"
-            "real, seen = spawn.spawn, []\n"
-            "def recorded(recipe):\n"
-            "    running = sum(os.path.exists(f'/proc/{p}') for p in seen)  # earlier workers still running\n"
-            "    s = real(recipe)\n"
-            "    seen.append(s.proc.pid) if recipe.runtime == 'mindspore' else None\n"
-            "    open(os.environ['PIDS'], 'a').write(f'{recipe.runtime} {s.proc.pid} {running}\\n')\n"
-            "    return s\n"
-            "spawn.spawn = recorded\n"
-            "from hubtool.cli import main\nmain()")
-    pids = tmp_path / "pids"
-    env = {**os.environ, "PIDS": str(pids), "HUBTOOL_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-c", code, "golden", "--store", str(tmp_path / "s"),
-                           *[f"cards/hubtool/{c}" for c in cards]], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc, recorded = golden_recording(tmp_path, *[f"cards/hubtool/{c}" for c in cards])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    started = [line.split() for line in pids.read_text().splitlines() if line.startswith("mindspore ")]
+    started = [r for r in recorded if r[0] == "mindspore"]
     assert len(started) == spawned
     assert [int(running) for _, _, running in started] == list(range(spawned))  # the second while the first ran
     time.sleep(0.2)
