@@ -28,6 +28,7 @@ class Stored:
 
     info: BlobInfo
     created: bool
+    proof: str = ""  # how the stored copy is known to be right (S3: what the server confirmed)
 
 
 class BlobStore(Protocol):

@@ -28,9 +28,10 @@ class FetchOutcome:
     digest: str
     size: int
     source: str  # "store", a path, or the URL the bytes came from
-    action: str  # present | copied | downloaded
+    action: str  # present | copied | downloaded | uploaded (a mirror to S3)
     transferred: int = 0  # bytes received over the network
     resumed_from: int = 0
+    proof: str = ""  # how the destination's copy is known to be right, where that is not the obvious
 
 
 @dataclass

@@ -19,10 +19,9 @@ from .. import __version__, cancel
 from ..cards.card import Card, hub_path
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, pretty_json, write_atomic
-from ..errors import AssetEntryError, AssetError
+from ..errors import AssetEntryError, AssetError, StoreError
 from ..progress import SILENT, Progress
 from . import layout
-from .blobstore import BlobStore
 from .fetcher import Fetcher, FetchOutcome
 from .sources import fetcher_for
 from .store import DirectoryStore
@@ -41,7 +40,7 @@ class AssetTask:
 class AssetResult:
     task: AssetTask
     outcome: FetchOutcome | None
-    failure: AssetError | None = None
+    failure: AssetError | StoreError | None = None  # StoreError: writing it to a mirror failed
 
     @property
     def ok(self) -> bool:
@@ -160,7 +159,8 @@ def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: F
 
     location = S3Location.parse(url)
     client = client_for(config.object_store)
-    remote: BlobStore = S3BlobStore(location, client)
+    remote = S3BlobStore(location, client)
+    remote.etags_are_md5()  # a missing bucket, refused credentials or a dead endpoint end the run here, once
     uploaded: list[AssetResult] = []
     for result in fetch_cards(cards, fetcher, jobs=jobs):
         if result.outcome is None:
@@ -169,10 +169,11 @@ def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: F
         digest = result.task.digest
         try:
             stored = remote.put_file(digest, fetcher.store.blob_path(digest), source=result.task.link)
-        except AssetError as exc:
+        except (AssetError, StoreError) as exc:  # this asset's: the others and the manifest go on
             uploaded.append(AssetResult(result.task, None, exc))
             continue
-        uploaded.append(AssetResult(result.task, FetchOutcome(digest, result.outcome.size, url,
-                                                              "copied" if stored.created else "present")))
+        outcome = FetchOutcome(digest, result.outcome.size, url, "uploaded" if stored.created else "present",
+                               result.outcome.transferred, result.outcome.resumed_from, stored.proof)
+        uploaded.append(AssetResult(result.task, outcome))
     S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded, config.root)))
     return uploaded

@@ -22,9 +22,11 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
         if r.outcome is not None:
             o = r.outcome
             how = {"present": "already in store", "copied": f"copied from {o.source}",
-                   "downloaded": f"downloaded from {o.source}"}[o.action]
+                   "downloaded": f"downloaded from {o.source}", "uploaded": f"uploaded to {o.source}"}[o.action]
             if o.resumed_from:
                 how += f" (resumed at {o.resumed_from:,} bytes)"
+            if o.proof:  # a mirror's: what its server confirmed (a blob already there says so itself)
+                how = o.proof if o.action == "present" else f"{how}: {o.proof}"
             lines.append(f"ok      {where}  {r.task.digest[:12]}  {o.size:>14,} B  {how}")
         else:
             lines.append(f"FAILED  {where}  {r.task.digest[:12] or '-':12}  [{r.kind}] {r.error}")
@@ -50,7 +52,7 @@ def _asset_dict(r: AssetResult) -> JSONObject:
             "ok": r.ok, "error": r.error, "kind": r.kind,
             "action": o.action if o else None, "size": o.size if o else None,
             "source": o.source if o else None, "transferred": o.transferred if o else 0,
-            "resumed-from": o.resumed_from if o else 0}
+            "resumed-from": o.resumed_from if o else 0, "proof": o.proof if o else None}
 
 
 def _asset_summary(results: list[AssetResult]) -> dict[str, int]:

@@ -1,20 +1,20 @@
 """Blobs on S3 with the directory store's semantics (a `BlobStore`).
 
 Blobs are immutable objects `PREFIX/blobs/sha256/<2 hex>/<64 hex>`, put if absent.
-The bytes are uploaded as a multipart upload whose parts carry their own signed
-payload SHA-256 (any SigV4 server checks each part), hashed in the same
-sequential read, and the upload is completed only if the whole file's SHA-256
-equals the blob's name: a wrong or torn body never becomes visible, even on
-servers that verify nothing (emulators).  Downloads stream through the local
+What the bucket holds is what its name says, proved by the server rather than
+assumed: an upload completes only when every part's ETag equals the MD5 hubtool
+computed (see upload.py) and the whole file hashes to the blob's name; where a
+server's ETags are not MD5s, the object is read back before it counts.  A blob
+already in the bucket counts only when its ETag matches the file's MD5s or it is
+read back; a HEAD alone proves nothing.  Downloads stream through the local
 store's door (hash, fsync, rename).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,16 +23,18 @@ from .. import layout
 from ..blobstore import BlobInfo, Stored
 from ..writer import CHUNK
 from .client import S3Location, error_code, is_not_found, translated
+from .upload import PartUploader, Uploaded, bare_etag, local_md5s, multipart_etag, probe_md5_etags
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, UploadPartOutputTypeDef
 
     from ..store import DirectoryStore
 
-PART_SIZE = 8 * 1024 * 1024  # multipart part size (boto3 uses the same)
-UPLOAD_THREADS = 10
-MAX_IN_FLIGHT = 12  # parts read but not yet uploaded: memory stays under MAX_IN_FLIGHT * PART_SIZE
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    etag: str
 
 
 class S3BlobStore:
@@ -40,6 +42,7 @@ class S3BlobStore:
         self.location = location
         self.client = client
         self.bucket = location.bucket
+        self._etags_are_md5: bool | None = None  # probed at the first upload
 
     def blob_key(self, digest: str) -> str:
         layout.check_digest(digest)
@@ -50,6 +53,10 @@ class S3BlobStore:
 
     # --- reading ----------------------------------------------------------------------------
     def stat(self, digest: str) -> BlobInfo | None:
+        head = self._head(digest)
+        return None if head is None else BlobInfo(digest, head.size, self._url(digest))
+
+    def _head(self, digest: str) -> Head | None:
         from botocore.exceptions import ClientError
 
         with translated(self._url(digest)):
@@ -59,7 +66,7 @@ class S3BlobStore:
                 if is_not_found(exc):
                     return None
                 raise
-        return BlobInfo(digest, int(head["ContentLength"]), self._url(digest))
+        return Head(int(head["ContentLength"]), str(head.get("ETag", "")))
 
     def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Bytes [start, end) of a blob; a negative start reads the last -start bytes."""
@@ -109,55 +116,85 @@ class S3BlobStore:
 
     # --- writing ----------------------------------------------------------------------------
     def put_file(self, digest: str, src: Path, *, source: str = "") -> Stored:
-        """Upload `src` as blob `digest` unless present."""
-        present = self.stat(digest)
-        if present is not None:
-            return Stored(present, created=False)
+        """Upload `src` as blob `digest` unless the bucket holds it; either way the server's copy is proved.
+
+        A blob already there counts only when its ETag matches this file's part MD5s, or when it is
+        read back and hashes to its name; one that does not is replaced.  An upload counts when every
+        part's ETag matched (servers whose ETags are MD5s) or when it was read back (servers that prove
+        nothing).  Exists (HEAD) is never verified.
+        """
+        size = src.stat().st_size
+        replaced = ""
+        head = self._head(digest)
+        if head is not None:
+            proof = self._prove_present(digest, src, head, source)
+            if proof is not None:
+                return Stored(BlobInfo(digest, size, self._url(digest)), created=False, proof=proof)
+            self.remove(digest)  # named by its content, but not that content: useless to every reader
+            replaced = "; it replaced a corrupt copy"
         key = self.blob_key(digest)
         with translated(f"uploading {self._url(digest)}"):
             upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
             try:
-                parts = self._upload_parts(key, upload, src, digest, source)
-                self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
-                                                      MultipartUpload={"Parts": parts})
+                uploader = PartUploader(self.client, self.bucket, key, upload, etags_are_md5=self.etags_are_md5())
+                done = uploader.upload(src, digest, source)
+                etag = self._complete(digest, upload, done)
             except BaseException:
                 self._abort(key, upload)
                 raise
-        return Stored(BlobInfo(digest, src.stat().st_size, self._url(digest)), created=True)
+        return Stored(BlobInfo(digest, size, self._url(digest)), created=True,
+                      proof=self._prove_completed(digest, etag, done.md5s) + replaced)
 
-    def _upload_parts(self, key: str, upload: str, src: Path, digest: str,
-                      source: str) -> list[CompletedPartTypeDef]:
-        """Read the file once, in order: hash it whole while its parts upload in parallel."""
-        whole = hashlib.sha256()
-        size = 0
-        pending: list[tuple[int, Future[UploadPartOutputTypeDef]]] = []
-        parts: list[CompletedPartTypeDef] = []
-        with open(src, "rb") as fh, ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            number = 1
-            while True:
-                data = fh.read(PART_SIZE)
-                if not data and number > 1:
-                    break
-                whole.update(data)
-                size += len(data)
-                # botocore signs each part's SHA-256 as its payload hash: a SigV4 server rejects a changed body
-                pending.append((number, pool.submit(self.client.upload_part, Bucket=self.bucket, Key=key,
-                                                    UploadId=upload, PartNumber=number,
-                                                    # a file object: a bytes body is sent 100x slower
-                                                    Body=io.BytesIO(data))))
-                number += 1
-                while len(pending) - len(parts) >= MAX_IN_FLIGHT:  # bounded memory: a few parts at a time
-                    done_number, done = pending[len(parts)]
-                    parts.append({"PartNumber": done_number, "ETag": done.result()["ETag"]})
-                if len(data) < PART_SIZE:
-                    break
-            for done_number, done in pending[len(parts):]:
-                parts.append({"PartNumber": done_number, "ETag": done.result()["ETag"]})
-        actual = whole.hexdigest()
-        if actual != digest:
-            raise IntegrityError(f"{source or src}: SHA-256 is {actual}, not {digest} ({size:,} bytes); "
-                                 "the upload was aborted and nothing became visible")
-        return parts
+    def _complete(self, digest: str, upload: str, done: Uploaded) -> str:
+        """Complete the upload; its ETag.  A completion whose outcome is unknown (a 5xx after the server may
+        have done it, a cut answer, a retry that finds the upload gone) is settled by reading the object."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            etag = self.client.complete_multipart_upload(Bucket=self.bucket, Key=self.blob_key(digest),
+                                                         UploadId=upload,
+                                                         MultipartUpload={"Parts": done.parts}).get("ETag", "")
+        except (ClientError, BotoCoreError):
+            head = self._head(digest)
+            if head is None or head.size != done.size:
+                raise
+            return head.etag  # it did complete; _prove_completed decides whether it is the right bytes
+        if bare_etag(etag):
+            return etag
+        head = self._head(digest)  # RGW Pacific answers a completion with an empty ETag: ask for it
+        return head.etag if head is not None else ""
+
+    def _prove_completed(self, digest: str, etag: str, md5s: list[bytes]) -> str:
+        if self.etags_are_md5() and bare_etag(etag) == multipart_etag(md5s):
+            return f"the server confirmed the MD5 of each part ({len(md5s)} part{'s' * (len(md5s) != 1)})"
+        actual = self.verify(digest)  # this server proves nothing: read back what it kept
+        if actual is not None:
+            self.remove(digest)
+            raise IntegrityError(f"{self._url(digest)} read back as {actual} after its upload; it was deleted")
+        return "read back and hashed (this server's ETags prove nothing)"
+
+    def _prove_present(self, digest: str, src: Path, head: Head, source: str) -> str | None:
+        """How the bucket's copy is known to be right, or None when it is not."""
+        if head.size != src.stat().st_size:
+            return None
+        etag = bare_etag(head.etag)
+        if self.etags_are_md5() and etag:
+            sha = hashlib.sha256()
+            whole = hashlib.md5()  # noqa: S324 - a single-part object's ETag, not security
+            md5s = local_md5s(src, (sha, whole))
+            expected = multipart_etag(md5s) if "-" in etag else whole.hexdigest()
+            if sha.hexdigest() != digest:
+                raise IntegrityError(f"{source or src}: SHA-256 is {sha.hexdigest()}, not {digest}")
+            if etag == expected:
+                return "already in the bucket; its ETag matches this file's MD5s"
+        actual = self.verify(digest)
+        return "already in the bucket; read back and hashed" if actual is None else None
+
+    def etags_are_md5(self) -> bool:
+        """Probed once: is this server's ETag of an object the MD5 of what it received?"""
+        if self._etags_are_md5 is None:
+            self._etags_are_md5 = probe_md5_etags(self.client, self.bucket, self.location.key("tmp/"))
+        return self._etags_are_md5
 
     def _abort(self, key: str, upload: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ...config import ObjectStoreSettings
-from ...errors import StoreError
+from ...errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -58,13 +58,18 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None,
                     s3={"addressing_style": addressing_style or "auto"})  # type: ignore[arg-type]
     # a fresh session: boto3's default one caches the credentials it first resolved
     session = boto3.session.Session()
-    return session.client("s3", endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-                          region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-                          config=config, verify=verify)
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    with translated(f"connecting to {endpoint or 'S3'}"):  # credentials are resolved here
+        return session.client("s3", endpoint_url=endpoint,
+                              region_name=region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+                              config=config, verify=verify)
 
 
 def client_for(settings: ObjectStoreSettings) -> S3Client:
     """The client for a hub's `object-store:` settings."""
+    if settings.ca_bundle is not None and not settings.ca_bundle.is_file():
+        raise ConfigError(f"object-store.ca-bundle {settings.ca_bundle} is not a file",
+                          hint="give the PEM file of the CA that signed the endpoint's certificate")
     return make_client(endpoint_url=settings.endpoint_url, region=settings.region,
                        addressing_style=settings.addressing_style,
                        verify=str(settings.ca_bundle) if settings.ca_bundle else True)
@@ -84,10 +89,30 @@ def is_not_found(exc: ClientError) -> bool:
 
 @contextmanager
 def translated(what: str) -> Iterator[None]:
-    """botocore's errors (HTTP errors, connection failures, missing credentials) as StoreError."""
+    """botocore's errors (HTTP errors, connection failures, missing credentials) as StoreError, saying
+    what the class of failure means for whoever runs hubtool (the raw error follows)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         yield
     except (ClientError, BotoCoreError) as exc:
-        raise StoreError(f"{what}: {exc}") from exc
+        meaning = _meaning(exc)
+        raise StoreError(f"{what}: {meaning + ' (' if meaning else ''}{exc}{')' if meaning else ''}") from exc
+
+
+def _meaning(exc: Exception) -> str:
+    from botocore import exceptions as bce
+
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+    if isinstance(exc, bce.SSLError):
+        return "the endpoint's TLS certificate was not accepted: give its CA as object-store.ca-bundle"
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError):
+        return "the endpoint cannot be reached: is it up, and is object-store.endpoint-url right?"
+    if isinstance(exc, bce.ClientError):
+        code, status = error_code(exc)
+        if code == "NoSuchBucket":
+            return "the bucket does not exist"
+        if status == 403 or code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return "access denied: check the credentials and what the bucket's policy allows them"
+    return ""
