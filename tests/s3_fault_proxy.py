@@ -15,6 +15,7 @@ and requests that write are damaged as `upload_fault` says, `budget` times (-1: 
 - `cut-part`:       an UploadPart's connection is closed after half its body, unanswered
 - `complete-500`:   CompleteMultipartUpload is answered 500 and never reaches the server
 - `completed-500`:  CompleteMultipartUpload reaches the server (it completes), then is answered 500
+- `written-500`:    a PutObject reaches the server (it is written), then is answered 500
 
 With `disguise_etags`, every ETag is disguised as a token that is not the MD5, both ways (as servers under
 SSE-KMS give).  Everything else passes unchanged.  `requests` counts (method, S3 action) pairs seen.
@@ -62,7 +63,7 @@ def _disguise(etag: bytes) -> bytes:
 def _take_fault(proxy: S3FaultProxy, action: str) -> str | None:
     fault = proxy.upload_fault
     wanted = {"flip-part": "UploadPart", "cut-part": "UploadPart", "complete-500": "CompleteMultipartUpload",
-              "completed-500": "CompleteMultipartUpload"}.get(fault or "")
+              "completed-500": "CompleteMultipartUpload", "written-500": "PUT"}.get(fault or "")
     if wanted != action or proxy.budget == 0:
         return None
     proxy.budget -= 1 if proxy.budget > 0 else 0
@@ -119,7 +120,7 @@ def _handler(proxy: S3FaultProxy) -> type[BaseHTTPRequestHandler]:
             answer = upstream.getresponse()
             data = answer.read()
             upstream.close()
-            if fault == "completed-500":
+            if fault in ("completed-500", "written-500"):
                 self._internal_error()
                 return
             if proxy.disguise_etags:

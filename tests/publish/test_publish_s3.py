@@ -6,19 +6,23 @@ import dataclasses
 import hashlib
 import json
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faultserver import random_bytes
+from s3_fault_proxy import S3FaultProxy
 from s3_servers import Server, rgw
 
 from helpers import card_text, run_cli
 from hubtool.assets.s3.blobs import S3BlobStore
-from hubtool.assets.s3.client import S3Location
+from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.assets.s3.refs import S3RefStore
 from hubtool.durable import JSONObject
 from hubtool.publish.index import Snapshot
 from hubtool.publish.s3 import S3Target
+from hubtool.publish.s3gc import DELETE_WINDOW, Collector, Lease
 
 BODY = random_bytes(300_000, seed=9)
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -99,8 +103,8 @@ def test_gc_keeps_recent_generations(moto: Server) -> None:
     for i in range(5):
         target.publish(_snapshot(i))
     client.put_object(Bucket=bucket, Key=f"blobs/sha256/{SHA[:2]}/{SHA}", Body=BODY)  # unreferenced
-    assert target.gc(keep=2, grace_seconds=3600) == []  # all within the grace period
-    removed = target.gc(keep=2, grace_seconds=0)
+    assert target.gc(keep=2, grace_seconds=3600).removed == []  # all within the grace period
+    removed = target.gc(keep=2, grace_seconds=0).removed
     assert f"blobs/sha256/{SHA[:2]}/{SHA}" in removed
     assert len(target.refs.list("refs/index/")) == 2
     assert _latest(target)[0] == 5
@@ -129,7 +133,7 @@ def test_each_new_generation_gets_its_catalog_and_gc_keeps_only_the_kept_ones(mo
     assert client.head_object(Bucket=bucket, Key=f"hub/{prefix}images/s/a.png")["ContentType"] == "image/png"
     for i in (2, 3):
         target.publish(snapshot(i))
-    removed = target.gc(keep=2, grace_seconds=0)
+    removed = target.gc(keep=2, grace_seconds=0).removed
     assert f"{prefix}index.html" in removed and f"{prefix}images/s/a.png" in removed  # generation 1's
     kept = {json.loads(target.refs.read(n) or b"{}")["catalog"] for n in target.refs.list("refs/index/")}
     assert len(kept) == 2
@@ -196,6 +200,8 @@ def test_mirror_and_publish_to_s3(kind: str, moto: Server, tmp_path: Path, monke
     assert again.exit_code == 0 and "(unchanged)" in again.output
     shown = run_cli("published", "show", "--to", f"s3://{bucket}/pub")
     assert shown.exit_code == 0 and "refs/index/0000000001.json" in shown.output and "u/m@1.0" in shown.output
+    dry = run_cli("published", "gc", "--to", f"s3://{bucket}/pub", "--grace-hours", "0", "--dry-run")
+    assert dry.exit_code == 0 and "objects would be removed (dry run)" in dry.output, dry.output
     assert run_cli("published", "gc", "--to", f"s3://{bucket}/pub", "--grace-hours", "0").exit_code == 0
     assert _latest(target)[0] == 1 and S3BlobStore(S3Location(bucket, "pub/"), client).verify(SHA) is None
 
@@ -222,3 +228,142 @@ def test_store_verify_reads_an_s3_store_and_repairs_it(moto: Server, tmp_path: P
     assert "1 blobs verified: 0 corrupt" in run_cli("store", "verify", "--store", url).output
     refused = run_cli("store", "gc", "--store", url)
     assert refused.exit_code == 2 and "published gc" in refused.output  # not a local folder named "s3:"
+
+
+# --- GC beside a running publish -----------------------------------------------------------------------
+
+
+def _with_blob(i: int, blob: Path) -> Snapshot:
+    """Generation i, whose one card references (and, with --with-assets, carries) the blob BODY."""
+    snapshot = _snapshot(i)
+    doc = dict(snapshot.documents[0][1], assets=[{"sha256": SHA, "size": len(BODY)}])
+    return dataclasses.replace(snapshot, documents=[(snapshot.documents[0][0], doc)], blobs={SHA: blob})
+
+
+def _blob_published_then_dropped(client: Any, bucket: str, tmp_path: Path) -> tuple[S3Target, Path]:
+    """Generation 1 carries the blob; generations 2 and 3 do not: with keep=2 it is garbage."""
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(BODY)
+    target = S3Target(S3Location(bucket, "pub/"), client)
+    target.publish(_with_blob(1, blob))
+    for i in (2, 3):
+        target.publish(_snapshot(i))
+    return target, blob
+
+
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_gc_racing_a_publish_that_reuses_an_old_blob_never_breaks_the_generation(
+        kind: str, moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interleaving that broke it: GC reads what is referenced, a publish then finds the old blob
+    present (uploading nothing), and GC deletes it. The publisher's lease and settle put it back."""
+    client, bucket = _server(kind, moto).bucket()
+    target, blob = _blob_published_then_dropped(client, bucket, tmp_path)
+    gc_has_read, publisher_has_checked = threading.Event(), threading.Event()
+    reads = {"n": 0}
+    real_protected, real_put_file = Collector.protected, S3BlobStore.put_file
+
+    def protected(self: Collector) -> Any:
+        found = real_protected(self)
+        reads["n"] += 1
+        if reads["n"] == 2:  # the read after the listing: now let the publisher look at the blob
+            gc_has_read.set()
+            assert publisher_has_checked.wait(10)
+        return found
+
+    def put_file(self: S3BlobStore, digest: str, src: Path, *, source: str = "") -> Any:
+        stored = real_put_file(self, digest, src, source=source)
+        publisher_has_checked.set()
+        return stored
+
+    monkeypatch.setattr(Collector, "protected", protected)
+    monkeypatch.setattr(S3BlobStore, "put_file", put_file)
+    collected: list[list[str]] = []
+    gc = threading.Thread(target=lambda: collected.append(target.gc(keep=2, grace_seconds=0).removed))
+    gc.start()
+    assert gc_has_read.wait(10)
+    committed = S3Target(S3Location(bucket, "pub/"), client).publish(_with_blob(4, blob))
+    gc.join()
+    blob_rel = f"blobs/sha256/{SHA[:2]}/{SHA}"
+    assert blob_rel in collected[0]  # GC did delete it, under the read from before the lease
+    assert committed.where.endswith("0000000004.json")
+    index = _latest(target)[1]
+    assert index["cards"][0]["assets"][0]["sha256"] == SHA  # type: ignore[index]
+    store = S3BlobStore(S3Location(bucket, "pub/"), client)
+    assert store.verify(SHA) is None  # read straight from the server: the generation's blob is there
+    assert target.refs.list("leases/") == [] and target.refs.list("gc/") == []
+
+
+def test_gc_that_reads_again_after_its_window_keeps_what_a_new_lease_names(
+        moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease taken just after GC's read, and a GC slower than its delete window: it reads the leases
+    again before deleting, and the blob stays."""
+    client, bucket = moto.bucket()
+    target, _ = _blob_published_then_dropped(client, bucket, tmp_path)
+    blob_rel = f"blobs/sha256/{SHA[:2]}/{SHA}"
+    leases: list[Lease] = []
+    reads = {"n": 0}
+    real_protected = Collector.protected
+
+    def protected(self: Collector) -> Any:
+        found = real_protected(self)
+        reads["n"] += 1
+        if reads["n"] == 2:  # GC's read after the listing: a publisher leases the blob, GC dawdles
+            leases.append(Lease.take(target.refs, {blob_rel}))
+            time.sleep(DELETE_WINDOW * 1.2)
+        return found
+
+    monkeypatch.setattr(Collector, "protected", protected)
+    removed = target.gc(keep=2, grace_seconds=0).removed
+    assert leases and blob_rel not in removed and leases[0].name not in removed
+    assert S3BlobStore(S3Location(bucket, "pub/"), client).verify(SHA) is None
+    leases[0].drop(target.refs)
+    monkeypatch.setattr(Collector, "protected", real_protected)
+    assert blob_rel in target.gc(keep=2, grace_seconds=0).removed
+
+
+def test_a_gc_dry_run_changes_nothing(moto: Server, tmp_path: Path) -> None:
+    client, bucket = moto.bucket()
+    target, _ = _blob_published_then_dropped(client, bucket, tmp_path)
+    client.create_multipart_upload(Bucket=bucket, Key=f"pub/blobs/sha256/00/{'0' * 64}")
+    before = sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
+    dry = target.gc(keep=2, grace_seconds=0, dry_run=True)
+    assert f"blobs/sha256/{SHA[:2]}/{SHA}" in dry.removed and len(dry.aborted) == 1
+    assert sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]) == before
+    assert len(client.list_multipart_uploads(Bucket=bucket)["Uploads"]) == 1
+    done = target.gc(keep=2, grace_seconds=0)
+    assert set(done.removed) == set(dry.removed) and len(done.aborted) == 1
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert _latest(target)[0] == 3
+
+
+def test_gc_aborts_only_uploads_older_than_the_grace_period(tmp_path: Path) -> None:
+    """On RGW, which dates uploads truly (moto dates them all 2010-11-10)."""
+    client, bucket = rgw().bucket()
+    target, _ = _blob_published_then_dropped(client, bucket, tmp_path)
+    client.create_multipart_upload(Bucket=bucket, Key=f"pub/blobs/sha256/00/{'0' * 64}")  # a live publish's
+    assert target.gc(keep=2, grace_seconds=3600).aborted == []
+    assert len(client.list_multipart_uploads(Bucket=bucket)["Uploads"]) == 1
+    time.sleep(1.1)
+    assert len(target.gc(keep=2, grace_seconds=1).aborted) == 1
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_a_commit_that_landed_but_was_answered_500_says_it_made_the_generation(kind: str, moto: Server) -> None:
+    """botocore retries the 500; the retry meets the object the first attempt wrote (412). That generation
+    is this publish's: it must say so, not "unchanged"."""
+    server = _server(kind, moto)
+    client, bucket = server.bucket()
+    proxy = S3FaultProxy(server.endpoint).start()
+    try:
+        proxied = make_client(endpoint_url=proxy.endpoint, addressing_style="path")
+        target = S3Target(S3Location(bucket, "pub/"), proxied)
+        target.publish(_snapshot(1))
+        proxy.upload_fault, proxy.budget, proxy.only = "written-500", 1, "/refs/index/"
+        second = target.publish(_snapshot(2))
+        assert proxy.budget == 0  # the fault did happen
+        assert second.where.endswith("0000000002.json") and not second.unchanged
+        assert _latest(S3Target(S3Location(bucket, "pub/"), client))[0] == 2  # read directly
+        assert target.publish(_snapshot(2)).unchanged  # and a real re-run is still "unchanged"
+    finally:
+        proxy.stop()

@@ -105,13 +105,19 @@ def published_gc(
     keep: int = typer.Option(3, "--keep", min=1, help="Generations to keep (the newest ones)."),
     grace_hours: float = typer.Option(24.0, "--grace-hours", min=0.0,
                                       help="Keep anything younger than this, whatever references it."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be removed; remove nothing."),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
-    """Remove old generations and what only they referenced (S3: also orphaned multipart uploads)."""
+    """Remove old generations and what only they referenced (S3: also multipart uploads older than the grace
+    period). Safe beside running publishes: what they are writing or re-using is leased, never removed."""
     from ..publish.pipeline import target_for
 
     hub = hub_config(config, [])
-    removed = target_for(_destination(to, hub), hub).gc(keep=keep, grace_seconds=grace_hours * 3600)
-    for name in removed:
-        typer.echo(f"removed {name}")
-    typer.echo(f"{len(removed)} objects removed; the newest {keep} generations are kept")
+    done = target_for(_destination(to, hub), hub).gc(keep=keep, grace_seconds=grace_hours * 3600, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for name in done.removed:
+        typer.echo(f"{verb} {name}")
+    for upload in done.aborted:
+        typer.echo(f"{'would abort' if dry_run else 'aborted'} {upload}")
+    typer.echo(f"{len(done.removed)} objects {'would be removed (dry run)' if dry_run else 'removed'}, "
+               f"{len(done.aborted)} stale uploads; the newest {keep} generations are kept")

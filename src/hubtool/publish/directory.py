@@ -23,7 +23,7 @@ from ..assets import layout
 from ..durable import canonical, fsync_dir, fsync_tree, pid_alive
 from ..errors import StoreError
 from .index import Snapshot
-from .target import Committed, Published
+from .target import Collected, Committed, Published
 
 #: generations a publish keeps (the current one always stays)
 KEEP_GENERATIONS = 3
@@ -83,9 +83,10 @@ class DirectoryTarget:
             raise StoreError(f"{current}/index.json cannot be read: {exc}") from exc
         return Published(str(current), index)
 
-    def gc(self, *, keep: int, grace_seconds: float) -> list[str]:
-        with self._locked():
-            return self._prune(self._current(), keep=keep, grace_seconds=grace_seconds)
+    def gc(self, *, keep: int, grace_seconds: float, dry_run: bool = False) -> Collected:
+        with self._locked():  # publishers wait: nothing can start using an old generation meanwhile
+            return Collected(self._prune(self._current(), keep=keep, grace_seconds=grace_seconds,
+                                         dry_run=dry_run), [])
 
     # --- the steps ---------------------------------------------------------------------
     @contextmanager
@@ -147,7 +148,7 @@ class DirectoryTarget:
         self._prune(final, keep=KEEP_GENERATIONS, grace_seconds=0)
         return final
 
-    def _prune(self, current: Path | None, *, keep: int, grace_seconds: float) -> list[str]:
+    def _prune(self, current: Path | None, *, keep: int, grace_seconds: float, dry_run: bool = False) -> list[str]:
         """Remove generations beyond the newest `keep` (never `current`), and stale staging folders."""
         removed = []
         now = time.time()
@@ -155,12 +156,14 @@ class DirectoryTarget:
             if self.generations.is_dir() else []
         for old in numbered[:-keep] if keep > 0 else numbered:
             if old != current and now - old.stat().st_mtime >= grace_seconds:
-                shutil.rmtree(old, ignore_errors=True)
+                if not dry_run:
+                    shutil.rmtree(old, ignore_errors=True)
                 removed.append(str(old))
         for stale in self.generations.glob(".staging-*") if self.generations.is_dir() else ():
             pid = stale.name.rsplit("-", 1)[-1]
             if pid.isdigit() and not pid_alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True)
+                if not dry_run:
+                    shutil.rmtree(stale, ignore_errors=True)
                 removed.append(str(stale))
         return removed
 

@@ -23,18 +23,17 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
-from ..assets.s3.client import S3Location, translated
+from ..assets.s3.client import S3Location
 from ..assets.s3.refs import S3RefStore, capabilities
 from ..durable import JSONObject, canonical
 from ..errors import IntegrityError, StoreError
 from .index import Snapshot
-from .target import Committed, Published
+from .s3gc import CATALOG, REFS, Collector, Lease, generation_number, referenced_by
+from .target import Collected, Committed, Published
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-REFS = "refs/index/"
-CATALOG = "catalog/"
 MAX_ATTEMPTS = 20
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
                  ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
@@ -46,9 +45,8 @@ class Generation:
     created: bool  # False: the newest generation already held this index
 
 
-def _generation(name: str) -> int | None:
-    stem = name[len(REFS):].removesuffix(".json")
-    return int(stem) if stem.isdigit() else None
+def _document_name(body: bytes) -> str:
+    return f"cards/sha256/{hashlib.sha256(body).hexdigest()}.json"
 
 
 class S3Target:
@@ -57,50 +55,78 @@ class S3Target:
         self.client = client
         self.refs = S3RefStore(location, client)
         self.capabilities: dict[str, bool] = {}  # probed by publish
+        self.catalog_files: list[str] = []  # what the last catalog upload wrote, under its prefix
 
     def publish(self, snapshot: Snapshot) -> Committed:
-        """Upload blobs, documents and index, then commit a new generation (unless nothing changed)."""
+        """Upload blobs, documents and index under a lease, then commit a new generation (unless nothing changed)."""
         self.capabilities = capabilities(self.refs)
         if not self.capabilities["conditional-writes"]:
             raise StoreError(f"{self.location.url()}: the server ignores If-None-Match, so two "
                              "publishers could overwrite each other's generation",
                              hint="publish from a single job only, or use a server with conditional writes")
-        store = S3BlobStore(self.location, self.client)
-        for digest in sorted(snapshot.blobs):
-            store.put_file(digest, snapshot.blobs[digest], source=f"store blob {digest[:12]}")
-        names = []
-        for _, doc in snapshot.documents:
-            body = canonical(doc)
-            name = f"cards/sha256/{hashlib.sha256(body).hexdigest()}.json"
-            self.refs.put(name, body)
-            names.append(name)
+        names = [_document_name(canonical(doc)) for _, doc in snapshot.documents]
         body = canonical(snapshot.index(names))
         digest = hashlib.sha256(body).hexdigest()
-        self.refs.put(f"indexes/sha256/{digest}.json", body)
-        catalog = self._catalog(snapshot, digest)
-        done = self._commit(digest, catalog)
+        needed = referenced_by(json.loads(body), "", {"index_sha256": digest, "catalog": f"{CATALOG}{digest}/"})
+        needed.discard("")
+        lease = Lease.take(self.refs, needed)
+        try:
+            catalog = self._write(snapshot, body, digest, only=None)
+            written = {layout.blob_rel(blob) for blob in snapshot.blobs} | set(names) | {
+                f"indexes/sha256/{digest}.json"} | {f"{catalog}{rel}" for rel in self.catalog_files if catalog}
+            missing = lease.settle(self.refs, written)  # what a concurrent GC deleted under us
+            if missing:
+                self._write(snapshot, body, digest, only=missing)
+            done = self._commit(digest, catalog)
+        finally:
+            lease.drop(self.refs)
         return Committed(self.location.url(f"{REFS}{done.number:010d}.json"), unchanged=not done.created)
 
-    def _catalog(self, snapshot: Snapshot, digest: str) -> str | None:
+    def _write(self, snapshot: Snapshot, index: bytes, digest: str, *, only: set[str] | None) -> str | None:
+        """Blobs (each proved by the server), card documents, the index and the catalog; with `only`, just
+        those of them (what went missing).  Returns the catalog's prefix, if one was written."""
+        store = S3BlobStore(self.location, self.client)
+        for blob in sorted(snapshot.blobs):
+            if only is None or layout.blob_rel(blob) in only:
+                store.put_file(blob, snapshot.blobs[blob], source=f"store blob {blob[:12]}")
+        for _, doc in snapshot.documents:
+            body = canonical(doc)
+            name = _document_name(body)
+            if only is None or name in only:
+                self.refs.put(name, body)
+        if only is None or f"indexes/sha256/{digest}.json" in only:
+            self.refs.put(f"indexes/sha256/{digest}.json", index)
+        prefix = f"{CATALOG}{digest}/"
+        if only is not None and not any(name.startswith(prefix) for name in only):
+            return None  # (only the first pass's answer is used)
+        return self._catalog(snapshot, digest, again=only is not None)
+
+    def _catalog(self, snapshot: Snapshot, digest: str, *, again: bool = False) -> str | None:
         """Upload the catalog of a generation about to be made (not when the newest already holds this index)."""
         head = self._head()
-        if snapshot.catalog is None or (head is not None and head[1].get("index_sha256") == digest):
+        if snapshot.catalog is None or (head is not None and head[1].get("index_sha256") == digest and not again):
             return None
         prefix = f"{CATALOG}{digest}/"
+        self.catalog_files = []
         for rel, data in snapshot.catalog():
             suffix = rel[rel.rfind("."):] if "." in rel else ""
             self.refs.put_typed(prefix + rel, data, CONTENT_TYPES.get(suffix, "application/octet-stream"))
+            self.catalog_files.append(rel)  # names only: the settle checks each is still there
         return prefix
 
     def _commit(self, digest: str, catalog: str | None = None) -> Generation:
         """The generation that now holds `digest`: a new one, or the newest when it already does."""
+        mine: set[str] = set()  # this publish's nonces: a write answered 5xx or 412 may still be ours
         for _attempt in range(MAX_ATTEMPTS):
             head = self._head()
             number, parent = (head[0], head[1]["index_sha256"]) if head else (0, None)
             if parent == digest:
-                return Generation(number, created=False)
+                # ours when a "failed" create did land (botocore's retry of it then met its own object: 412)
+                return Generation(number, created=head is not None and head[1].get("nonce") in mine)
+            nonce = secrets.token_hex(8)
+            mine.add(nonce)
             ref = {"generation": number + 1, "index_sha256": digest, "parent_index_sha256": parent,
-                   "created_at": int(time.time()), "tool_version": __version__, "nonce": secrets.token_hex(8)}
+                   "created_at": int(time.time()), "tool_version": __version__, "nonce": nonce}
             if catalog is not None:
                 ref["catalog"] = catalog
             if self.refs.create(f"{REFS}{number + 1:010d}.json", json.dumps(ref, sort_keys=True).encode()):
@@ -110,7 +136,7 @@ class S3Target:
                          "too many concurrent publishers")
 
     def _head(self) -> tuple[int, dict[str, Any]] | None:
-        generations = [(g, n) for n in self.refs.list(REFS) if (g := _generation(n)) is not None]
+        generations = [(g, n) for n in self.refs.list(REFS) if (g := generation_number(n)) is not None]
         if not generations:
             return None
         number, name = max(generations)
@@ -134,43 +160,7 @@ class S3Target:
         index: JSONObject = json.loads(found)
         return Published(self.location.url(f"{REFS}{number:010d}.json"), index)
 
-    def gc(self, *, keep: int = 3, grace_seconds: float = 24 * 3600) -> list[str]:
-        """Delete objects no kept generation needs, once older than the grace period; abort stale uploads."""
-        needed = self._referenced(keep=keep)
-        catalogs = tuple(n for n in needed if n.startswith(CATALOG))  # kept generations' catalog prefixes
-        removed = []
-        now = time.time()
-        paginator = self.client.get_paginator("list_objects_v2")
-        with translated(f"collecting garbage in {self.location.url()}"):
-            for prefix in ("blobs/", "cards/sha256/", "indexes/sha256/", REFS, CATALOG):
-                for page in paginator.paginate(Bucket=self.location.bucket, Prefix=self.location.key(prefix)):
-                    for item in page.get("Contents", []):
-                        rel = item["Key"][len(self.location.prefix):]
-                        age = now - item["LastModified"].timestamp()
-                        if rel not in needed and not rel.startswith(catalogs) and age >= grace_seconds:
-                            self.refs.delete(rel)
-                            removed.append(rel)
-        S3BlobStore(self.location, self.client).abort_stale_uploads()
-        return removed
-
-    def _referenced(self, *, keep: int) -> set[str]:
-        """Objects the last `keep` generations need (their refs, indexes, documents and blobs)."""
-        names = sorted((g, n) for n in self.refs.list(REFS) if (g := _generation(n)) is not None)[-keep:]
-        needed: set[str] = set()
-        for _, name in names:
-            found = self.refs.read(name)
-            if found is None:
-                continue
-            ref = json.loads(found)
-            index_name = f"indexes/sha256/{ref['index_sha256']}.json"
-            needed |= {name, index_name}
-            if isinstance(ref.get("catalog"), str):
-                needed.add(ref["catalog"])  # a prefix: every object under it stays
-            index = json.loads(self.refs.read(index_name) or b"{}")
-            for card in index.get("cards", []):
-                needed.add(card.get("document", ""))
-                for asset in card.get("assets", []):
-                    needed.add(layout.blob_rel(asset["sha256"]))
-                    if asset.get("translated"):
-                        needed.add(layout.blob_rel(asset["translated"]["sha256"]))
-        return needed
+    def gc(self, *, keep: int = 3, grace_seconds: float = 24 * 3600, dry_run: bool = False) -> Collected:
+        """Delete what no kept, newer or leased generation needs, once older than the grace period; abort
+        multipart uploads older than it (s3gc.py: why a concurrent publish never loses an object)."""
+        return Collector(self.location, self.client, keep=keep, grace_seconds=grace_seconds).run(dry_run=dry_run)

@@ -25,6 +25,14 @@ class Published:
     index: JSONObject
 
 
+@dataclass(frozen=True)
+class Collected:
+    """What a GC removed (or, in a dry run, would remove)."""
+
+    removed: list[str]
+    aborted: list[str]  # S3: multipart uploads older than the grace period
+
+
 class PublishTarget(Protocol):
     def publish(self, snapshot: Snapshot) -> Committed:
         """Write the snapshot as a new generation, all or nothing; readers see the old hub or the new one."""
@@ -32,5 +40,5 @@ class PublishTarget(Protocol):
     def latest(self) -> Published | None:
         """The newest published index (verified where the target can), or None before the first publish."""
 
-    def gc(self, *, keep: int, grace_seconds: float) -> list[str]:
-        """Remove what no kept generation needs and is older than the grace period; returns what went."""
+    def gc(self, *, keep: int, grace_seconds: float, dry_run: bool = False) -> Collected:
+        """Remove what no kept generation needs and is older than the grace period (a dry run: nothing)."""
