@@ -76,6 +76,7 @@ class S3FaultProxy(LoopbackServer):
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.mode: str | None = None
         self.damaged = 0  # answers damaged so far
+        self.damage_budget = -1  # how many more GET answers to damage (-1: all)
         self.upload_fault: str | None = None
         self.budget = -1
         self.disguise_etags = False
@@ -127,7 +128,8 @@ def _handler(proxy: S3FaultProxy) -> type[BaseHTTPRequestHandler]:
                 data = re.sub(rb"<ETag>([^<]*)</ETag>", lambda m: b"<ETag>" + _disguise(m[1]) + b"</ETag>", data)
             is_object_get = self.command == "GET" and "?" not in self.path.split("/", 2)[-1] \
                 and answer.status in (200, 206) and "/blobs/" in self.path
-            if is_object_get and proxy.mode is not None:
+            if is_object_get and proxy.mode is not None and proxy.damage_budget != 0:
+                proxy.damage_budget -= 1 if proxy.damage_budget > 0 else 0
                 proxy.damaged += 1
                 self._damaged(answer, data)
                 return

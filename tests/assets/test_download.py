@@ -14,6 +14,8 @@ from helpers import assert_store_invariant
 from hubtool import durable
 from hubtool.assets import writer
 from hubtool.assets.fetcher import Fetcher
+from hubtool.assets.mirror import AssetResult, AssetTask
+from hubtool.assets.report import render_assets
 from hubtool.assets.retrying import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
@@ -259,6 +261,13 @@ def test_mirror_first_then_origin_on_404_or_bad_bytes(server: FaultServer, store
     outcome = fetcher(store, mirrors=mirrors).fetch(server.url("/origin/m.ms"), SHA)
     assert outcome.source.endswith("/origin/m.ms")
     assert_store_invariant(store)
+    # the asset is fine, and the report says which mirrors failed it and how
+    assert [bad.split(":", 2)[:2] for bad in outcome.bad_mirrors] == [server.url("/missing").split(":", 2)[:2],
+                                                                      server.url("/bad").split(":", 2)[:2]]
+    assert "404" in outcome.bad_mirrors[0] and "SHA-256" in outcome.bad_mirrors[1]
+    task = AssetTask("cards/a.md", 0, server.url("/origin/m.ms"), SHA, "ms")
+    line = render_assets([AssetResult(task, outcome)], "text").splitlines()[0]
+    assert f"bad mirror skipped: {server.url('/bad')}" in line, line
 
 
 def test_mirror_serves_by_hash(server: FaultServer, store: DirectoryStore) -> None:

@@ -41,8 +41,9 @@ def _hub(root: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch, *, ca: str 
     monkeypatch.chdir(root)
 
 
-def _mirror(tmp_path: Path, url: str) -> tuple[int, str]:
-    result = run_cli("mirror", "--to", url, "--store", str(tmp_path / "store"))
+def _mirror(tmp_path: Path, url: str, command: str = "mirror") -> tuple[int, str]:
+    extra = ["--with-assets"] if command == "publish" else []
+    result = run_cli(command, "--to", url, "--store", str(tmp_path / "store"), *extra)
     return result.exit_code, result.output
 
 
@@ -52,49 +53,56 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_no_credentials(moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_no_credentials(command: str, moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _, bucket = moto.bucket()
     _hub(tmp_path, moto.endpoint, monkeypatch)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # as off EC2, once the metadata service times out
-    code, output = _mirror(tmp_path, f"s3://{bucket}/m")
+    code, output = _mirror(tmp_path, f"s3://{bucket}/m", command)
     assert code == 2 and "no S3 credentials: set AWS_ACCESS_KEY_ID" in output, output
 
 
-def test_a_missing_bucket(moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_a_missing_bucket(command: str, moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _hub(tmp_path, moto.endpoint, monkeypatch)
-    code, output = _mirror(tmp_path, "s3://hubtool-no-such-bucket/m")
+    code, output = _mirror(tmp_path, "s3://hubtool-no-such-bucket/m", command)
     assert code == 2 and "the bucket does not exist" in output, output
 
 
-def test_refused_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_refused_credentials(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto accepts any key; RGW checks signatures (403 SignatureDoesNotMatch)."""
     server = rgw()
     client, bucket = server.bucket()
     _hub(tmp_path, server.endpoint, monkeypatch, keys=(server.access_key, "not-the-secret"))
-    code, output = _mirror(tmp_path, f"s3://{bucket}/m")
+    code, output = _mirror(tmp_path, f"s3://{bucket}/m", command)
     assert code == 2 and "access denied: check the credentials" in output, output
     assert client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-def test_an_endpoint_that_is_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_an_endpoint_that_is_down(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _hub(tmp_path, f"http://127.0.0.1:{_closed_port()}", monkeypatch)
-    code, output = _mirror(tmp_path, "s3://b/m")
+    code, output = _mirror(tmp_path, "s3://b/m", command)
     assert code == 2 and "the endpoint cannot be reached" in output, output
 
 
-def test_a_self_signed_endpoint_without_its_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_a_self_signed_endpoint_without_its_ca(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     server = rgw(https=True)
     client, bucket = server.bucket()
     _hub(tmp_path, server.endpoint, monkeypatch, keys=(server.access_key, server.secret_key))
-    code, output = _mirror(tmp_path, f"s3://{bucket}/m")
+    code, output = _mirror(tmp_path, f"s3://{bucket}/m", command)
     assert code == 2 and "TLS certificate was not accepted: give its CA as object-store.ca-bundle" in output, output
 
 
-def test_a_ca_bundle_that_does_not_exist(moto: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["mirror", "publish"])
+def test_a_ca_bundle_that_does_not_exist(command: str, moto: Server, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     _hub(tmp_path, moto.endpoint, monkeypatch, ca="missing/ca.pem")
-    code, output = _mirror(tmp_path, "s3://b/m")
+    code, output = _mirror(tmp_path, "s3://b/m", command)
     assert code == 2 and "object-store.ca-bundle" in output and "missing/ca.pem is not a file" in output, output
 
 

@@ -13,6 +13,8 @@ from faultserver import random_bytes
 from s3_fault_proxy import S3FaultProxy
 from s3_servers import Server, rgw
 
+from hubtool.assets.blobstore import BlobInfo
+from hubtool.assets.maintenance import Unreadable, verify_blobs
 from hubtool.assets.s3.blobs import S3BlobStore
 from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.errors import HubtoolError, IntegrityError
@@ -140,3 +142,44 @@ def test_a_cut_part_is_retried_and_a_part_that_always_cuts_fails_cleanly(bucket:
     with pytest.raises(HubtoolError, match="uploading s3://"):
         bucket.through_proxy("cut-part").put_file(SMALL_SHA, _file(src.parent, SMALL), source="test")
     assert bucket.nothing_visible(SMALL_SHA)
+
+
+class Recorder:
+    """A Progress that adds up the bytes each transfer reports."""
+
+    def __init__(self) -> None:
+        self.bytes: dict[str, int] = {}
+        self.done: list[str] = []
+
+    def notice(self, text: str) -> None:
+        pass
+
+    def status(self, text: str) -> None:
+        pass
+
+    def transfer_started(self, key: str, label: str) -> None:
+        self.bytes[key] = 0
+
+    def transfer_sized(self, key: str, total: int, done: int) -> None:
+        pass
+
+    def transferred(self, key: str, nbytes: int) -> None:
+        self.bytes[key] += nbytes
+
+    def transfer_done(self, key: str) -> None:
+        self.done.append(key)
+
+
+@pytest.mark.parametrize("mode", ["cut", "short"])
+def test_verify_reads_in_ranges_again_after_a_cut_and_reports_progress(bucket: Bucket, src: Path, mode: str) -> None:
+    bucket.direct.put_file(SHA, src, source="test")
+    store = bucket.through_proxy(None)
+    bucket.proxy.mode, bucket.proxy.damage_budget = mode, 1  # one range's answer damaged: read again
+    recorder = Recorder()
+    found = list(verify_blobs(store, progress=recorder))
+    assert found == [BlobInfo(SHA, len(BODY), f"s3://{bucket.name}/hub/blobs/sha256/{SHA[:2]}/{SHA}")]
+    assert bucket.proxy.damaged == 1 and recorder.bytes == {SHA: len(BODY)} and recorder.done == [SHA]
+    bucket.proxy.damage_budget = -1  # every answer damaged: unreadable, and never removed by a repair
+    found = list(verify_blobs(store, repair=True))
+    assert isinstance(found[0], Unreadable) and "could not be read in 3 attempts" in found[0].why
+    assert bucket.holds(SHA)

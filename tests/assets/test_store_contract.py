@@ -285,6 +285,7 @@ def test_a_hostile_s3_mirror_leaves_no_bad_blob_and_hands_over(kind: str, mode: 
                                 backoff=0.01)
         outcome = fetcher.fetch(server.url("/b.bin"), SHA)
         assert outcome.source == server.url("/b.bin") and proxy.damaged >= 1
+        assert len(outcome.bad_mirrors) == 1 and outcome.bad_mirrors[0].startswith(f"s3://{bucket}/hub")
         assert_store_invariant(local)
         assert remote.verify(SHA) is None  # a direct read: the bucket's blob is untouched
     finally:

@@ -7,7 +7,7 @@ every backend through the same cases.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -45,8 +45,10 @@ class BlobStore(Protocol):
     def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Bytes [start, end) of a blob; a negative start reads the last -start bytes."""
 
-    def verify(self, digest: str) -> str | None:
-        """Re-hash the blob: None when its content hashes to its name, else the actual digest."""
+    def verify(self, digest: str, on_bytes: Callable[[int], None] | None = None) -> str | None:
+        """Re-hash the blob: None when its content hashes to its name, else the actual digest.
+
+        `on_bytes` hears how many bytes have been hashed, as they are (progress)."""
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every blob (and anything else) under the store's blobs/ prefix, in name order."""

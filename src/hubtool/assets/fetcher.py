@@ -11,7 +11,7 @@ passes through the store's one door.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import AssetError, OfflineError, PolicyError
@@ -32,6 +32,7 @@ class FetchOutcome:
     transferred: int = 0  # bytes received over the network
     resumed_from: int = 0
     proof: str = ""  # how the destination's copy is known to be right, where that is not the obvious
+    bad_mirrors: tuple[str, ...] = ()  # "<mirror>: <what went wrong>" for each mirror tried before the source
 
 
 @dataclass
@@ -89,7 +90,9 @@ class Fetcher:
         candidates = [(s, where) for s in self.network if (where := s.where(link, digest)) is not None]
         for i, (source, where) in enumerate(candidates):
             try:
-                return source.fetch(link, digest, self.store)
+                outcome = source.fetch(link, digest, self.store)
+                # the asset is fine, but a maintainer should hear which mirror failed it
+                return replace(outcome, bad_mirrors=tuple(failures)) if failures else outcome
             except AssetError as exc:
                 if i == len(candidates) - 1:
                     if failures:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from ..errors import StoreError
+from ..progress import SILENT, Progress
 from .blobstore import BlobInfo, BlobStore
 from .store import DirectoryStore
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    info: BlobInfo
+    why: str
 
 
 @dataclass(frozen=True)
@@ -17,14 +26,28 @@ class BadBlob:
     removed: bool
 
 
-def verify_blobs(store: BlobStore, *, repair: bool = False) -> Iterator[BadBlob | BlobInfo]:
-    """Re-hash every blob; yields each good one as its BlobInfo and each bad one as a BadBlob.
+def verify_blobs(store: BlobStore, *, repair: bool = False,
+                 progress: Progress = SILENT) -> Iterator[BadBlob | Unreadable | BlobInfo]:
+    """Re-hash every blob; yields each good one as its BlobInfo, each bad one as a BadBlob, and each one
+    that could not be read to the end (after the store's own retries) as Unreadable.
 
-    With `repair`, a bad blob is removed at once (a later fetch brings the right bytes back).
-    Yielded as it goes: a store of terabytes reports while it runs.
+    With `repair`, a bad blob is removed at once (a later fetch brings the right bytes back); an
+    unreadable one never is: nothing says it is wrong.  Yielded as it goes, with each blob's bytes
+    reported to `progress` as they are hashed: a store of terabytes reports while it runs.
     """
     for info in store.iter_blobs():
-        actual = store.verify(info.digest) if len(info.digest) == 64 else "not a blob name"
+        if len(info.digest) != 64:
+            actual: str | None = "not a blob name"
+        else:
+            progress.transfer_started(info.digest, f"verifying {info.digest[:12]}…")
+            progress.transfer_sized(info.digest, info.size, 0)
+            try:
+                actual = store.verify(info.digest, partial(progress.transferred, info.digest))
+            except StoreError as exc:
+                yield Unreadable(info, exc.message)
+                continue
+            finally:
+                progress.transfer_done(info.digest)
         if actual is None:
             yield info
             continue

@@ -27,6 +27,7 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
                 how += f" (resumed at {o.resumed_from:,} bytes)"
             if o.proof:  # a mirror's: what its server confirmed (a blob already there says so itself)
                 how = o.proof if o.action == "present" else f"{how}: {o.proof}"
+            how += "".join(f"; bad mirror skipped: {bad}" for bad in o.bad_mirrors)
             lines.append(f"ok      {where}  {r.task.digest[:12]}  {o.size:>14,} B  {how}")
         else:
             lines.append(f"FAILED  {where}  {r.task.digest[:12] or '-':12}  [{r.kind}] {r.error}")
@@ -52,7 +53,8 @@ def _asset_dict(r: AssetResult) -> JSONObject:
             "ok": r.ok, "error": r.error, "kind": r.kind,
             "action": o.action if o else None, "size": o.size if o else None,
             "source": o.source if o else None, "transferred": o.transferred if o else 0,
-            "resumed-from": o.resumed_from if o else 0, "proof": o.proof if o else None}
+            "resumed-from": o.resumed_from if o else 0, "proof": o.proof if o else None,
+            "bad-mirrors": list(o.bad_mirrors) if o else []}
 
 
 def _asset_summary(results: list[AssetResult]) -> dict[str, int]:

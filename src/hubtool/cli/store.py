@@ -10,6 +10,7 @@ import typer
 from ..errors import UsageError
 from .app import app, exit_with, handled
 from .common import CONFIG_HELP, card_paths, hub_config, report_unparsed
+from .progress import TerminalProgress
 
 if TYPE_CHECKING:
     from ..assets.blobstore import BlobStore
@@ -26,7 +27,7 @@ def store_verify(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Re-hash every blob; report (and with --repair remove) the ones that do not match their name."""
-    from ..assets.maintenance import BadBlob, strangers, verify_blobs
+    from ..assets.maintenance import BadBlob, Unreadable, strangers, verify_blobs
     from ..assets.store import local_store
 
     hub = hub_config(config, [])
@@ -38,18 +39,24 @@ def store_verify(
         blobs = S3BlobStore(S3Location.parse(store), client_for(hub.object_store))
     else:
         blobs = local_store(hub, Path(store) if store else None)
-    count = bad = 0
-    for found in verify_blobs(blobs, repair=repair):
-        count += 1
-        if isinstance(found, BadBlob):
-            bad += 1
-            typer.echo(f"CORRUPT {found.info.location}: content hashes to {found.actual}"
-                       + (" (removed)" if found.removed else ""))
+    count = bad = unread = 0
+    progress = TerminalProgress(bars=True)
+    with progress.shown():
+        for found in verify_blobs(blobs, repair=repair, progress=progress):
+            count += 1
+            if isinstance(found, BadBlob):
+                bad += 1
+                typer.echo(f"CORRUPT {found.info.location}: content hashes to {found.actual}"
+                           + (" (removed)" if found.removed else ""))
+            elif isinstance(found, Unreadable):  # not known to be wrong: never removed
+                unread += 1
+                typer.echo(f"UNREADABLE {found.info.location}: {found.why}")
     odd = list(strangers(blobs))
     for stranger in odd:  # never removed, even with --repair: hubtool did not put it there
         typer.echo(f"STRAY {stranger.path}: {stranger.why} (not hubtool's; remove it by hand)")
-    typer.echo(f"{count} blobs verified: {bad} corrupt" + (f"; {len(odd)} stray entries" if odd else ""))
-    exit_with((bad > 0 and not repair) or bool(odd))
+    typer.echo(f"{count} blobs verified: {bad} corrupt" + (f", {unread} unreadable" if unread else "")
+               + (f"; {len(odd)} stray entries" if odd else ""))
+    exit_with((bad > 0 and not repair) or bool(odd) or unread > 0)
 
 
 @store_app.command("gc")

@@ -13,7 +13,7 @@ store's door (hash, fsync, rename).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from ..store import DirectoryStore
+
+VERIFY_RANGE = 16 * 1024 * 1024  # bytes per ranged read of a verify (held in memory while it is read)
+RANGE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,23 @@ class S3BlobStore:
             raise
         return writer.commit()
 
+    def _read_range(self, digest: str, start: int, end: int) -> bytes:
+        """Bytes [start, end), read again after a cut or a short body (StoreError once out of attempts)."""
+        failure = ""
+        for _attempt in range(RANGE_ATTEMPTS):
+            got = bytearray()
+            try:
+                for chunk in self.open_range(digest, start, end):
+                    got += chunk
+            except StoreError as exc:
+                failure = exc.message
+                continue
+            if len(got) == end - start:
+                return bytes(got)
+            failure = f"{len(got):,} of {end - start:,} bytes arrived"
+        raise StoreError(f"{self._url(digest)} bytes {start:,}-{end:,} could not be read in {RANGE_ATTEMPTS} "
+                         f"attempts: {failure}")
+
     def iter_blobs(self) -> Iterator[BlobInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
         with translated(self.location.url(layout.BLOBS_PREFIX)):
@@ -106,11 +126,20 @@ class S3BlobStore:
                     key = item["Key"]
                     yield BlobInfo(key.rsplit("/", 1)[-1], int(item["Size"]), f"s3://{self.bucket}/{key}")
 
-    def verify(self, digest: str) -> str | None:
-        """None when the blob's content hashes to its name; else the actual digest."""
+    def verify(self, digest: str, on_bytes: Callable[[int], None] | None = None) -> str | None:
+        """None when the blob's content hashes to its name; else the actual digest.
+
+        Read in ranges of VERIFY_RANGE bytes, each tried up to RANGE_ATTEMPTS times: a connection cut
+        in the middle of a large object costs one range, not the whole read."""
+        head = self._head(digest)
+        if head is None:
+            raise StoreError(f"{self._url(digest)} does not exist")
         sha = hashlib.sha256()
-        for chunk in self.open_range(digest):
-            sha.update(chunk)
+        for start in range(0, head.size, VERIFY_RANGE):
+            data = self._read_range(digest, start, min(start + VERIFY_RANGE, head.size))
+            sha.update(data)
+            if on_bytes is not None:
+                on_bytes(len(data))
         actual = sha.hexdigest()
         return None if actual == digest else actual
 
