@@ -7,6 +7,8 @@ For a 1 GiB blob (BENCH_S3_MIB), in alternating rounds:
   `upload_file` (the transfer manager);
 - download: `hubtool fetch` from an s3:// mirror (one pass: hash, fsync, rename) against a
   boto3 script that calls `download_file` and then hashes the file.
+With --against-tree DIR, the upload also runs the same hubtool command from another checkout's
+src/ (a worktree at the commit before a change): what the change costs, in the same rounds.
 Uses $HUBTOOL_RGW_ENV's RGW, or starts one of its own.
 """
 
@@ -51,7 +53,7 @@ def write_hub(root: Path, server: Server, link: str, digest: str, mirror: str = 
     return root
 
 
-def run(tmp: Path, rounds: int) -> None:
+def run(tmp: Path, rounds: int, against: Path | None = None) -> None:
     server = rgw()
     client, bucket = server.bucket()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": server.access_key, "AWS_SECRET_ACCESS_KEY": server.secret_key,
@@ -70,12 +72,16 @@ def run(tmp: Path, rounds: int) -> None:
             client.delete_object(Bucket=bucket, Key=key)
         shutil.rmtree(tmp / "store-up", ignore_errors=True)
 
-    uploads = alternate({
+    commands = {
         "baseline: boto3 sha256 + upload_file": [sys.executable, "-c", UPLOAD, server.endpoint, str(src), bucket,
                                                  "boto3/blob.bin"],
         "hubtool mirror --to s3:// (verified)": [HUBTOOL, "mirror", "--to", f"s3://{bucket}/m", "--store",
                                                  str(tmp / "store-up")],
-    }, rounds, up, env, after=empty)
+    }
+    if against is not None:
+        commands[f"the same, hubtool from {against}"] = ["env", f"PYTHONPATH={against / 'src'}",
+                                                         *commands["hubtool mirror --to s3:// (verified)"]]
+    uploads = alternate(commands, rounds, up, env, after=empty)
     report(f"{MIB} MiB blob to Ceph RGW on loopback, {rounds} alternating rounds, median (min-max):", uploads,
            "baseline: boto3 sha256 + upload_file")
 
@@ -98,7 +104,7 @@ def run(tmp: Path, rounds: int) -> None:
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", rounds=3)
+    args = arguments(__doc__ or "", rounds=3, extra=[("--against-tree", Path, "another checkout to compare")])
     compile_sources()
     own = not os.environ.get("HUBTOOL_RGW_ENV")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
@@ -107,7 +113,7 @@ def main() -> None:
                            capture_output=True)
             os.environ["HUBTOOL_RGW_ENV"] = f"{tmp}/rgw/env"
         try:
-            run(Path(tmp), args.rounds)
+            run(Path(tmp), args.rounds, args.against_tree)
         finally:
             if own:
                 subprocess.run([str(HERE.parent / "tests" / "servers" / "rgw.sh"), "stop", f"{tmp}/rgw"])

@@ -91,9 +91,11 @@ def report(title: str, results: Mapping[str, Sequence[Run]], base: str | None = 
         print(line(name, runs, results[base] if base else None))
 
 
-def arguments(description: str, rounds: int, port: bool = False,
-              sections: Sequence[str] = ()) -> argparse.Namespace:
+def arguments(description: str, rounds: int, port: bool = False, sections: Sequence[str] = (),
+              extra: Sequence[tuple[str, type, str]] = ()) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, kind, text in extra:
+        parser.add_argument(flag, type=kind, default=None, help=text)
     if sections:
         parser.add_argument("--only", action="append", choices=list(sections), help="run only these parts")
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", rounds)),

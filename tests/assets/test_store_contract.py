@@ -67,7 +67,8 @@ class Backend:
         if self.client is None:
             self.blobs.clean_tmp()
         else:
-            self.blobs.abort_stale_uploads()
+            for upload in self.blobs.uploads():
+                self.blobs.abort(upload)
 
 
 def _s3_backend(server: Server) -> Backend:

@@ -44,6 +44,8 @@ def publish(
     from ..publish.report import render_annotations, render_json, render_junit, render_table
     from ..publish.runs import PublishOptions
 
+    if paths and paths[0] == Path("gc") and not Path("gc").exists():
+        raise UsageError("`publish gc` is `hubtool published gc --to ...` (publish takes cards and folders)")
     hub, given = card_paths(paths, config)
     targets = _report_targets(report or [])
     options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,

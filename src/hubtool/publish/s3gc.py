@@ -6,19 +6,22 @@ deletes it a moment later can race a publisher that re-uses that blob (it sees
 the grace period does not help: the blob keeps its old timestamp).  The protocol:
 
 - A publisher first writes a **lease** `leases/<nonce>.json` naming everything its
-  generation will reference (blobs, card documents, index, catalog prefix), does its
-  work, waits until SETTLE seconds have passed since the lease was written, then lists
-  what it references again, puts back anything missing, commits, and drops the lease.
-- GC protects the newest `keep` generations at its start, every generation newer than
-  that, and every lease younger than the grace period (older ones are crashed
-  publishers': garbage).  It lists the bucket, reads the protections *again*, and sends
-  each delete within DELETE_WINDOW seconds of its latest read of them, reading again
-  whenever the window has passed.
+  generation will reference (blobs, card documents, index, catalog prefix) and does its
+  work.  If a GC is running (its marker `gc/<nonce>.json`), it waits until SETTLE seconds
+  have passed since the lease was written.  Then it lists what it wrote, puts back
+  anything missing, commits, and drops the lease.
+- GC writes its marker, then protects the newest `keep` generations at its start, every
+  generation newer than that, and every lease and marker younger than LEASE_SECONDS (or
+  the grace period if longer; older ones are crashed processes': garbage).  It lists the
+  bucket, reads the protections *again*, and sends each delete within DELETE_WINDOW
+  seconds of its latest read of them, reading again whenever the window has passed.
 
 A lease written after GC's latest read is followed by the publisher's check no sooner
 than SETTLE = 2 x DELETE_WINDOW later, by which time every delete GC sent under the old
 read has been answered (a request takes well under a second on any live server), so the
-check sees it and the publisher uploads the object again before committing.
+check sees it and the publisher uploads the object again before committing.  A GC that
+had finished when the publisher looked for markers sent all its deletes before that, so
+the check sees those too; one that starts later reads the lease.
 Generations and leases are create-only and immutable, so each is read once per run.
 """
 
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..assets import layout
+from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location, translated
 from ..assets.s3.refs import S3RefStore
 from ..durable import JSONObject
@@ -44,8 +48,8 @@ if TYPE_CHECKING:
 REFS = "refs/index/"
 CATALOG = "catalog/"
 LEASES = "leases/"
-COLLECTED = ("blobs/", "cards/sha256/", "indexes/sha256/", REFS, CATALOG, LEASES, "gc/")
 RUNNING = "gc/"  # a marker per running GC: a publisher that sees none need not wait
+COLLECTED = ("blobs/", "cards/sha256/", "indexes/sha256/", REFS, CATALOG, LEASES, RUNNING)
 DELETE_WINDOW = 1.0
 SETTLE = 2 * DELETE_WINDOW
 # a lease or GC marker protects for at least this long whatever the grace period (a publish's uploads
@@ -221,14 +225,11 @@ class Collector:
         upload 2010-11-10, so there every upload is old)."""
         stale = []
         now = self._now()
-        paginator = self.client.get_paginator("list_multipart_uploads")
-        with translated(f"listing uploads under {self.location.url('blobs/')}"):
-            for page in paginator.paginate(Bucket=self.location.bucket, Prefix=self.location.key("blobs/")):
-                for upload in page.get("Uploads", []):
-                    if now - upload["Initiated"].timestamp() < self.grace:
-                        continue
-                    if not dry_run:
-                        self.client.abort_multipart_upload(Bucket=self.location.bucket, Key=upload["Key"],
-                                                           UploadId=upload["UploadId"])
-                    stale.append(f"{upload['Key']} (upload {upload['UploadId'][:12]}…)")
+        blobs = S3BlobStore(self.location, self.client)
+        for upload in blobs.uploads():
+            if now - upload.initiated < self.grace:
+                continue
+            if not dry_run:
+                blobs.abort(upload)
+            stale.append(f"{upload.key} (upload {upload.upload_id[:12]}…)")
         return stale

@@ -40,6 +40,13 @@ class Head:
     etag: str
 
 
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    upload_id: str
+    initiated: float  # the server's timestamp (moto dates every upload 2010-11-10)
+
+
 class S3BlobStore:
     def __init__(self, location: S3Location, client: S3Client) -> None:
         self.location = location
@@ -231,19 +238,21 @@ class S3BlobStore:
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
         except (ClientError, BotoCoreError):
-            pass  # best effort: abort_stale_uploads() sweeps what is left
+            pass  # best effort: `published gc` aborts what is left once it is older than the grace period
 
     def remove(self, digest: str) -> None:
         with translated(f"deleting {self._url(digest)}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.blob_key(digest))
 
-    def abort_stale_uploads(self) -> int:
-        """Abort multipart uploads left behind by crashed writers (invisible, but they take space)."""
-        aborted = 0
+    def uploads(self) -> Iterator[Upload]:
+        """Multipart uploads under blobs/ not completed or aborted: live writers', or crashed ones'
+        (invisible, but they take space). Which are stale is the caller's call (GC: by age)."""
         paginator = self.client.get_paginator("list_multipart_uploads")
         with translated(f"listing uploads under {self.location.url('blobs/')}"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.location.key("blobs/")):
                 for upload in page.get("Uploads", []):
-                    self._abort(upload["Key"], upload["UploadId"])
-                    aborted += 1
-        return aborted
+                    yield Upload(upload["Key"], upload["UploadId"], upload["Initiated"].timestamp())
+
+    def abort(self, upload: Upload) -> None:
+        with translated(f"aborting an upload of s3://{self.bucket}/{upload.key}"):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id)
