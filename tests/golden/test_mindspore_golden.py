@@ -4,8 +4,13 @@ and repositories whose code attacks the machine (each gets a failed verdict; the
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,8 @@ from hubtool.cards.validate import CardChecker
 from hubtool.config import load_config
 from hubtool.golden.card import GoldenRunner
 from hubtool.golden.inference import GoldenResult
+
+HUBTOOL = str(Path(sys.executable).with_name("hubtool"))
 
 ASSETS = REPO / "hub" / "assets"
 GOLDEN = "golden:\n  set: cifar10-canary\n"
@@ -204,3 +211,63 @@ def test_repository_code_that_hangs_crashes_or_exits_fails_and_the_parent_carrie
     if "hung" in expect:  # the hardest end (a busy worker killed): the same process then verifies the next card
         (root / "cards" / "u" / "ok.md").write_text(ms_card("mindir"))
         assert verdict(root, "u/ok.md").status == "passed"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_die_with_a_sigkilled_hubtool(tmp_path: Path) -> None:
+    """hubtool golden SIGKILLed while its MindSpore worker spins in repository code (and a spare MindSpore
+    Lite worker waits): nothing is left running. Without PR_SET_PDEATHSIG the busy worker spins on."""
+    mindspore_env()
+    root = evil_hub(tmp_path, "while True:\n    pass")
+    proc = subprocess.Popen([HUBTOOL, "golden", "--store", str(root / "store")], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    busy: list[int] = []
+    deadline = time.monotonic() + 60
+    while not busy and time.monotonic() < deadline:  # past MindSpore's import (~2 s of CPU): in the loop
+        time.sleep(0.5)
+        busy = [p for p in _children(proc.pid) if _cpu_seconds(p) > 6.0]
+    workers = _children(proc.pid)
+    try:
+        assert busy, "no worker reached the busy loop"
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)], "workers outlived hubtool"
+    finally:
+        proc.kill()
+        for pid in workers:  # whatever the outcome, leave nothing spinning
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -18,6 +18,12 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,34 @@ class Spawned:
     recipe: Recipe
 
 
+_SPAWNER: list[ThreadPoolExecutor] = []  # one thread, for the life of the process (see spawn)
+
+
 def spawn(recipe: Recipe) -> Spawned:
-    """A new worker process: own session (process group), stderr to its log, a minimal environment."""
+    """A new worker process: own session (process group), stderr to its log, a minimal environment.
+
+    Workers die with hubtool (PR_SET_PDEATHSIG, set by the worker), which Linux ties to the thread
+    that started them: a worker started from a pool thread would be killed when that thread ends, so
+    workers are started from the main thread, or for other threads from one that lives as long."""
+    if threading.current_thread() is threading.main_thread():
+        return _spawn(recipe)
+    from concurrent.futures import ThreadPoolExecutor  # not at import: `golden` imports this first thing
+
+    with _LOCK:
+        if not _SPAWNER:
+            _SPAWNER.append(ThreadPoolExecutor(1, thread_name_prefix="hubtool-spawner"))
+        spawner = _SPAWNER[0]
+    return spawner.submit(_spawn, recipe).result()
+
+
+def _spawn(recipe: Recipe) -> Spawned:
     fd, name = tempfile.mkstemp(prefix=f"hubtool-{recipe.runtime}-", suffix=".log", dir=recipe.log_dir)
     scratch = tempfile.mkdtemp(prefix=f"hubtool-{recipe.runtime}-scratch-", dir=recipe.log_dir)
     worker_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
                   "LANG": "C.UTF-8", "GLOG_v": "3", "GLOG_logtostderr": "1", "OMP_NUM_THREADS": "1",
                   "HUBTOOL_WORKER_LOG": name, "HUBTOOL_WORKER_RLIMIT_AS": str(recipe.rlimit_as),
-                  "HUBTOOL_WORKER_SCRATCH": scratch, "TMPDIR": scratch, "PYTHONDONTWRITEBYTECODE": "1"}
+                  "HUBTOOL_WORKER_SCRATCH": scratch, "TMPDIR": scratch, "PYTHONDONTWRITEBYTECODE": "1",
+                  "HUBTOOL_PARENT_PID": str(os.getpid())}
     try:
         proc = subprocess.Popen([recipe.python, "-s", "-B", recipe.script], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=fd, env=worker_env, start_new_session=True)
@@ -60,7 +86,6 @@ def spawn(recipe: Recipe) -> Spawned:
 
 
 _SPARES: list[Spawned] = []
-_LOCK = threading.Lock()
 _STATE = {"registered": False}
 _REPLENISH: set[Recipe] = set()
 

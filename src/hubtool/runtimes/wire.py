@@ -29,8 +29,26 @@ import traceback
 PROTOCOL = 1
 
 
+def die_with_parent():
+    """SIGKILL this worker when hubtool dies, however it dies (SIGKILL included): no busy worker runs on
+    with nobody to read it.  Linux clears the setting on some credential changes (a sandbox entering a
+    user namespace calls this again), and it fires when the *thread* that started the worker ends, so
+    hubtool starts every worker from one thread that lives as long as it does (spawn.py)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        return  # not Linux: the parent's end of the pipe closing still ends an idle worker
+    parent = os.environ.get("HUBTOOL_PARENT_PID", "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        os._exit(1)  # hubtool died before the setting was in place
+
+
 def setup():
     """Everything that must happen before a runtime is imported; returns the response stream."""
+    die_with_parent()
     out_fd = os.dup(1)
     os.dup2(2, 1)  # whatever native code prints to stdout lands in the log
     limit = int(os.environ.get("HUBTOOL_WORKER_RLIMIT_AS", str(2 * 1024 ** 3)))

@@ -183,6 +183,7 @@ def _preload():
 def main():
     responses = WIRE.setup()
     sandbox = _enter_sandbox()
+    WIRE.die_with_parent()  # entering the user namespace may have cleared it
     _preload()
     log_path = os.environ.get("HUBTOOL_WORKER_LOG", "")
     WIRE.serve(Worker(sandbox), sys.stdin.buffer, responses, log_path)
