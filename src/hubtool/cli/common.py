@@ -5,6 +5,7 @@ No click or typer here: the pre-commit fast path (`quickcheck`) uses it too.
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -75,11 +76,20 @@ def report_unparsed(problems: list[Diagnostic]) -> None:
         sys.stderr.write(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}\n")
 
 
-def hub_cards(paths: list[Path] | None, config: Path | None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
-    """The hub, its parsed cards, and the cards that do not parse (reported on stderr)."""
+def hub_cards(paths: list[Path] | None, config: Path | None,
+              shard: str | None = None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
+    """The hub, its parsed cards, and the cards that do not parse (reported on stderr); with `shard`
+    (I/N or ci), only that shard's cards (cards/shard.py), said on stderr."""
+    from ..cards.card import discover, hub_path
+    from ..cards.shard import parse_shard
     from ..cards.validate import load_cards
 
+    picked = parse_shard(shard, os.environ) if shard is not None else None  # refused before any work
     hub, given = card_paths(paths, config)
+    if picked is not None:
+        found = discover(given)
+        given = [path for path in found if picked.takes(hub_path(path, hub.root))]
+        sys.stderr.write(f"hubtool: shard {picked}: {len(given)} of {len(found)} cards\n")
     cards, problems = load_cards(given, hub)
     report_unparsed(problems)
     return hub, cards, problems

@@ -38,6 +38,8 @@ def golden(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     html: Path | None = typer.Option(None, "--html", help="Also write the golden gallery as HTML pages into DIR "
                                                           "(for reviewing a change without publishing)."),
+    shard: str | None = typer.Option(None, "--shard", help="Only shard I of N of the cards (I/N, from 1), or `ci` "
+                                                            "for GitLab's or Slurm's own variables."),
 ) -> None:
     """Run each card's model on its golden images in its real runtime and judge every case."""
     from ..runtimes.mslite.spawn import prespawn
@@ -46,19 +48,19 @@ def golden(
     if not spares():  # cli.main started one already when it saw the command; this is for other callers
         prespawn(replenish=True)  # the worker's start (~0.3 s of imports) overlaps hubtool's; unused, it is killed
     try:
-        _golden(paths, store, offline, timeout, fmt, config, html)
+        _golden(paths, store, offline, timeout, fmt, config, html, shard)
     finally:
         discard_spares()
 
 
 def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout: float, fmt: GoldenFormat,
-            config: Path | None, html: Path | None) -> None:
+            config: Path | None, html: Path | None, shard: str | None) -> None:
     from ..assets.sources import fetcher_for
     from ..assets.store import local_store
     from ..golden.card import GoldenRunner
     from ..golden.report import render
 
-    hub, cards, problems = hub_cards(paths, config)
+    hub, cards, problems = hub_cards(paths, config, shard)
     progress = TerminalProgress()
     fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=progress)
     runner = GoldenRunner(hub, fetcher, timeout=timeout)
