@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from . import textdecode, yamlsource
+from .diagnostics import make_pointer
 from .errors import HubtoolError, SpecialFile
 from .schema import Validator, load_schema
 
@@ -43,7 +44,7 @@ def read_validated(path: Path, schema: str, error: type[HubtoolError], *,
     if not isinstance(doc.data, dict) or not validator.is_valid(doc.data):
         errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path))
         first = errors[0] if errors else None
-        pointer = "".join(f"/{p}" for p in first.absolute_path) if first else ""
+        pointer = make_pointer(list(first.absolute_path)) if first else ""  # escaped, as the parse keys it
         pos = doc.values.get(pointer) or doc.values.get("")
         where = f"{path}:{pos.line}:{pos.col}" if pos else str(path)
         message = first.message if first else "the file must be a mapping"

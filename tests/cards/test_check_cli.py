@@ -81,6 +81,14 @@ def test_broken_hub_config_is_a_tool_error(tmp_path: Path) -> None:
     assert "hub.yaml:2:12" in result.output and "config error" in result.output
 
 
+def test_a_hub_config_error_under_a_key_with_a_slash_is_located(tmp_path: Path) -> None:
+    """A repository named by its URL is a key with '/' in it: the error points at it (it said 1:1)."""
+    config = "golden:\n  repositories:\n    https://gitcode.com/a/b:\n      commit: 42\n"
+    cards = write_hub(tmp_path, {"u/m.md": card_text()}, config=config)
+    result = run_cli("check", str(cards))
+    assert result.exit_code == 2 and "hub.yaml:4:15" in result.output, result.output
+
+
 def test_hub_config_extends_vocabularies(tmp_path: Path) -> None:
     config = "schema:\n  extra-module-types: [robotics]\n  extra-file-formats: [tflite]\n"
     cards = write_hub(tmp_path, {"u/m.md": card_text(**{"module-type": "robotics-grasping"})}, config=config)
