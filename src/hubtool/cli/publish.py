@@ -35,6 +35,9 @@ def publish(
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore the ledger: verify every step again."),
     with_assets: bool = typer.Option(False, "--with-assets", help="Also publish the verified asset files."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    ledger: str | None = typer.Option(None, "--ledger", help="A ledger shared by every machine publishing this "
+                                                             "hub (a folder or s3://bucket/prefix): steps another "
+                                                             "machine passed are not run again."),
     report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
     fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f", help=FORMAT_HELP),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
@@ -49,7 +52,7 @@ def publish(
     hub, given = card_paths(paths, config)
     targets = _report_targets(report or [])
     options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
-                             no_cache=no_cache, with_assets=with_assets, jobs=jobs)
+                             no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger)
     result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
     for kind, path in targets:
         path.write_text(render_json(result) if kind == "json" else render_junit(result))

@@ -54,6 +54,7 @@ class Ledger:
     def __init__(self, path: Path, *, progress: Progress = SILENT) -> None:
         self.path = path
         self.hits = 0
+        self.shared_hits = 0  # of those, found in a shared ledger (sharedledger.py)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = self._open()

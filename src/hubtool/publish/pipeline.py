@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import cancel
 from ..assets.fetcher import Fetcher
 from ..assets.s3.client import S3Location, client_for
+from ..assets.s3.refs import S3RefStore
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
 from ..cards.card import discover
@@ -37,6 +38,7 @@ from .isolation import isolated_step
 from .ledger import Ledger
 from .runs import STEPS, CardRun, PublishOptions, PublishResult
 from .s3 import S3Target
+from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
 from .steps import AssetSteps, GoldenStep, StepContext
 from .target import PublishTarget
 
@@ -53,7 +55,7 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
     """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
     local = local_store(config, store)
     target = target_for(options.to, config)
-    ledger = Ledger(local.root / "ledger.sqlite", progress=progress)
+    ledger = _ledger(local.root / "ledger.sqlite", options.ledger, config, progress)
     try:
         fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
         publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
@@ -61,6 +63,19 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
         return publisher.run(paths, target)
     finally:
         ledger.close()
+
+
+def _ledger(path: Path, shared: str | None, config: HubConfig, progress: Progress) -> Ledger:
+    """The local ledger, or with `--ledger` the shared one it caches (a folder or s3://bucket/prefix)."""
+    if shared is None:
+        return Ledger(path, progress=progress)
+    verdicts: VerdictStore
+    if shared.startswith("s3://"):
+        location = S3Location.parse(shared)
+        verdicts = BucketVerdicts(S3RefStore(location, client_for(config.object_store)))
+    else:
+        verdicts = FolderVerdicts(Path(shared))
+    return SharedLedger(path, verdicts, progress=progress)
 
 
 class Publisher:
@@ -107,6 +122,7 @@ class Publisher:
         cancel.note("publish", f"the index was written to {committed.where}")
         counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
                     "golden-runs": self.ctx.counters.golden_runs, "ledger-hits": self.ledger.hits,
+                    "shared-ledger-hits": self.ledger.shared_hits,
                     "unchanged": int(committed.unchanged), "requests": self.fetcher.stats.requests,
                     "workers": workers_started() - self._workers_before}
         return PublishResult(runs, committed.where, counters)

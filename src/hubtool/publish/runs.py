@@ -105,6 +105,7 @@ class PublishOptions:
     with_assets: bool = False
     jobs: int = 4
     timeout: float = 120.0
+    ledger: str | None = None  # a shared ledger (folder or s3://bucket/prefix) the local one caches
 
 
 @dataclass
