@@ -20,6 +20,7 @@ from hubtool.assets.s3.blobs import S3BlobStore
 from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.assets.s3.refs import S3RefStore
 from hubtool.durable import JSONObject
+from hubtool.publish import s3gc
 from hubtool.publish.index import Snapshot
 from hubtool.publish.s3 import S3Target
 from hubtool.publish.s3gc import DELETE_WINDOW, Collector, Lease
@@ -277,6 +278,10 @@ def test_gc_racing_a_publish_that_reuses_an_old_blob_never_breaks_the_generation
 
     monkeypatch.setattr(Collector, "protected", protected)
     monkeypatch.setattr(S3BlobStore, "put_file", put_file)
+    # a wider window than 1 s, so that a slow machine's publisher still looks within GC's window (else GC
+    # reads again, keeps the blob, and the settle this test is about is never needed)
+    monkeypatch.setattr(s3gc, "DELETE_WINDOW", 4.0)
+    monkeypatch.setattr(s3gc, "SETTLE", 8.0)
     collected: list[list[str]] = []
     gc = threading.Thread(target=lambda: collected.append(target.gc(keep=2, grace_seconds=0).removed))
     gc.start()
