@@ -71,29 +71,29 @@ class S3Target:
         needed.discard("")
         lease = Lease.take(self.refs, needed)
         try:
-            catalog = self._write(snapshot, body, digest, only=None)
+            catalog = self._write(snapshot, names, body, digest, only=None)
             written = {layout.blob_rel(blob) for blob in snapshot.blobs} | set(names) | {
                 f"indexes/sha256/{digest}.json"} | {f"{catalog}{rel}" for rel in self.catalog_files if catalog}
             missing = lease.settle(self.refs, written)  # what a concurrent GC deleted under us
             if missing:
-                self._write(snapshot, body, digest, only=missing)
+                self._write(snapshot, names, body, digest, only=missing)
             done = self._commit(digest, catalog)
         finally:
             lease.drop(self.refs)
         return Committed(self.location.url(f"{REFS}{done.number:010d}.json"), unchanged=not done.created)
 
-    def _write(self, snapshot: Snapshot, index: bytes, digest: str, *, only: set[str] | None) -> str | None:
-        """Blobs (each proved by the server), card documents, the index and the catalog; with `only`, just
-        those of them (what went missing).  Returns the catalog's prefix, if one was written."""
+    def _write(self, snapshot: Snapshot, names: list[str], index: bytes, digest: str, *,
+               only: set[str] | None) -> str | None:
+        """Blobs (each proved by the server), card documents (`names`: theirs, in order), the index and the
+        catalog; with `only`, just those of them (what went missing).  Returns the catalog's prefix, if one
+        was written."""
         store = S3BlobStore(self.location, self.client)
         for blob in sorted(snapshot.blobs):
             if only is None or layout.blob_rel(blob) in only:
                 store.put_file(blob, snapshot.blobs[blob], source=f"store blob {blob[:12]}")
-        for _, doc in snapshot.documents:
-            body = canonical(doc)
-            name = _document_name(body)
+        for (_, doc), name in zip(snapshot.documents, names, strict=True):
             if only is None or name in only:
-                self.refs.put(name, body)
+                self.refs.put(name, canonical(doc))  # encoded again, not kept: 10k cards' bodies are ~40 MB
         if only is None or f"indexes/sha256/{digest}.json" in only:
             self.refs.put(f"indexes/sha256/{digest}.json", index)
         prefix = f"{CATALOG}{digest}/"

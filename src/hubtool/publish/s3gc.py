@@ -114,7 +114,7 @@ class Lease:
         if refs.list(RUNNING):  # a GC is running: it may have read before this lease existed
             time.sleep(max(0.0, SETTLE - (time.monotonic() - self.taken_at)))
         present: set[str] = set()
-        for prefix in sorted({name[:name.index("/", name.index("/") + 1) + 1] for name in written}):
+        for prefix in sorted({"/".join(name.split("/")[:2]) + "/" for name in written}):  # e.g. blobs/sha256/
             present.update(refs.list(prefix))
         return written - present
 
@@ -149,7 +149,7 @@ class Collector:
             for rel in candidates:
                 if time.monotonic() - protected.read_at > DELETE_WINDOW:
                     protected = self.protected()
-                if protected.covers(rel) or rel == marker:
+                if protected.covers(rel):  # our own marker too: every young marker is protected
                     continue
                 if not dry_run:
                     self.refs.delete(rel)

@@ -163,7 +163,7 @@ class S3BlobStore:
         replaced = ""
         head = self._head(digest)
         if head is not None:
-            proof = self._prove_present(digest, src, head, source)
+            proof = self._prove_present(digest, src, size, head, source)
             if proof is not None:
                 return Stored(BlobInfo(digest, size, self._url(digest)), created=False, proof=proof)
             self.remove(digest)  # named by its content, but not that content: useless to every reader
@@ -209,9 +209,9 @@ class S3BlobStore:
             raise IntegrityError(f"{self._url(digest)} read back as {actual} after its upload; it was deleted")
         return "read back and hashed (this server's ETags prove nothing)"
 
-    def _prove_present(self, digest: str, src: Path, head: Head, source: str) -> str | None:
+    def _prove_present(self, digest: str, src: Path, size: int, head: Head, source: str) -> str | None:
         """How the bucket's copy is known to be right, or None when it is not."""
-        if head.size != src.stat().st_size:
+        if head.size != size:
             return None
         etag = bare_etag(head.etag)
         if self.etags_are_md5() and etag:
