@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -28,6 +29,18 @@ def canonical(doc: object) -> bytes:
     """
     return (json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             + "\n").encode()
+
+
+def compact(value: object) -> bytes:
+    """`canonical` without its newline: the encoding of a value inside a canonical document."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def compact_object(fields: Iterable[tuple[str, bytes]]) -> bytes:
+    """The compact encoding of an object from its already `compact`-encoded values, byte for byte
+    what `compact` gives for the same dict (keys sorted as text, as json sorts them): a big document
+    is assembled without holding it as dicts."""
+    return b"{" + b",".join(compact(key) + b":" + value for key, value in sorted(fields)) + b"}"
 
 
 def pretty_json(doc: object) -> bytes:

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,48 @@ def test_rerun_is_served_from_the_ledger_and_byte_identical(tmp_path: Path, serv
     assert sum(r.hits for r in server.routes.values()) - hits_before == 2
     canary = [c for c in doc["cards"] if c["card"].endswith("canary.md")][0]
     assert canary["steps"]["check"]["cached"] and canary["steps"]["golden"]["cached"]
+
+
+def _rewrite_check_records(store: Path, change: Callable[[dict], None]) -> int:  # type: ignore[type-arg]
+    """Apply `change` to every passed check record's detail in the store's ledger; how many there were."""
+    db = sqlite3.connect(store / "ledger.sqlite")
+    rows = db.execute("SELECT key, detail FROM verdicts WHERE step = 'check'").fetchall()
+    for key, detail in rows:
+        doc = json.loads(detail)
+        change(doc)
+        db.execute("UPDATE verdicts SET detail = ? WHERE key = ?", (json.dumps(doc), key))
+    db.commit()
+    db.close()
+    return len(rows)
+
+
+def test_check_records_keep_metadata_as_text_and_older_or_damaged_ones_are_handled(
+        tmp_path: Path, server: FaultServer) -> None:
+    runtime_env()
+    root = make_hub(tmp_path, server)
+    publish(root)
+    first = (root / "dist" / "hub" / "index.json").read_bytes()
+    db = sqlite3.connect(root / "store" / "ledger.sqlite")
+    detail = json.loads(db.execute("SELECT detail FROM verdicts WHERE step = 'check' LIMIT 1").fetchone()[0])
+    db.close()
+    assert isinstance(detail["metadata-json"], str) and "metadata" not in detail
+
+    def as_older_record(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["metadata"] = json.loads(doc.pop("metadata-json"))
+
+    passed = _rewrite_check_records(root / "store", as_older_record)
+    assert passed == 5  # every card but the broken one
+    code, doc = publish(root)
+    assert doc["counters"]["parsed"] == 1 and doc["counters"]["unchanged"] == 1  # only the broken card again
+    assert (root / "dist" / "hub" / "index.json").read_bytes() == first
+
+    def damaged(doc: dict) -> None:  # type: ignore[type-arg]
+        doc.pop("metadata", None)
+        doc["metadata-json"] = '{"model-name": '  # not JSON: a miss, never a crash later
+    _rewrite_check_records(root / "store", damaged)
+    code, doc = publish(root)
+    assert doc["counters"]["parsed"] == 6 and doc["counters"]["unchanged"] == 1
+    assert (root / "dist" / "hub" / "index.json").read_bytes() == first
 
 
 def test_the_index_is_the_same_from_any_working_directory(tmp_path: Path, server: FaultServer,

@@ -21,7 +21,7 @@ from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.assets.s3.refs import S3RefStore
 from hubtool.durable import JSONObject
 from hubtool.publish import s3gc
-from hubtool.publish.index import Snapshot
+from hubtool.publish.index import Document, Snapshot
 from hubtool.publish.s3 import S3Target
 from hubtool.publish.s3gc import DELETE_WINDOW, Collector, Lease
 
@@ -32,7 +32,7 @@ SHA = hashlib.sha256(BODY).hexdigest()
 def _snapshot(i: int, *, name: str = "m", user: str = "u") -> Snapshot:
     doc: JSONObject = {"id": f"{user}/{name}@{i}", "card": f"cards/{user}/{name}.md", "title": None,
                        "metadata": {"n": i}, "assets": [], "golden": {"status": "skipped"}, "verified": True}
-    return Snapshot("t", {}, [(f"cards/{user}/{name}@{i}.json", doc)])
+    return Snapshot("t", {}, [(f"cards/{user}/{name}@{i}.json", Document.of(doc))])
 
 
 def _server(kind: str, moto: Server) -> Server:
@@ -237,8 +237,8 @@ def test_store_verify_reads_an_s3_store_and_repairs_it(moto: Server, tmp_path: P
 def _with_blob(i: int, blob: Path) -> Snapshot:
     """Generation i, whose one card references (and, with --with-assets, carries) the blob BODY."""
     snapshot = _snapshot(i)
-    doc = dict(snapshot.documents[0][1], assets=[{"sha256": SHA, "size": len(BODY)}])
-    return dataclasses.replace(snapshot, documents=[(snapshot.documents[0][0], doc)], blobs={SHA: blob})
+    doc = dict(snapshot.documents[0][1].to_json(), assets=[{"sha256": SHA, "size": len(BODY)}])
+    return dataclasses.replace(snapshot, documents=[(snapshot.documents[0][0], Document.of(doc))], blobs={SHA: blob})
 
 
 def _blob_published_then_dropped(client: Any, bucket: str, tmp_path: Path) -> tuple[S3Target, Path]:

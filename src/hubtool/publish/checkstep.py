@@ -9,6 +9,7 @@ card of the run, cached or not, from the facts each pass remembers.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,10 @@ class CheckStep:
             return run
         run.warnings = sum(1 for d in run.diagnostics if d.severity is Severity.WARNING and not d.baselined)
         run.steps["check"] = Step("passed")
+        text = run.metadata_json.decode() if run.metadata_json is not None else None
         self.ctx.ledger.record(key, "check", "passed", {
-            "metadata": card.metadata if card else None, "title": card.title if card else None,
+            # as text: restoring 10k cards then keeps each one's bytes, never building its dict
+            "metadata-json": text, "title": card.title if card else None,
             "warnings": run.warnings,
             "facts": verdict.facts.to_json() if verdict.facts else None,
             "suppressions": [_suppression_json(s) for s in verdict.suppressions]})
@@ -132,6 +135,8 @@ class CheckStep:
             run.diagnostics.append(diag)
             if _failures([diag]):
                 run.steps["check"] = Step("failed", f"{diag.code} {diag.message}")
+        for run in runs:  # needed by nothing after this: 10k cards' facts are ~10 MiB
+            run.card_facts, run.suppressions = None, []
 
 
 def _failures(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -144,12 +149,17 @@ def _suppression_json(s: suppress.Suppression) -> JSON:
 
 def _restore(run: CardRun, cached: JSONObject) -> bool:
     """A passed check from the ledger; False when the record is not one this version wrote."""
-    metadata, title, warnings = cached.get("metadata"), cached.get("title"), cached.get("warnings")
+    title, warnings = cached.get("title"), cached.get("warnings")
     facts, found = cached.get("facts"), cached.get("suppressions")
-    if not isinstance(metadata, dict):
-        if metadata is not None or not run.path.name.endswith("_cn.md"):
-            return False
-        metadata = None  # a twin in the hub's own dialect: compared, but no YAML metadata to keep
+    text, metadata = cached.get("metadata-json"), cached.get("metadata")  # the text, or an older record's dict
+    if isinstance(text, str) and _is_object(text):
+        encoded: bytes | None = text.encode()
+    elif isinstance(metadata, dict):
+        encoded = None
+    elif text is None and metadata is None and run.path.name.endswith("_cn.md"):
+        encoded = None  # a twin in the hub's own dialect: compared, but no YAML metadata to keep
+    else:
+        return False
     if not isinstance(warnings, int) or not isinstance(found, list):
         return False
     if not (title is None or isinstance(title, str)) or "facts" not in cached:
@@ -159,9 +169,21 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
         run.suppressions = [_suppression(s) for s in found]
     except (KeyError, TypeError, ValueError, IndexError):
         return False
-    run.metadata, run.title, run.warnings = metadata, title, warnings
+    if encoded is not None:
+        run.metadata_json = encoded
+    else:
+        run.metadata = metadata if isinstance(metadata, dict) else None
+    run.title, run.warnings = title, warnings
     run.steps["check"] = Step("passed", cached=True)
     return True
+
+
+def _is_object(text: str) -> bool:
+    """Whether a record's metadata text decodes to an object (a shared record is anyone's writing)."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _suppression(stored: JSON) -> suppress.Suppression:

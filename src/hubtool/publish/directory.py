@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..assets import layout
-from ..durable import canonical, fsync_dir, fsync_tree, pid_alive
+from ..durable import fsync_dir, fsync_tree, pid_alive
 from ..errors import StoreError
 from .index import Snapshot
 from .target import Collected, Committed, Published
@@ -56,7 +56,7 @@ class DirectoryTarget:
                              "generations folder", hint="move it away; hubtool keeps its generations there")
 
     def _publish(self, snapshot: Snapshot) -> Committed:
-        index = canonical(snapshot.index([rel for rel, _ in snapshot.documents]))
+        index = snapshot.index([rel for rel, _ in snapshot.documents])
         with self._locked():
             current = self._unchanged(index)
             if current is not None and snapshot.catalog is not None and not (current / "index.html").is_file():
@@ -65,7 +65,7 @@ class DirectoryTarget:
                 return Committed(str(current), unchanged=True)  # the published hub already says exactly this
             with self._staging() as stage:
                 for rel, doc in snapshot.documents:
-                    _write(stage / rel, canonical(doc))
+                    _write(stage / rel, doc.encoded())
                 for digest, src in snapshot.blobs.items():
                     _link_blob(src, stage / layout.blob_rel(digest))
                 for rel, data in snapshot.catalog() if snapshot.catalog else ():
@@ -126,7 +126,7 @@ class DirectoryTarget:
         """The current generation, if it already holds exactly this index (and so these documents)."""
         current = self._current()
         try:
-            same = current is not None and (current / "index.json").read_bytes() == index_bytes
+            same = current is not None and _same_bytes(current / "index.json", index_bytes)
         except OSError:
             same = False
         return current if same else None
@@ -166,6 +166,20 @@ class DirectoryTarget:
                     shutil.rmtree(stale, ignore_errors=True)
                 removed.append(str(stale))
         return removed
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether the file holds exactly `data`, read in pieces: a 10k-card index is not held twice."""
+    view = memoryview(data)
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size != len(data):
+            return False
+        pos = 0
+        while chunk := f.read(1 << 20):
+            if view[pos:pos + len(chunk)] != chunk:
+                return False
+            pos += len(chunk)
+    return pos == len(data)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -142,19 +142,24 @@ class Publisher:
         run.published = True
 
     def _snapshot(self, runs: list[CardRun], target: PublishTarget) -> Snapshot:
-        entries: list[CardEntry] = [entry_for(r, mirrors=self.config.mirrors, with_assets=self.options.with_assets)
-                                    for r in runs if r.published]
+        def entries() -> Iterator[CardEntry]:  # made again where needed, not kept beside the documents
+            return (entry_for(r, mirrors=self.config.mirrors, with_assets=self.options.with_assets)
+                    for r in runs if r.published)
+
         carried = carried_documents(runs, self._previous(target)) if any(r.held_transient for r in runs) else []
         blobs = {}
         if self.options.with_assets:
-            digests = {a.sha256 for e in entries for a in e.assets}
-            digests |= {str(a.translated["sha256"]) for e in entries for a in e.assets if a.translated}
+            digests = set()
+            for entry in entries():
+                digests |= {a.sha256 for a in entry.assets}
+                digests |= {str(a.translated["sha256"]) for a in entry.assets if a.translated}
             digests |= carried_blobs(carried, self.fetcher.store, self.ctx)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
-        def catalog() -> Iterator[tuple[str, bytes]]:
-            return render_catalog(entries, runs, hub_name=self.config.name, sets=self.sets)
 
-        return snapshot_of(entries, hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
+        def catalog() -> Iterator[tuple[str, bytes]]:
+            return render_catalog(list(entries()), runs, hub_name=self.config.name, sets=self.sets)
+
+        return snapshot_of(entries(), hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
                            carried=carried, catalog=catalog)
 
     def _previous(self, target: PublishTarget) -> JSONObject | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..durable import JSON, JSONObject
 STEPS = ("check", "fetch", "inspect", "golden")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Step:
     status: str  # passed | failed | skipped | unavailable | offline
     reason: str = ""
@@ -22,13 +23,13 @@ class Step:
     transient: bool = False  # failed for a reason that says nothing about the card (the network)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FetchedAsset:
     size: int
     action: str  # present | copied | downloaded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GoldenSummary:
     """A golden verdict as the index and the ledger keep it."""
 
@@ -64,15 +65,19 @@ class GoldenSummary:
                    tuple(r for r in results if isinstance(r, dict)) if isinstance(results, list) else ())
 
 
-@dataclass
+@dataclass(slots=True)
 class CardRun:
+    """One card's way through the steps.  A run of 10,000 cards keeps 10,000 of these until the index
+    is written, so the card's metadata is held as its compact JSON (a fifth of the dict's size) and
+    decoded where a step reads it."""
+
     path: Path
     display: str  # as messages show it: relative to the working directory
     raw_sha256: str
     card: str  # as the index records it: relative to the hub root, whatever the working directory
     steps: dict[str, Step] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    metadata: JSONObject | None = None
+    metadata_json: bytes | None = None  # `metadata`, encoded
     title: str | None = None
     card_facts: CardFacts | None = None  # for the cross-card rules
     suppressions: list[Suppression] = field(default_factory=list)  # the card's `# hubtool: ignore` comments
@@ -85,6 +90,21 @@ class CardRun:
     held_because: str = ""
     held_transient: bool = False  # held back only for a network, offline or runtime-unavailable reason
     _assets: list[Asset] | None = None
+
+    @property
+    def metadata(self) -> JSONObject | None:
+        """The card's metadata, decoded afresh: changing the dict changes nothing."""
+        if self.metadata_json is None:
+            return None
+        value: JSONObject = json.loads(self.metadata_json)
+        return value
+
+    @metadata.setter
+    def metadata(self, value: JSONObject | None) -> None:
+        # NaN is kept (a failed card may hold one); the index refuses it where it is encoded
+        self.metadata_json = None if value is None else json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        self._assets = None
 
     @property
     def assets(self) -> list[Asset]:

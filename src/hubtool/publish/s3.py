@@ -25,7 +25,7 @@ from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location
 from ..assets.s3.refs import S3RefStore, capabilities
-from ..durable import JSONObject, canonical
+from ..durable import JSONObject
 from ..errors import IntegrityError, StoreError
 from .index import Snapshot
 from .s3gc import CATALOG, REFS, Collector, Lease, generation_number, referenced_by
@@ -64,8 +64,8 @@ class S3Target:
             raise StoreError(f"{self.location.url()}: the server ignores If-None-Match, so two "
                              "publishers could overwrite each other's generation",
                              hint="publish from a single job only, or use a server with conditional writes")
-        names = [_document_name(canonical(doc)) for _, doc in snapshot.documents]
-        body = canonical(snapshot.index(names))
+        names = [_document_name(doc.encoded()) for _, doc in snapshot.documents]
+        body = snapshot.index(names)
         digest = hashlib.sha256(body).hexdigest()
         needed = referenced_by(json.loads(body), "", {"index_sha256": digest, "catalog": f"{CATALOG}{digest}/"})
         needed.discard("")
@@ -93,7 +93,7 @@ class S3Target:
                 store.put_file(blob, snapshot.blobs[blob], source=f"store blob {blob[:12]}")
         for (_, doc), name in zip(snapshot.documents, names, strict=True):
             if only is None or name in only:
-                self.refs.put(name, canonical(doc))  # encoded again, not kept: 10k cards' bodies are ~40 MB
+                self.refs.put(name, doc.encoded())  # encoded again, not kept: 10k cards' bodies are ~40 MB
         if only is None or f"indexes/sha256/{digest}.json" in only:
             self.refs.put(f"indexes/sha256/{digest}.json", index)
         prefix = f"{CATALOG}{digest}/"
