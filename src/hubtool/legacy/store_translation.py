@@ -10,7 +10,6 @@ from pathlib import Path
 from ..assets.store import DirectoryStore
 from ..durable import write_atomic
 from . import TRANSLATOR_VERSION
-from .upgrade import map_file, release, upgrade_bytes
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,9 @@ def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translate
             return Translated(source_sha256, digest, store.blob_path(digest))
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    # the translator (flatbuffers, which imports numpy: ~100 ms and ~15 MiB) only when one is made
+    from .upgrade import map_file, release, upgrade_bytes
+
     data = map_file(store.blob_path(source_sha256))
     try:
         out = upgrade_bytes(data)

@@ -30,7 +30,6 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
-from .catalog import render_catalog
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
@@ -157,6 +156,8 @@ class Publisher:
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
 
         def catalog() -> Iterator[tuple[str, bytes]]:
+            from .catalog import render_catalog  # jinja2 and markdown-it (~65 ms), for a new generation only
+
             return render_catalog(list(entries()), runs, hub_name=self.config.name, sets=self.sets)
 
         return snapshot_of(entries(), hub_name=self.config.name, runtimes=self.runtime_identity, blobs=blobs,
