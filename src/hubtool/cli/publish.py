@@ -14,6 +14,7 @@ from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
+    from ..cards.shard import Shard
     from ..config import HubConfig
 
 
@@ -38,6 +39,10 @@ def publish(
     ledger: str | None = typer.Option(None, "--ledger", help="A ledger shared by every machine publishing this "
                                                              "hub (a folder or s3://bucket/prefix): steps another "
                                                              "machine passed are not run again."),
+    shard: str | None = typer.Option(None, "--shard", help="I/N or ci: run the steps of this shard's cards and "
+                                                           "record their outcomes in --ledger; commit nothing."),
+    merge: bool = typer.Option(False, "--merge", help="Replay every card's outcome the shards recorded in "
+                                                      "--ledger (runs no step), then commit."),
     report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
     fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f", help=FORMAT_HELP),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
@@ -49,15 +54,34 @@ def publish(
 
     if paths and paths[0] == Path("gc") and not Path("gc").exists():
         raise UsageError("`publish gc` is `hubtool published gc --to ...` (publish takes cards and folders)")
+    spec = _sharding(shard, merge, ledger, with_assets)
     hub, given = card_paths(paths, config)
     targets = _report_targets(report or [])
     options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
-                             no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger)
+                             no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger, shard=spec,
+                             merge=merge)
     result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
     for kind, path in targets:
         path.write_text(render_json(result) if kind == "json" else render_junit(result))
     typer.echo({"json": render_json, "github": render_annotations}.get(fmt.value, render_table)(result))
     exit_with(bool(result.held_back))
+
+
+def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: bool) -> Shard | None:
+    """--shard / --merge, refused before any work when they cannot mean what they say."""
+    import os
+
+    from ..cards.shard import parse_shard
+
+    if shard is not None and merge:
+        raise UsageError("--shard and --merge are separate jobs: the shards first, then one --merge")
+    if (shard is not None or merge) and ledger is None:
+        raise UsageError(f"{'--merge' if merge else '--shard'} needs --ledger DIR|s3://bucket/prefix: the shards "
+                         "record their outcomes there and the merge reads them")
+    if merge and with_assets:
+        raise UsageError("--merge --with-assets is not supported: the verified blobs are in the shards' stores",
+                         hint="publish the index with --merge, or publish with --with-assets on one machine")
+    return parse_shard(shard, os.environ) if shard is not None else None
 
 
 def _destination(to: str | None, hub: HubConfig) -> Path | str:

@@ -187,8 +187,9 @@ def _run_rows(runs: Sequence[CardRun], cards: list[CardView]) -> list[JSONObject
         model = str((run.metadata or {}).get("model-name", ""))
         rows.append({"card": run.card, "published": run.published, "reason": run.held_because,
                      "page": pages.get(model) if run.published else None,
-                     "steps": {s: run.steps[s].status + ("*" if run.steps[s].cached else "")
-                               for s in STEPS if s in run.steps}})
+                     # each step's verdict, not whether this machine's ledger remembered it: a generation
+                     # is the same whichever machines (or shards) ran the steps
+                     "steps": {s: run.steps[s].status for s in STEPS if s in run.steps}})
     return rows
 
 

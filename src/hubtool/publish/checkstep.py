@@ -81,7 +81,7 @@ class CheckStep:
         english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
         # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
         # (relative to the working directory) does not: a publish from another folder reuses every check
-        key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.card)
+        key = run.check_key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.card)
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
             return run

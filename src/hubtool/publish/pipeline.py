@@ -19,10 +19,11 @@ from ..assets.s3.refs import S3RefStore
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
 from ..cards.card import discover
+from ..cards.report import counted
 from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig
 from ..durable import JSONObject
-from ..errors import StoreError
+from ..errors import StoreError, UsageError
 from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
@@ -35,6 +36,7 @@ from .directory import DirectoryTarget
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
 from .isolation import isolated_step
 from .ledger import Ledger
+from .outcomes import outcome_key, outcome_of, replay
 from .runs import STEPS, CardRun, PublishOptions, PublishResult
 from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
@@ -101,7 +103,21 @@ class Publisher:
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
         self.progress.status(f"checking {len(files)} cards")
-        runs = self.check.run(files)
+        runs = self.check.run(files)  # every card, even in a shard: the cross-card rules need them all
+        if self.options.merge:
+            self._replay(runs)
+            return self._commit(runs, target)
+        shard = self.options.shard
+        mine = runs if shard is None else [r for r in runs if shard.takes(r.card)]
+        if shard is not None:
+            self.progress.status(f"shard {shard}: {len(mine)} of {len(runs)} cards")
+        self._steps(mine)
+        if shard is None:
+            return self._commit(runs, target)
+        cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
+        return PublishResult(mine, None, self._counters(mine), shard=shard)
+
+    def _steps(self, runs: list[CardRun]) -> None:
         self.progress.status("fetching assets")
         self.assets.fetch(runs)
         self.progress.status("inspecting assets")
@@ -110,21 +126,47 @@ class Publisher:
         for i, run in enumerate(runs, 1):
             isolated_step(run, "golden", lambda: self.golden.run(run))  # noqa: B023 - run at once
             self._gate(run)
+            if self.options.shard is not None:
+                self._shared().record_outcome(self._outcome_key(run), outcome_of(run))  # as each card ends
             golden = run.steps["golden"]
             if not golden.cached and golden.status != "skipped":
                 self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
+
+    def _commit(self, runs: list[CardRun], target: PublishTarget) -> PublishResult:
         if self.options.with_assets:
             self.progress.status("verifying the blobs to publish")
             hold_back_bad_blobs(runs, self.fetcher.store, self.ctx)
         self.progress.status("writing the index")
         committed = target.publish(self._snapshot(runs, target))
         cancel.note("publish", f"the index was written to {committed.where}")
-        counters = {"cards": len(runs), "parsed": self.ctx.counters.parsed,
-                    "golden-runs": self.ctx.counters.golden_runs, "ledger-hits": self.ledger.hits,
-                    "shared-ledger-hits": self.ledger.shared_hits,
-                    "unchanged": int(committed.unchanged), "requests": self.fetcher.stats.requests,
-                    "workers": workers_started() - self._workers_before}
-        return PublishResult(runs, committed.where, counters)
+        return PublishResult(runs, committed.where, {**self._counters(runs), "unchanged": int(committed.unchanged)})
+
+    def _counters(self, runs: list[CardRun]) -> dict[str, int]:
+        return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,
+                "ledger-hits": self.ledger.hits, "shared-ledger-hits": self.ledger.shared_hits, "unchanged": 0,
+                "requests": self.fetcher.stats.requests, "workers": workers_started() - self._workers_before}
+
+    def _shared(self) -> SharedLedger:
+        assert isinstance(self.ledger, SharedLedger), "--shard and --merge are refused without --ledger"
+        return self.ledger
+
+    def _outcome_key(self, run: CardRun) -> str:
+        return outcome_key(run, self.golden.key_for(run), self.runtime_identity)
+
+    def _replay(self, runs: list[CardRun]) -> None:
+        """--merge: every card's steps from the outcome a shard recorded; refused if any card has none."""
+        self.progress.status(f"replaying the shards' outcomes of {len(runs)} cards")
+        keys = {r.card: self._outcome_key(r) for r in runs}
+        found = self._shared().outcomes(list(keys.values()))
+        missing = [r for r in runs if not (keys[r.card] in found and replay(r, found[keys[r.card]]))]
+        if missing:
+            shown = ", ".join(r.display for r in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise UsageError(f"--merge: {counted(len(missing), 'card')} of {len(runs)} have no outcome recorded "
+                             f"for these inputs in {self._shared().shared.where}: {shown}",
+                             hint="run (or re-run) the shards that hold them, on this same checkout and "
+                                  "configuration, then merge again; nothing was published")
+        for run in runs:
+            self._gate(run)
 
     def _gate(self, run: CardRun) -> None:
         """Published only if every step passed or was legitimately not applicable."""

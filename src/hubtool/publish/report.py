@@ -22,6 +22,7 @@ def as_dict(result: PublishResult) -> JSONObject:
         })
     published = sum(r.published for r in result.runs)
     return {"cards": list(cards), "counters": dict(result.counters),
+            "shard": str(result.shard) if result.shard else None,
             "generation": str(result.generation) if result.generation else None,
             "summary": {"cards": len(result.runs), "published": published, "held-back": len(result.runs) - published}}
 
@@ -68,7 +69,8 @@ def render_table(result: PublishResult) -> str:
         for name in STEPS:
             step = run.steps.get(name)
             cells.append("-" if step is None else step.status + ("*" if step.cached else ""))
-        cells.append(("published" + ("" if run.verified else " (unverified)")) if run.published
+        passed = "passes" if result.shard else "published"  # a shard commits nothing
+        cells.append((passed + ("" if run.verified else " (unverified)")) if run.published
                      else f"held back: {run.held_because}")
         rows.append(cells)
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
@@ -77,12 +79,16 @@ def render_table(result: PublishResult) -> str:
     published = sum(r.published for r in result.runs)
     c = result.counters
     held = len(result.runs) - published
-    lines.append(f"{counted(len(result.runs), 'card')}: {published} published, {held} held back "
+    where = f"shard {result.shard}: " if result.shard else ""
+    verb = "pass" if result.shard else "published"
+    lines.append(f"{where}{counted(len(result.runs), 'card')}: {published} {verb}, {held} held back "
                  f"(* = served from the ledger); {counted(int(c.get('requests', 0)), 'HTTP request')}, "
                  f"{counted(int(c.get('workers', 0)), 'runtime worker')}, "
                  f"{counted(int(c.get('ledger-hits', 0)), 'ledger hit')}")
     if result.generation:
         lines.append(f"published: {result.generation}" + (" (unchanged)" if c.get("unchanged") else ""))
+    elif result.shard:
+        lines.append(f"shard {result.shard}: outcomes recorded, nothing committed (`publish --merge` commits)")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..cards.card import Asset, assets_from
 from ..cards.crosscard import CardFacts
+from ..cards.shard import Shard
 from ..cards.suppress import Suppression
 from ..diagnostics import Diagnostic
 from ..durable import JSON, JSONObject
@@ -75,6 +76,7 @@ class CardRun:
     display: str  # as messages show it: relative to the working directory
     raw_sha256: str
     card: str  # as the index records it: relative to the hub root, whatever the working directory
+    check_key: str = ""  # the ledger key of its check: everything the card's verdicts depend on but the steps'
     steps: dict[str, Step] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     metadata_json: bytes | None = None  # `metadata`, encoded
@@ -126,6 +128,8 @@ class PublishOptions:
     jobs: int = 4
     timeout: float = 120.0
     ledger: str | None = None  # a shared ledger (folder or s3://bucket/prefix) the local one caches
+    shard: Shard | None = None  # run the steps of this shard's cards, record their outcomes, commit nothing
+    merge: bool = False  # replay every card's recorded outcome, then commit
 
 
 @dataclass
@@ -133,6 +137,7 @@ class PublishResult:
     runs: list[CardRun]
     generation: str | None  # where the published hub now is (a generation folder, or an s3:// ref)
     counters: dict[str, int]
+    shard: Shard | None = None  # a shard's run: its cards only, nothing committed
 
     @property
     def held_back(self) -> list[CardRun]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ..assets.s3.refs import S3RefStore
 
 PREFIX = "ledger/v1/"
+OUTCOMES = f"{PREFIX}outcomes/"  # <2 hex>/<key>/<time>-<nonce>.json: a card's outcome, newest counts
 
 
 def record_name(key: str) -> str:
@@ -46,6 +48,9 @@ class VerdictStore(Protocol):
 
     def create(self, name: str, body: bytes) -> None:
         """Write the record unless one is there already."""
+
+    def names(self, prefix: str) -> list[str]:
+        """Every record name under `prefix` (a folder's path ending in /)."""
 
 
 class FolderVerdicts:
@@ -85,6 +90,15 @@ class FolderVerdicts:
             raise StoreError(f"cannot write the shared ledger's {path}: {exc.strerror}") from exc
 
 
+    def names(self, prefix: str) -> list[str]:
+        top = self.root / prefix
+        try:
+            return [f"{prefix}{Path(d).relative_to(top).as_posix()}/{f}".replace("/./", "/")
+                    for d, _, files in os.walk(top) for f in files if not f.startswith(".tmp-")]
+        except OSError as exc:
+            raise StoreError(f"cannot list the shared ledger's {top}: {exc.strerror}") from exc
+
+
 class BucketVerdicts:
     def __init__(self, refs: S3RefStore) -> None:
         self.refs = refs
@@ -98,6 +112,9 @@ class BucketVerdicts:
 
     def create(self, name: str, body: bytes) -> None:
         self.refs.create(name, body)
+
+    def names(self, prefix: str) -> list[str]:
+        return list(self.refs.list(prefix))
 
 
 class SharedLedger(Ledger):
@@ -140,6 +157,31 @@ class SharedLedger(Ledger):
             self.shared.create(record_name(key), body)
             if self._known is not None:
                 self._known.add(record_name(key))
+
+
+    def record_outcome(self, key: str, outcome: JSONObject) -> None:
+        """A card's outcome (outcomes.py), as a new record: a re-run's newer outcome is not refused."""
+        name = f"{OUTCOMES}{key[:2]}/{key}/{time.time_ns():020d}-{secrets.token_hex(4)}.json"
+        self.shared.create(name, json.dumps(outcome, sort_keys=True).encode())
+
+    def outcomes(self, keys: list[str]) -> dict[str, JSONObject]:
+        """The newest readable outcome recorded under each key (one listing, then a read per key)."""
+        newest: dict[str, str] = {}
+        for name in self.shared.names(OUTCOMES):
+            key = name.removeprefix(OUTCOMES).split("/")[1] if name.count("/") >= 5 else ""
+            if name.endswith(".json") and name > newest.get(key, ""):
+                newest[key] = name
+        found: dict[str, JSONObject] = {}
+        for key in keys:
+            latest = newest.get(key)
+            body = self.shared.read(latest) if latest else None
+            try:
+                doc = json.loads(body) if body is not None else None
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict):
+                found[key] = doc
+        return found
 
 
 def _passed(body: bytes | None) -> tuple[str, JSONObject] | None:

@@ -191,6 +191,14 @@ class GoldenStep:
         if result.status == "passed" and key is not None:
             self.ctx.ledger.record(key, "golden", "passed", run.golden.to_json())
 
+    def key_for(self, run: CardRun) -> str | None:
+        """The key a golden verdict of this card has, decided offline; None where golden cannot apply."""
+        if not run.passed("check"):
+            return None
+        metadata = run.metadata or {}
+        plan = self.runner.plan(metadata)
+        return self._key(plan, metadata) if plan.set_name is not None and plan.asset is not None else None
+
     def _key(self, plan: GoldenPlan, metadata: JSONObject) -> str | None:
         assert plan.set_name is not None and plan.asset is not None
         try:
