@@ -16,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,24 @@ def run(cmd: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | No
     if int(code) not in allowed:
         raise SystemExit(f"bench command failed with {code}: {' '.join(cmd)}")
     return Run(float(seconds), int(rss_kib) / 1024, int(code))
+
+
+def together(commands: Sequence[Sequence[str]], cwd: Path | None = None,
+             envs: Sequence[Mapping[str, str]] | None = None, allowed: Sequence[int] = (0,)) -> tuple[float, list[Run]]:
+    """Start every command at once (as n CI jobs would) and wait for all: the wall time until the last
+    one ends, and each one's own figures."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, *cmd], cwd=cwd, text=True,
+                              env=dict(envs[i]) if envs is not None else None, stdout=subprocess.PIPE)
+             for i, cmd in enumerate(commands)]
+    runs = []
+    for cmd, proc in zip(commands, procs, strict=True):
+        out, _ = proc.communicate()
+        seconds, rss_kib, code = out.split()
+        if int(code) not in allowed:
+            raise SystemExit(f"bench command failed with {code}: {' '.join(cmd)}")
+        runs.append(Run(float(seconds), int(rss_kib) / 1024, int(code)))
+    return time.perf_counter() - start, runs
 
 
 def alternate(commands: Mapping[str, Sequence[str]], rounds: int, cwd: Path | None = None,

@@ -24,6 +24,7 @@ class PublishFormat(str, Enum):
     github = "github"
 
 
+# long: one parameter per option (typer's idiom); the body is a dozen lines
 @app.command()
 @handled
 def publish(
@@ -43,6 +44,8 @@ def publish(
                                                            "record their outcomes in --ledger; commit nothing."),
     merge: bool = typer.Option(False, "--merge", help="Replay every card's outcome the shards recorded in "
                                                       "--ledger (runs no step), then commit."),
+    executor: str = typer.Option("local", "--executor", help="local, or dask://HOST:PORT: one task per card on "
+                                                              "that Dask cluster (pip install 'hubtool[dask]')."),
     report: list[str] | None = typer.Option(None, "--report", help="json:PATH or junit:PATH (repeatable)."),
     fmt: PublishFormat = typer.Option(PublishFormat.text, "--format", "-f", help=FORMAT_HELP),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
@@ -54,12 +57,12 @@ def publish(
 
     if paths and paths[0] == Path("gc") and not Path("gc").exists():
         raise UsageError("`publish gc` is `hubtool published gc --to ...` (publish takes cards and folders)")
-    spec = _sharding(shard, merge, ledger, with_assets)
+    spec = _sharding(shard, merge, ledger, with_assets, executor)
     hub, given = card_paths(paths, config)
     targets = _report_targets(report or [])
     options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
                              no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger, shard=spec,
-                             merge=merge)
+                             merge=merge, executor=executor)
     result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
     for kind, path in targets:
         path.write_text(render_json(result) if kind == "json" else render_junit(result))
@@ -67,12 +70,15 @@ def publish(
     exit_with(bool(result.held_back))
 
 
-def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: bool) -> Shard | None:
+def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: bool, executor: str) -> Shard | None:
     """--shard / --merge, refused before any work when they cannot mean what they say."""
     import os
 
     from ..cards.shard import parse_shard
+    from ..publish.executors import parse_executor
 
+    if merge and parse_executor(executor) is not None:
+        raise UsageError("--merge runs no step: --executor has nothing to send")
     if shard is not None and merge:
         raise UsageError("--shard and --merge are separate jobs: the shards first, then one --merge")
     if (shard is not None or merge) and ledger is None:

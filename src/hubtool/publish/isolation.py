@@ -44,3 +44,13 @@ def isolated_asset(what: str, work: Callable[[], T]) -> T:
         raise
     except Exception as exc:  # the per-card boundary (see the module docstring)
         raise InternalError(internal_reason(exc, f"publish: {what}")) from exc
+
+
+def isolated_task(what: str, work: Callable[[], T]) -> T | str:
+    """A task's result, or why it failed: whatever went wrong on the machine that ran it is that card's failure."""
+    try:
+        return work()
+    except HubtoolError as exc:
+        return exc.message
+    except Exception as exc:  # the per-card boundary (see the module docstring)
+        return internal_reason(exc, what)

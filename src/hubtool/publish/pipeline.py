@@ -28,16 +28,18 @@ from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
-from ..runtimes.registry import managed_identities, workers_started
+from ..runtimes.registry import MANAGED, managed_identities, runtime_for, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
+from .cardtask import CardTask
 from .carry import carried_documents, is_transient
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
+from .executors import DaskExecutor, parse_executor
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
 from .isolation import isolated_step
 from .ledger import Ledger
 from .outcomes import outcome_key, outcome_of, replay
-from .runs import STEPS, CardRun, PublishOptions, PublishResult
+from .runs import STEPS, CardRun, PublishOptions, PublishResult, Step
 from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
 from .steps import AssetSteps, GoldenStep, StepContext
@@ -56,17 +58,21 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
     """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
     local = local_store(config, store)
     target = target_for(options.to, config)
-    ledger = _ledger(local.root / "ledger.sqlite", options.ledger, config, progress)
+    address = parse_executor(options.executor)
+    executor = DaskExecutor(address) if address else None
+    ledger = shared_or_local_ledger(local.root / "ledger.sqlite", options.ledger, config, progress)
     try:
         fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
         publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
-                              progress=progress)
+                              progress=progress, executor=executor, store=store)
         return publisher.run(paths, target)
     finally:
         ledger.close()
+        if executor is not None:
+            executor.close()
 
 
-def _ledger(path: Path, shared: str | None, config: HubConfig, progress: Progress) -> Ledger:
+def shared_or_local_ledger(path: Path, shared: str | None, config: HubConfig, progress: Progress = SILENT) -> Ledger:
     """The local ledger, or with `--ledger` the shared one it caches (a folder or s3://bucket/prefix)."""
     if shared is None:
         return Ledger(path, progress=progress)
@@ -79,10 +85,20 @@ def _ledger(path: Path, shared: str | None, config: HubConfig, progress: Progres
     return SharedLedger(path, verdicts, progress=progress)
 
 
+def _task_failed(run: CardRun, why: str) -> None:
+    run.steps["fetch"] = Step("failed", f"the card's task failed: {why}")
+    for name in STEPS[2:]:
+        run.steps[name] = Step("skipped", "an earlier step did not pass")
+
+
 class Publisher:
     def __init__(self, config: HubConfig, fetcher: Fetcher, ledger: Ledger, options: PublishOptions, *,
-                 runtime_identity: dict[str, str], progress: Progress = SILENT) -> None:
+                 runtime_identity: dict[str, str], progress: Progress = SILENT, record_outcomes: bool = False,
+                 executor: DaskExecutor | None = None, store: Path | None = None) -> None:
         self.config = config
+        self.record_outcomes = record_outcomes or options.shard is not None
+        self.executor = executor
+        self.store = store  # --store, for the executor's tasks
         self.fetcher = fetcher
         self.ledger = ledger
         self.options = options
@@ -111,13 +127,17 @@ class Publisher:
         mine = runs if shard is None else [r for r in runs if shard.takes(r.card)]
         if shard is not None:
             self.progress.status(f"shard {shard}: {len(mine)} of {len(runs)} cards")
-        self._steps(mine)
+        if self.executor is not None:
+            self._distributed(mine, self.executor)
+        else:
+            self.steps(mine)
         if shard is None:
             return self._commit(runs, target)
         cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
         return PublishResult(mine, None, self._counters(mine), shard=shard)
 
-    def _steps(self, runs: list[CardRun]) -> None:
+    def steps(self, runs: list[CardRun]) -> None:
+        """Fetch, inspect and golden for these (checked) cards, here."""
         self.progress.status("fetching assets")
         self.assets.fetch(runs)
         self.progress.status("inspecting assets")
@@ -126,11 +146,40 @@ class Publisher:
         for i, run in enumerate(runs, 1):
             isolated_step(run, "golden", lambda: self.golden.run(run))  # noqa: B023 - run at once
             self._gate(run)
-            if self.options.shard is not None:
+            if self.record_outcomes:
                 self._shared().record_outcome(self._outcome_key(run), outcome_of(run))  # as each card ends
             golden = run.steps["golden"]
             if not golden.cached and golden.status != "skipped":
                 self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
+
+    def _distributed(self, runs: list[CardRun], executor: DaskExecutor) -> None:
+        """--executor dask://: one task per card the check passed, each outcome replayed here as it comes."""
+        passed = [r for r in runs if r.passed("check")]
+        self.steps([r for r in runs if not r.passed("check")])  # all skips: nothing to send
+        offered = executor.offered()
+        tasks: list[tuple[CardTask, str | None]] = []
+        for run in passed:
+            plan = self.golden.runner.plan(run.metadata or {})
+            needs = runtime_for(str(plan.asset.file_format)) if plan.asset is not None and plan.set_name else None
+            tasks.append((CardTask(str(self.config.path) if self.config.path else None, str(run.path.absolute()),
+                                   str(self.store.absolute()) if self.store else None, self.options.ledger,
+                                   self.options.offline, self.options.timeout, self.options.jobs),
+                          needs if needs in offered else None))
+            if needs in MANAGED and needs not in offered:  # a task asking for it would wait forever
+                _task_failed(run, f"no worker of the Dask cluster at {executor.where} offers the {needs} resource "
+                                  f"(start the workers that have it with --resources {needs}=1)")
+                self._gate(run)
+        sent = [(r, t) for r, t in zip(passed, tasks, strict=True) if "fetch" not in r.steps]
+        for done, (i, result) in enumerate(executor.run([t for _, t in sent]), 1):
+            run, (_, needs) = sent[i]
+            outcome = result.get("outcome") if isinstance(result, dict) else None
+            if not (isinstance(outcome, dict) and replay(run, outcome)):
+                _task_failed(run, result if isinstance(result, str) else "the task returned no outcome")
+            elif needs and run.golden and run.golden.runtime not in (None, self.runtime_identity.get(needs)):
+                _task_failed(run, f"its worker ran {needs} {run.golden.runtime}, this machine's index names "
+                                  f"{self.runtime_identity.get(needs)}: install the same version on the workers")
+            self._gate(run)
+            self.progress.status(f"{done}/{len(sent)} cards back from {executor.where}: {run.display}")
 
     def _commit(self, runs: list[CardRun], target: PublishTarget) -> PublishResult:
         if self.options.with_assets:

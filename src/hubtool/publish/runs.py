@@ -130,6 +130,7 @@ class PublishOptions:
     ledger: str | None = None  # a shared ledger (folder or s3://bucket/prefix) the local one caches
     shard: Shard | None = None  # run the steps of this shard's cards, record their outcomes, commit nothing
     merge: bool = False  # replay every card's recorded outcome, then commit
+    executor: str = "local"  # or dask://HOST:PORT: where the cards' steps run
 
 
 @dataclass
