@@ -10,7 +10,7 @@ layout to object storage.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from . import layout
 from .fetcher import Fetcher, FetchOutcome
 from .sources import fetcher_for
 from .store import DirectoryStore
+
+MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,14 @@ def referenced_digests(cards: Sequence[Card]) -> set[str]:
     return {t.digest for t in tasks_for(cards)[0]}
 
 
-def manifest(cards: Sequence[Card], results: Sequence[AssetResult], root: Path) -> JSONObject:
+def sizes_of(results: Sequence[AssetResult]) -> dict[str, int]:
+    """digest -> size of every blob the results put in the mirror."""
+    return {r.task.digest: r.outcome.size for r in results if r.outcome}
+
+
+def manifest(cards: Sequence[Card], sizes: Mapping[str, int], root: Path) -> JSONObject:
     """What a mirror holds: per card (by its path in the hub at `root`) and asset, the origin, SHA-256, size
-    and format."""
-    sizes = {r.task.digest: r.outcome.size for r in results if r.outcome}
+    and format; `sizes` has the blobs the mirror holds."""
     entries: list[JSONObject] = []
     for card in sorted(cards, key=lambda c: hub_path(c.path, root)):
         meta = card.metadata
@@ -140,18 +146,20 @@ def manifest(cards: Sequence[Card], results: Sequence[AssetResult], root: Path) 
 
 
 def mirror_hub(cards: Sequence[Card], config: HubConfig, to: str, *, local: DirectoryStore, jobs: int = 4,
-               progress: Progress = SILENT) -> list[AssetResult]:
-    """Write every asset of the cards and a manifest to a folder or to s3://bucket/prefix."""
+               progress: Progress = SILENT, manifest_name: str = MANIFEST) -> list[AssetResult]:
+    """Write every asset of the cards and a manifest (a shard's: `manifest_name`) to a folder or to
+    s3://bucket/prefix."""
     if to.startswith("s3://"):
-        return _mirror_to_s3(cards, config, to, fetcher_for(config, local, progress=progress), jobs=jobs)
+        return _mirror_to_s3(cards, config, to, fetcher_for(config, local, progress=progress), jobs=jobs,
+                             manifest_name=manifest_name)
     fetcher = fetcher_for(config, DirectoryStore(Path(to)), local_stores=(local,), progress=progress)
     results = fetch_cards(cards, fetcher, jobs=jobs)
-    write_atomic(Path(to) / "manifest.json", pretty_json(manifest(cards, results, config.root)))
+    write_atomic(Path(to) / manifest_name, pretty_json(manifest(cards, sizes_of(results), config.root)))
     return results
 
 
 def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: Fetcher, *,
-                  jobs: int) -> list[AssetResult]:
+                  jobs: int, manifest_name: str) -> list[AssetResult]:
     """Fetch into the local store (verified), then upload each blob put-if-absent, then the manifest."""
     from .s3.blobs import S3BlobStore
     from .s3.client import S3Location, client_for
@@ -175,5 +183,5 @@ def _mirror_to_s3(cards: Sequence[Card], config: HubConfig, url: str, fetcher: F
         outcome = FetchOutcome(digest, result.outcome.size, url, "uploaded" if stored.created else "present",
                                result.outcome.transferred, result.outcome.resumed_from, stored.proof)
         uploaded.append(AssetResult(result.task, outcome))
-    S3RefStore(location, client).put("manifest.json", canonical(manifest(cards, uploaded, config.root)))
+    S3RefStore(location, client).put(manifest_name, canonical(manifest(cards, sizes_of(uploaded), config.root)))
     return uploaded

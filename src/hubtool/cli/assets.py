@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,17 +49,32 @@ def mirror(
     to: str = typer.Option(..., "--to", help="Mirror folder, or s3://bucket/prefix (blobs/ + manifest.json)."),
     store: Path | None = typer.Option(None, "--store", help="Local store to copy from before downloading."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=64, help="Transfers at once."),
+    shard: str | None = typer.Option(None, "--shard", help="I/N or ci: this shard's cards only; its manifest is "
+                                                           "manifests/shard-I-of-N.json."),
+    merge: bool = typer.Option(False, "--merge", help="Write manifest.json from the shards' manifests "
+                                                      "(no transfer)."),
     fmt: AssetFormat = typer.Option(AssetFormat.text, "--format", "-f", help=FORMAT_HELP),
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
 ) -> None:
     """Copy every asset of the hub into a static mirror folder, verified, resumable, idempotent."""
-    from ..assets.mirror import mirror_hub
+    from ..assets.mirror import MANIFEST, mirror_hub
+    from ..assets.mirrormerge import merge_mirror, shard_manifest
     from ..assets.store import local_store
+    from ..cards.shard import parse_shard
 
-    hub, cards, problems = hub_cards(paths, config)
+    if shard is not None and merge:
+        raise UsageError("--shard and --merge are separate jobs: the shards first, then one --merge")
+    hub, cards, problems = hub_cards(paths, config, shard)
+    if merge:
+        done = merge_mirror(cards, hub, to)
+        typer.echo(f"{done.where}: manifest.json written for {done.cards} cards from {done.manifests} shard "
+                   "manifests")
+        exit_with(bool(problems))
+    name = shard_manifest(parse_shard(shard, os.environ)) if shard is not None else MANIFEST
     progress = TerminalProgress(bars=True)
     with progress.shown():
-        results = mirror_hub(cards, hub, to, local=local_store(hub, store), jobs=jobs, progress=progress)
+        results = mirror_hub(cards, hub, to, local=local_store(hub, store), jobs=jobs, progress=progress,
+                             manifest_name=name)
     _render(results, fmt, unparsed=bool(problems))
 
 

@@ -1,0 +1,104 @@
+"""A mirror written by shards: `mirror --shard I/N` puts its cards' blobs and `manifests/shard-I-of-N.json`;
+one `mirror --merge` then writes `manifest.json` from those, with no transfer.
+
+Shards never write `manifest.json` (n jobs would overwrite each other's, each naming only its own
+cards).  The merge reads the hub's cards and every shard manifest in the mirror, and writes the
+manifest a single `mirror` run would have written, byte for byte.  A card is covered when some
+shard manifest lists it with exactly its current assets (a stale manifest from another checkout
+covers nothing that changed); a card no manifest covers refuses the merge, naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..cards.card import Card, hub_path
+from ..cards.shard import Shard
+from ..config import HubConfig
+from ..durable import JSON, JSONObject, canonical, pretty_json, write_atomic
+from ..errors import StoreError, UsageError
+from .mirror import MANIFEST, manifest
+
+if TYPE_CHECKING:
+    from .s3.refs import S3RefStore
+
+SHARD_MANIFESTS = "manifests/"
+
+
+def shard_manifest(shard: Shard) -> str:
+    return f"{SHARD_MANIFESTS}shard-{shard.index}-of-{shard.total}.json"
+
+
+@dataclass(frozen=True)
+class Merged:
+    cards: int
+    manifests: int
+    where: str
+
+
+def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
+    """Write the mirror's manifest.json from its shard manifests; UsageError if a card is in none."""
+    found = _read_manifests(to, config)
+    covered: dict[str, tuple[str | None, ...]] = {}
+    sizes: dict[str, int] = {}
+    for doc in found:
+        for entry in _items(doc.get("cards")):
+            assets = _items(entry.get("assets"))
+            covered[str(entry.get("card"))] = tuple(_text(a.get("sha256")) for a in assets)
+            for a in assets:
+                size, sha = a.get("size"), a.get("sha256")
+                if isinstance(size, int) and isinstance(sha, str) and a.get("path") is not None:
+                    sizes[sha] = size  # in the mirror (a failed asset has no path)
+    missing = [c for c in cards if covered.get(hub_path(c.path, config.root)) != tuple(a.sha256 for a in c.assets)]
+    if missing:
+        shown = ", ".join(c.display for c in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise UsageError(f"--merge: {len(missing)} of {len(cards)} cards are in no shard manifest of {to} with "
+                         f"their current assets: {shown}",
+                         hint="run (or re-run) the `mirror --shard` jobs that hold them, on this checkout; "
+                              "manifest.json was not written")
+    body = manifest(cards, sizes, config.root)
+    if to.startswith("s3://"):
+        _refs(to, config).put(MANIFEST, canonical(body))
+    else:
+        write_atomic(Path(to) / MANIFEST, pretty_json(body))
+    return Merged(len(cards), len(found), to)
+
+
+def _read_manifests(to: str, config: HubConfig) -> list[JSONObject]:
+    bodies: list[bytes] = []
+    if to.startswith("s3://"):
+        refs = _refs(to, config)
+        bodies = [b for name in refs.list(SHARD_MANIFESTS) if (b := refs.read(name)) is not None]
+    else:
+        try:
+            bodies = [p.read_bytes() for p in sorted((Path(to) / SHARD_MANIFESTS).glob("shard-*-of-*.json"))]
+        except OSError as exc:
+            raise StoreError(f"cannot read the shard manifests in {to}: {exc.strerror}") from exc
+    docs = []
+    for body in bodies:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            continue  # a damaged manifest covers nothing: its cards are named as missing
+        if isinstance(doc, dict) and doc.get("format") == "hubtool-mirror/1":
+            docs.append(doc)
+    return docs
+
+
+def _refs(to: str, config: HubConfig) -> S3RefStore:
+    from .s3.client import S3Location, client_for
+    from .s3.refs import S3RefStore
+
+    return S3RefStore(S3Location.parse(to), client_for(config.object_store))
+
+
+def _items(value: JSON) -> list[JSONObject]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _text(value: JSON) -> str | None:
+    return value if isinstance(value, str) else None
