@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,36 @@ def test_two_racing_merges_commit_one_generation(tmp_path: Path, server: FaultSe
     assert docs[0]["generation"] == docs[1]["generation"]
     shown = run_cli("published", "show", "--to", to, "--config", str(root / "hub" / "hub.yaml"))
     assert shown.exit_code == 0 and "u/canary@1.0" in shown.output
+
+
+def test_a_shard_sigkilled_mid_golden_reruns_only_that_step(tmp_path: Path, server: FaultServer) -> None:
+    from test_dask_executor import _runtime_children
+
+    runtime_env()
+    root = make_hub(tmp_path, server)
+    shared = str(tmp_path / "shared-ledger")
+    owner = [i for i in (1, 2, 3) if Shard(i, 3).takes("cards/u/canary.md")][0]
+    args = ["publish", "--to", str(root / "dist-shard" / "hub"), "--store", str(root / "store-shard"),
+            "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"), "--shard", f"{owner}/3",
+            "--ledger", shared]
+    shard = subprocess.Popen([sys.executable, "-c", "from hubtool.cli import main; main()", *args], cwd=root,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, seen = time.monotonic() + 120, {}
+    while not seen and shard.poll() is None and time.monotonic() < deadline:
+        seen = _runtime_children(shard.pid)
+        time.sleep(0.01)
+    assert seen, "the shard ended before its golden step started"
+    shard.send_signal(signal.SIGKILL)  # mid-golden: CI's runner was preempted
+    shard.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in seen):
+        time.sleep(0.1)
+    assert not [pid for pid in seen if Path(f"/proc/{pid}").exists()], "its runtime worker outlived it"
+    code, rerun, out = _hubtool(root, "shard", "--shard", f"{owner}/3", "--ledger", shared)
+    c = rerun["counters"]
+    # the canary's golden step, the one that was cut, is the one step run again; what passed is not
+    assert c["golden-runs"] == 1 and c["requests"] == len(
+        [x for x in CARDS if Shard(owner, 3).takes(f"cards/u/{x}.md") and x in ("unreachable", "mismatch")]), out
+    canary = [r for r in rerun["cards"] if r["card"].endswith("canary.md")][0]
+    assert canary["steps"]["check"]["cached"] and canary["steps"]["fetch"]["status"] == "passed"
+    assert not canary["steps"]["golden"]["cached"] and canary["steps"]["golden"]["status"] == "passed"
