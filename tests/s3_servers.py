@@ -43,6 +43,17 @@ class Server:
         return client, name
 
 
+def ledger_location(kind: str, tmp_path: Path, moto: Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A shared ledger for `publish --ledger`: a folder, or (kind "s3") a fresh moto bucket, credentials set."""
+    if kind == "folder":
+        return str(tmp_path / "shared-ledger")
+    _, bucket = moto.bucket()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto.secret_key)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint)
+    return f"s3://{bucket}/hub"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
-from s3_servers import Server
+from s3_servers import Server, ledger_location
 from test_publish import make_hub
 
 from helpers import run_cli, runtime_env
@@ -43,13 +43,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(params=["folder", "s3"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path, moto: Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "folder":
-        return str(tmp_path / "shared-ledger")
-    _, bucket = moto.bucket()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto.secret_key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint)
-    return f"s3://{bucket}/hub"
+    return ledger_location(request.param, tmp_path, moto, monkeypatch)
 
 
 def test_shards_then_a_merge_publish_what_one_machine_does(tmp_path: Path, server: FaultServer, ledger: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from faultserver import FaultServer
-from s3_servers import Server
+from s3_servers import Server, ledger_location
 from test_publish import make_hub
 
 from helpers import run_cli, runtime_env
@@ -27,13 +27,7 @@ def _publish(root: Path, machine: str, ledger: str) -> dict:  # type: ignore[typ
 
 @pytest.fixture(params=["folder", "s3"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path, moto: Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "folder":
-        return str(tmp_path / "shared-ledger")
-    client, bucket = moto.bucket()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto.secret_key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.endpoint)
-    return f"s3://{bucket}/hub"
+    return ledger_location(request.param, tmp_path, moto, monkeypatch)
 
 
 def test_a_second_machine_runs_nothing_the_first_passed(tmp_path: Path, server: FaultServer, ledger: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..cards.card import Card, hub_path
+from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, pretty_json, write_atomic
@@ -55,9 +56,8 @@ def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
                     sizes[sha] = size  # in the mirror (a failed asset has no path)
     missing = [c for c in cards if covered.get(hub_path(c.path, config.root)) != tuple(a.sha256 for a in c.assets)]
     if missing:
-        shown = ", ".join(c.display for c in missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise UsageError(f"--merge: {len(missing)} of {len(cards)} cards are in no shard manifest of {to} with "
-                         f"their current assets: {shown}",
+                         f"their current assets: {first_few([c.display for c in missing])}",
                          hint="run (or re-run) the `mirror --shard` jobs that hold them, on this checkout; "
                               "manifest.json was not written")
     body = manifest(cards, sizes, config.root)

@@ -89,6 +89,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def first_few(names: list[str], limit: int = 5) -> str:
+    """"a, b, c, ...": what a refusal about many cards shows of them."""
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
 def github_command(level: str, message: str, *, file: str | None = None, line: int = 0, col: int = 0,
                    title: str | None = None) -> str:
     """One workflow command, escaped by GitHub's rules (a newline, `::` or `,` in a file name or a

@@ -19,7 +19,7 @@ from ..assets.s3.refs import S3RefStore
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
 from ..cards.card import discover
-from ..cards.report import counted
+from ..cards.report import counted, first_few
 from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig
 from ..durable import JSONObject
@@ -209,9 +209,9 @@ class Publisher:
         found = self._shared().outcomes(list(keys.values()))
         missing = [r for r in runs if not (keys[r.card] in found and replay(r, found[keys[r.card]]))]
         if missing:
-            shown = ", ".join(r.display for r in missing[:5]) + (", ..." if len(missing) > 5 else "")
             raise UsageError(f"--merge: {counted(len(missing), 'card')} of {len(runs)} have no outcome recorded "
-                             f"for these inputs in {self._shared().shared.where}: {shown}",
+                             f"for these inputs in {self._shared().shared.where}: "
+                             f"{first_few([r.display for r in missing])}",
                              hint="run (or re-run) the shards that hold them, on this same checkout and "
                                   "configuration, then merge again; nothing was published")
         for run in runs:
