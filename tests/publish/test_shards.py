@@ -70,6 +70,15 @@ def test_shards_then_a_merge_publish_what_one_machine_does(tmp_path: Path, serve
     assert _tree(root / "dist-merge" / "hub") == generation  # the index, the documents, the catalog
     again, second, out = _hubtool(root, "merge", "--merge", "--ledger", ledger)
     assert second["counters"]["unchanged"] == 1, out
+    for i in (1, 2, 3):  # the unchanged hub again, on fresh runners: nothing downloaded, nothing run
+        _, rerun, out = _hubtool(root, f"fresh{i}", "--shard", f"{i}/3", "--ledger", ledger)
+        c = rerun["counters"]
+        published = [r for r in rerun["cards"] if r["published"]]
+        assert c["outcomes-reused"] == len(published) and c["workers"] == 0 and c["golden-runs"] <= 1, out
+        assert all(s["cached"] for r in published for s in r["steps"].values())
+        # only the held-back cards are verified again (a failure may be the network's): one request each
+        again = [r for r in rerun["cards"] if not r["published"] and r["steps"]["check"]["status"] == "passed"]
+        assert c["requests"] == len(again), out
 
 
 def test_a_merge_with_a_shard_missing_refuses_and_publishes_nothing(tmp_path: Path, server: FaultServer) -> None:

@@ -9,6 +9,7 @@ did not apply.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,6 +100,7 @@ class Publisher:
         self.record_outcomes = record_outcomes or options.shard is not None
         self.executor = executor
         self.store = store  # --store, for the executor's tasks
+        self.reused = 0  # cards a shard replayed from their recorded outcome
         self.fetcher = fetcher
         self.ledger = ledger
         self.options = options
@@ -125,12 +127,13 @@ class Publisher:
             return self._commit(runs, target)
         shard = self.options.shard
         mine = runs if shard is None else [r for r in runs if shard.takes(r.card)]
+        todo = mine if shard is None else self._not_done(mine)
         if shard is not None:
-            self.progress.status(f"shard {shard}: {len(mine)} of {len(runs)} cards")
+            self.progress.status(f"shard {shard}: {len(mine)} of {len(runs)} cards, {len(todo)} to verify")
         if self.executor is not None:
-            self._distributed(mine, self.executor)
+            self._distributed(todo, self.executor)
         else:
-            self.steps(mine)
+            self.steps(todo)
         if shard is None:
             return self._commit(runs, target)
         cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
@@ -193,6 +196,7 @@ class Publisher:
     def _counters(self, runs: list[CardRun]) -> dict[str, int]:
         return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,
                 "ledger-hits": self.ledger.hits, "shared-ledger-hits": self.ledger.shared_hits, "unchanged": 0,
+                "outcomes-reused": self.reused,
                 "requests": self.fetcher.stats.requests, "workers": workers_started() - self._workers_before}
 
     def _shared(self) -> SharedLedger:
@@ -201,6 +205,29 @@ class Publisher:
 
     def _outcome_key(self, run: CardRun) -> str:
         return outcome_key(run, self.golden.key_for(run), self.runtime_identity)
+
+    def _not_done(self, runs: list[CardRun]) -> list[CardRun]:
+        """A shard's cards that have no publishable outcome for these inputs yet: the others are replayed
+        (shown as remembered), so an unchanged hub costs a shard no download and no golden run."""
+        keys = {r.card: self._outcome_key(r) for r in runs}
+        found = self._shared().outcomes(list(keys.values()))
+        todo = []
+        for run in runs:
+            outcome = found.get(keys[run.card])
+            check = run.steps["check"]
+            if outcome is None or not replay(run, outcome):
+                todo.append(run)
+                continue
+            self._gate(run)
+            if not run.published:  # a failure may be the network's: verified again, from the check on
+                run.steps, run.fetched, run.inspected, run.golden = {"check": check}, {}, {}, None
+                run.held_because, run.held_transient, run.verified = "", False, True
+                todo.append(run)
+                continue
+            run.steps.update({name: dataclasses.replace(step, cached=True) for name, step in run.steps.items()})
+            run.steps["check"] = check
+            self.reused += 1
+        return todo
 
     def _replay(self, runs: list[CardRun]) -> None:
         """--merge: every card's steps from the outcome a shard recorded; refused if any card has none."""
