@@ -59,10 +59,11 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
     """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
     local = local_store(config, store)
     target = target_for(options.to, config)
-    address = parse_executor(options.executor)
-    executor = DaskExecutor(address) if address else None
     ledger = shared_or_local_ledger(local.root / "ledger.sqlite", options.ledger, config, progress)
+    executor = None
     try:
+        address = parse_executor(options.executor)
+        executor = DaskExecutor(address) if address else None
         fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
         publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
                               progress=progress, executor=executor, store=store)

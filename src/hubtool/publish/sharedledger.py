@@ -89,14 +89,10 @@ class FolderVerdicts:
         except OSError as exc:
             raise StoreError(f"cannot write the shared ledger's {path}: {exc.strerror}") from exc
 
-
     def names(self, prefix: str) -> list[str]:
-        top = self.root / prefix
-        try:
-            return [f"{prefix}{Path(d).relative_to(top).as_posix()}/{f}".replace("/./", "/")
-                    for d, _, files in os.walk(top) for f in files if not f.startswith(".tmp-")]
-        except OSError as exc:
-            raise StoreError(f"cannot list the shared ledger's {top}: {exc.strerror}") from exc
+        # a folder that cannot be listed lists nothing (os.walk): its records are misses, never an error
+        return [(Path(d) / f).relative_to(self.root).as_posix()
+                for d, _, files in os.walk(self.root / prefix) for f in files if not f.startswith(".tmp-")]
 
 
 class BucketVerdicts:
@@ -157,7 +153,6 @@ class SharedLedger(Ledger):
             self.shared.create(record_name(key), body)
             if self._known is not None:
                 self._known.add(record_name(key))
-
 
     def record_outcome(self, key: str, outcome: JSONObject) -> None:
         """A card's outcome (outcomes.py), as a new record: a re-run's newer outcome is not refused."""
