@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,19 @@ def blocked(*modules: str) -> list[str]:
     """hubtool as if `modules` were not installed (an import of one fails as it would in a core install)."""
     code = f"import sys\nfor m in {modules!r}: sys.modules[m] = None\nfrom hubtool.cli import main\nmain()"
     return [sys.executable, "-c", code]
+
+
+def test_publish_without_numpy_holds_golden_cards_back_naming_the_extra(tmp_path: Path) -> None:
+    # numpy loads only where golden makes arrays (a re-run that runs no model never imports it), so the
+    # step that needs it says what to install instead of failing at start-up or as an internal error
+    shutil.copytree(REPO / "hub", tmp_path / "hub", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "cards" / "hubtool").mkdir(parents=True)
+    shutil.copy(REPO / "cards" / "hubtool" / "cifar10-cnn-canary.md", tmp_path / "cards" / "hubtool")
+    done = subprocess.run(blocked("numpy") + ["publish", "--to", str(tmp_path / "dist")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "golden unavailable: golden inference needs hubtool's 'golden' extra (numpy is not installed)" \
+        in done.stdout and "internal error" not in done.stdout + done.stderr
 
 
 def wheelhouse() -> Path:

@@ -55,6 +55,8 @@ def golden(
 
 def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout: float, fmt: GoldenFormat,
             config: Path | None, html: Path | None, shard: str | None) -> None:
+    import numpy  # noqa: F401  # every model run needs it: a missing extra is named here, before any work
+
     from ..assets.sources import fetcher_for
     from ..assets.store import local_store
     from ..golden.card import GoldenRunner

@@ -192,6 +192,9 @@ class GoldenRunner:
                 result = run_golden(gset, pre, session, decoded)
         except RuntimeUnavailable as exc:
             return GoldenResult("unavailable", exc.message, gset.name, details=details)
+        except ModuleNotFoundError as exc:  # numpy or Pillow, imported only where images and arrays are made
+            return GoldenResult("unavailable", f"golden inference needs hubtool's 'golden' extra ({exc.name} is "
+                                "not installed): pip install 'hubtool[golden]'", gset.name, details=details)
         except WorkerError as exc:
             if exc.error_type == "NetworkMismatch" and options.network is not None:
                 return GoldenResult("failed", mismatch_message(options.network, exc.details), gset.name,

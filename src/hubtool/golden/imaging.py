@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageError, SpecialFile
 from ..textdecode import open_regular
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Preprocess:
 
 def load_rgb(path: Path) -> np.ndarray:
     """Decode any image Pillow reads to an HxWx3 uint8 RGB array."""
+    import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -73,6 +75,7 @@ def load_rgb(path: Path) -> np.ndarray:
 def resize(rgb: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
     if rgb.shape[:2] == tuple(size):
         return rgb
+    import numpy as np
     from PIL import Image
 
     filters = {"bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST,
@@ -83,6 +86,8 @@ def resize(rgb: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
 
 def to_tensor(rgb: np.ndarray, pre: Preprocess, size: tuple[int, int]) -> np.ndarray:
     """The model input for one decoded image."""
+    import numpy as np
+
     x = resize(rgb, size, pre.resize).astype(np.float32)
     x *= np.float32(pre.scale)
     x -= np.asarray(pre.mean, dtype=np.float32)

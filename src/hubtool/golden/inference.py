@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..durable import JSONObject
 from ..runtimes.protocol import Session
 from .imaging import Preprocess, input_size, load_rgb, to_tensor
 from .sets import Case, GoldenSet
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def run_golden(gset: GoldenSet, pre: Preprocess, session: Session,
 
     `decoded` holds images decode_ahead already read (each is used once, then dropped).
     """
+    import numpy as np
+
     shapes = session.input_shapes()
     if len(shapes) != 1:
         return GoldenResult("failed", f"the model has {len(shapes)} inputs; golden sets feed one image",
@@ -123,6 +127,8 @@ def run_golden(gset: GoldenSet, pre: Preprocess, session: Session,
 
 
 def judge(case: Case, scores: np.ndarray, gset: GoldenSet) -> CaseResult:
+    import numpy as np
+
     labels = gset.labels
     if scores.size != len(labels):
         return CaseResult(case.image, case.expect, False, 0, [], case.top_k,

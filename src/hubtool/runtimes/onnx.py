@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import RuntimeUnavailable
 from .protocol import OpenOptions
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 
 class OnnxSession:
@@ -26,6 +28,8 @@ class OnnxSession:
         return [tuple(d if isinstance(d, int) else 1 for d in i.shape) for i in self._inputs]
 
     def predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        import numpy as np
+
         feed = {i.name: a for i, a in zip(self._inputs, arrays, strict=True)}
         return [np.asarray(o) for o in self.session.run(None, feed)]
 

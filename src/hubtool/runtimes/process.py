@@ -17,13 +17,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, TypeVar
 
 from ..durable import JSON, JSONObject
 from ..errors import ModelError, WorkerCrashed, WorkerHung
 from .spawn import Recipe, Spawned, kill_group, release, start
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 _W = TypeVar("_W", bound="WorkerProcess")
 
@@ -153,6 +154,8 @@ class WorkerProcess:
         return reply, outputs
 
     def _send(self, header: JSONObject, arrays: list[np.ndarray]) -> None:
+        import numpy as np
+
         assert self.proc is not None and self.proc.stdin is not None
         specs: list[JSON] = []
         payload = []
@@ -185,6 +188,8 @@ class WorkerProcess:
         return b"".join(chunks)
 
     def _receive(self, op: str, deadline: float) -> tuple[JSONObject, list[np.ndarray]]:
+        import numpy as np
+
         (length,) = struct.unpack(">I", self._read(4, deadline, op))
         # our own worker's header: its shape is the protocol's, so it is read untyped
         header = json.loads(self._read(length, deadline, op))

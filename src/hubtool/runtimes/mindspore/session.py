@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ...assets.mindir import read_mindir
 from ...durable import JSON, JSONObject
 from ...errors import ModelError, ProtobufFormatError
 from ..protocol import Network, OpenOptions
 from .client import DEFAULT_RLIMIT_AS, MindsporeWorker, installed_env
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 
 class MindsporeSession:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..protocol import OpenOptions
 from .client import MsliteWorker
 from .env import installed_env
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
 
 class MsliteSession:
