@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 #: seconds to wait for the scheduler to answer before the publish gives up
-CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT = 5
 
 
 def parse_executor(text: str) -> str | None:
