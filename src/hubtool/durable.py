@@ -31,6 +31,11 @@ def canonical(doc: object) -> bytes:
             + "\n").encode()
 
 
+def objects_in(value: JSON) -> list[JSONObject]:
+    """The objects of a JSON list read back from a file (anything else in it, or a non-list: none)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def compact(value: object) -> bytes:
     """`canonical` without its newline: the encoding of a value inside a canonical document."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()

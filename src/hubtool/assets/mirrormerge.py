@@ -20,7 +20,7 @@ from ..cards.card import Card, hub_path
 from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig
-from ..durable import JSON, JSONObject, canonical, pretty_json, write_atomic
+from ..durable import JSON, JSONObject, canonical, objects_in, pretty_json, write_atomic
 from ..errors import StoreError, UsageError
 from .mirror import MANIFEST, manifest
 
@@ -47,8 +47,8 @@ def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
     covered: dict[str, tuple[str | None, ...]] = {}
     sizes: dict[str, int] = {}
     for doc in found:
-        for entry in _items(doc.get("cards")):
-            assets = _items(entry.get("assets"))
+        for entry in objects_in(doc.get("cards")):
+            assets = objects_in(entry.get("assets"))
             covered[str(entry.get("card"))] = tuple(_text(a.get("sha256")) for a in assets)
             for a in assets:
                 size, sha = a.get("size"), a.get("sha256")
@@ -94,10 +94,6 @@ def _refs(to: str, config: HubConfig) -> S3RefStore:
     from .s3.refs import S3RefStore
 
     return S3RefStore(S3Location.parse(to), client_for(config.object_store))
-
-
-def _items(value: JSON) -> list[JSONObject]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _text(value: JSON) -> str | None:

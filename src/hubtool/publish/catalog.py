@@ -18,7 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ..durable import JSON, JSONObject
+from ..durable import JSON, JSONObject, objects_in
 from ..errors import GoldenSetError
 from ..golden.inference import GoldenResult
 from ..golden.report import case_dict
@@ -108,20 +108,16 @@ def _golden_view(number: int, card: str, m: JSONObject, result: GoldenResult) ->
     golden: JSONObject = {"status": result.status, "reason": None if result.status == "passed" else result.message,
                           "set": result.set_name, "correct": result.correct, "cases": len(result.cases)}
     score = f"{result.correct}/{len(result.cases)}" if result.cases else ""
-    formats = sorted({str(a.get("file-format")) for a in _items(m.get("asset")) if a.get("file-format")})
+    formats = sorted({str(a.get("file-format")) for a in objects_in(m.get("asset")) if a.get("file-format")})
     return CardView(page, "../", card, name, _text(m.get("module-type")), _text(m.get("train-dataset")),
                     _text(m.get("accuracy")), formats, result.status, golden, score,
                     [(k, _text(v)) for k, v in m.items() if k not in ("asset", "golden")],
                     [{"index": i, "format": a.get("file-format"), "sha256": a.get("asset-sha256"), "size": None,
                       "kind": None, "origin": a.get("asset-link"), "translated": None, "path": None}
-                     for i, a in enumerate(_items(m.get("asset")))],
+                     for i, a in enumerate(objects_in(m.get("asset")))],
                     "", result.set_name,
                     sorted((case_dict(c) for c in result.cases), key=lambda r: (bool(r["passed"]), str(r["image"]))),
                     result.details.ran if result.details else None)
-
-
-def _items(value: JSON) -> list[JSONObject]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _slug(name: str) -> str:

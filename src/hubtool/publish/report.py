@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..cards.report import JUnitCase, counted, github_command, junit_document, render_github
-from ..durable import JSONObject
+from ..durable import JSONObject, objects_in
 from .runs import STEPS, PublishResult
 from .target import Published
 
@@ -95,8 +95,7 @@ def render_table(result: PublishResult) -> str:
 def render_published(found: Published) -> str:
     """The newest generation of a published hub, one line per card."""
     index = found.index
-    listed = index.get("cards")
-    cards = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+    cards = objects_in(index.get("cards"))
     hub = index.get("hub")
     name = hub.get("name") if isinstance(hub, dict) else None
     lines = [f"generation: {found.generation}",
