@@ -102,6 +102,7 @@ class Publisher:
         self.executor = executor
         self.store = store  # --store, for the executor's tasks
         self.reused = 0  # cards a shard replayed from their recorded outcome
+        self._outcome_keys: dict[str, str] = {}  # card -> its outcome key, for this run's inputs
         self.fetcher = fetcher
         self.ledger = ledger
         self.options = options
@@ -161,21 +162,21 @@ class Publisher:
         passed = [r for r in runs if r.passed("check")]
         self.steps([r for r in runs if not r.passed("check")])  # all skips: nothing to send
         offered = executor.offered()
-        tasks: list[tuple[CardTask, str | None]] = []
+        sent: list[tuple[CardRun, CardTask, str | None]] = []  # with the runtime resource the task asks for
         for run in passed:
             plan = self.golden.runner.plan(run.metadata or {})
             needs = runtime_for(str(plan.asset.file_format)) if plan.asset is not None and plan.set_name else None
-            tasks.append((CardTask(str(self.config.path) if self.config.path else None, str(run.path.absolute()),
-                                   str(self.store.absolute()) if self.store else None, self.options.ledger,
-                                   self.options.offline, self.options.timeout, self.options.jobs),
-                          needs if needs in offered else None))
             if needs in MANAGED and needs not in offered:  # a task asking for it would wait forever
                 _task_failed(run, f"no worker of the Dask cluster at {executor.where} offers the {needs} resource "
                                   f"(start the workers that have it with --resources {needs}=1)")
                 self._gate(run)
-        sent = [(r, t) for r, t in zip(passed, tasks, strict=True) if "fetch" not in r.steps]
-        for done, (i, result) in enumerate(executor.run([t for _, t in sent]), 1):
-            run, (_, needs) = sent[i]
+                continue
+            sent.append((run, CardTask(str(self.config.path) if self.config.path else None, str(run.path.absolute()),
+                                       str(self.store.absolute()) if self.store else None, self.options.ledger,
+                                       self.options.offline, self.options.timeout, self.options.jobs),
+                         needs if needs in offered else None))
+        for done, (i, result) in enumerate(executor.run([(task, needs) for _, task, needs in sent]), 1):
+            run, _, needs = sent[i]
             outcome = result.get("outcome") if isinstance(result, dict) else None
             if not (isinstance(outcome, dict) and replay(run, outcome)):
                 _task_failed(run, result if isinstance(result, str) else "the task returned no outcome")
@@ -205,7 +206,11 @@ class Publisher:
         return self.ledger
 
     def _outcome_key(self, run: CardRun) -> str:
-        return outcome_key(run, self.golden.key_for(run), self.runtime_identity)
+        """The card's outcome key, planned once per run (a shard looks it up, then records under it)."""
+        key = self._outcome_keys.get(run.card)
+        if key is None:
+            key = self._outcome_keys[run.card] = outcome_key(run, self.golden.key_for(run), self.runtime_identity)
+        return key
 
     def _not_done(self, runs: list[CardRun]) -> list[CardRun]:
         """A shard's cards that have no publishable outcome for these inputs yet: the others are replayed
