@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, existing, hub_cards
+from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, existing, hub_cards, shard_option
 from .failures import EXIT_FINDINGS
 from .progress import TerminalProgress
 
@@ -60,17 +60,17 @@ def mirror(
     from ..assets.mirror import MANIFEST, mirror_hub
     from ..assets.mirrormerge import merge_mirror, shard_manifest
     from ..assets.store import local_store
-    from ..cards.shard import parse_shard
 
     if shard is not None and merge:
         raise UsageError("--shard and --merge are separate jobs: the shards first, then one --merge")
-    hub, cards, problems = hub_cards(paths, config, shard)
+    picked = shard_option(shard)
+    hub, cards, problems = hub_cards(paths, config, picked)
     if merge:
         done = merge_mirror(cards, hub, to)
         typer.echo(f"{done.where}: manifest.json written for {done.cards} cards from {done.manifests} shard "
                    "manifests")
         exit_with(bool(problems))
-    name = shard_manifest(parse_shard(shard, os.environ)) if shard is not None else MANIFEST
+    name = shard_manifest(picked) if picked is not None else MANIFEST
     progress = TerminalProgress(bars=True)
     with progress.shown():
         results = mirror_hub(cards, hub, to, local=local_store(hub, store), jobs=jobs, progress=progress,
@@ -116,7 +116,6 @@ def upgrade_ms_cmd(
 
 def _upgrade_destination(source: Path, dest: Path | None, *, in_place: bool) -> Path:
     """The file upgrade-ms writes; a folder, a missing folder or the input itself is refused clearly."""
-    import os
 
     if dest is None:
         if not in_place:

@@ -15,6 +15,7 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..cards.card import Card
+    from ..cards.shard import Shard
     from ..config import HubConfig
     from ..diagnostics import Diagnostic
 
@@ -76,15 +77,20 @@ def report_unparsed(problems: list[Diagnostic]) -> None:
         sys.stderr.write(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}\n")
 
 
-def hub_cards(paths: list[Path] | None, config: Path | None,
-              shard: str | None = None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
-    """The hub, its parsed cards, and the cards that do not parse (reported on stderr); with `shard`
-    (I/N or ci), only that shard's cards (cards/shard.py), said on stderr."""
-    from ..cards.card import discover, hub_path
+def shard_option(text: str | None) -> Shard | None:
+    """--shard I/N|ci, refused (a UsageError) before any work."""
     from ..cards.shard import parse_shard
+
+    return parse_shard(text, os.environ) if text is not None else None
+
+
+def hub_cards(paths: list[Path] | None, config: Path | None,
+              picked: Shard | None = None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
+    """The hub, its parsed cards, and the cards that do not parse (reported on stderr); with a shard,
+    only that shard's cards (cards/shard.py), said on stderr."""
+    from ..cards.card import discover, hub_path
     from ..cards.validate import load_cards
 
-    picked = parse_shard(shard, os.environ) if shard is not None else None  # refused before any work
     hub, given = card_paths(paths, config)
     if picked is not None:
         found = discover(given)

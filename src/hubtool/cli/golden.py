@@ -10,7 +10,7 @@ import typer
 
 from .. import cancel
 from .app import app, exit_with, handled
-from .common import CONFIG_HELP, FORMAT_HELP, hub_cards
+from .common import CONFIG_HELP, FORMAT_HELP, hub_cards, shard_option
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _golden(paths: list[Path] | None, store: Path | None, offline: bool, timeout
     from ..golden.card import GoldenRunner
     from ..golden.report import render
 
-    hub, cards, problems = hub_cards(paths, config, shard)
+    hub, cards, problems = hub_cards(paths, config, shard_option(shard))
     progress = TerminalProgress()
     fetcher = fetcher_for(hub, local_store(hub, store), offline=offline, progress=progress)
     runner = GoldenRunner(hub, fetcher, timeout=timeout)

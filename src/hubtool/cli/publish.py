@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config
+from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config, shard_option
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -72,9 +72,6 @@ def publish(
 
 def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: bool, executor: str) -> Shard | None:
     """--shard / --merge, refused before any work when they cannot mean what they say."""
-    import os
-
-    from ..cards.shard import parse_shard
     from ..publish.executors import parse_executor
 
     if merge and parse_executor(executor) is not None:
@@ -87,7 +84,7 @@ def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: b
     if merge and with_assets:
         raise UsageError("--merge --with-assets is not supported: the verified blobs are in the shards' stores",
                          hint="publish the index with --merge, or publish with --with-assets on one machine")
-    return parse_shard(shard, os.environ) if shard is not None else None
+    return shard_option(shard)
 
 
 def _destination(to: str | None, hub: HubConfig) -> Path | str:
