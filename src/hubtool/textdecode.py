@@ -42,7 +42,14 @@ def read_regular(path: Path, max_bytes: int) -> bytes | int:
     """The regular file's bytes, or its size when that is over `max_bytes` (nothing read then)."""
     with open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
-        return size if size > max_bytes else handle.read(max_bytes + 1)
+        if size > max_bytes:
+            return size
+        # read(max_bytes + 1) would allocate a 1 MiB buffer per 2 KB card and shrink it: over 10k cards
+        # that fragments the heap by ~10 MiB.  One byte more than the size says whether it grew meanwhile.
+        data = handle.read(size + 1)
+        if len(data) > size:  # growing as we read: read on, as far as the limit tells
+            data += handle.read(max_bytes + 1 - len(data))
+        return data
 
 
 BOM = b"\xef\xbb\xbf"

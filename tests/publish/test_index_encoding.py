@@ -3,16 +3,17 @@ the whole index as one dict gives, for any values a card can carry."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
-from pathlib import Path
 
 import pytest
 
 from hubtool import __version__
 from hubtool.durable import JSON, JSONObject, canonical, compact, compact_object
-from hubtool.publish.index import INDEX_FORMAT, CardEntry, Document, Snapshot, card_document
+from hubtool.publish.documents import SpilledDocuments
+from hubtool.publish.index import INDEX_FORMAT, CardEntry, Document, Snapshot, card_document, snapshot_of
 from hubtool.publish.runs import CardRun
 
 AWKWARD_STRINGS = ["", "é", "模型名称", "\u2028", "\x00", "\"quoted\"", "back\\slash", "😀", "</script>",
@@ -62,10 +63,10 @@ def test_the_assembled_index_is_the_index_encoded_as_one_document() -> None:
 
 
 def test_a_run_keeps_its_metadata_encoded_and_hands_out_copies() -> None:
-    run = CardRun(Path("c.md"), "c.md", "", "c.md")
+    run = CardRun("c.md", "c.md", "c.md")
     run.metadata = {"model-name": "m", "asset": [{"asset-link": "https://x/a.ms", "asset-sha256": "0" * 64}],
                     "accuracy": math.nan}
-    assert isinstance(run.metadata_json, bytes) and json.loads(run.metadata_json)["model-name"] == "m"
+    assert isinstance(run.metadata_json, str) and json.loads(run.metadata_json)["model-name"] == "m"
     got = run.metadata
     assert got is not None
     got["model-name"] = "changed"  # a step changing its copy changes nothing
@@ -74,9 +75,45 @@ def test_a_run_keeps_its_metadata_encoded_and_hands_out_copies() -> None:
     run.metadata = {"asset": []}  # a new value forgets the assets read from the old one
     assert run.assets == []
     run.metadata = {"accuracy": math.nan, "note": "NaN in text is fine"}
-    entry = CardEntry("c.md", None, run.metadata_json or b"", ("u", "m", "1"), (), {}, True)
+    entry = CardEntry("c.md", None, (run.metadata_json or "").encode(), ("u", "m", "1"), (), {}, True)
     with pytest.raises(ValueError):  # the index refuses what JSON cannot hold, as encoding the dict did
         card_document(entry)
     run.metadata = {"note": "NaN and Infinity, in text"}
-    entry = CardEntry("c.md", None, run.metadata_json or b"", ("u", "m", "1"), (), {}, True)
+    entry = CardEntry("c.md", None, (run.metadata_json or "").encode(), ("u", "m", "1"), (), {}, True)
     assert card_document(entry).to_json()["metadata"] == {"note": "NaN and Infinity, in text"}
+
+
+def test_spilled_documents_read_back_what_was_added_in_the_order_given() -> None:
+    rng = random.Random(11)
+    docs = [Document.of(_object(rng)) for _ in range(40)]
+    spilled = SpilledDocuments()
+    try:
+        slots = [spilled.add(f"cards/u/{i}.json", doc) for i, doc in enumerate(docs)]
+        order = list(reversed(slots))
+        spilled.order(order)
+        assert len(spilled) == 40
+        assert list(spilled) == [(f"cards/u/{i}.json", docs[i]) for i in order]
+        assert spilled[-1] == ("cards/u/0.json", docs[0]) and spilled[1:3] == list(spilled)[1:3]
+        with pytest.raises(ValueError):
+            spilled.order(order[:-1])  # every slot, exactly once
+    finally:
+        spilled.close()
+
+
+def test_a_published_snapshot_is_spilled_and_indexes_as_the_documents_held_in_memory() -> None:
+    entries = [CardEntry(f"cards/u{i % 3}/m{i}.md", f"title {i}", compact({"model-name": f"m{i}", "n": i}),
+                         (f"u{i % 3}", f"m{40 - i}", "1.0"), (), {"status": "skipped"}, True) for i in range(40)]
+    snapshot = snapshot_of(entries, hub_name="h", runtimes={"mindspore-lite": "2.0.0"})
+    try:
+        assert isinstance(snapshot.documents, SpilledDocuments)
+        held = sorted(((e.ident, e.document, card_document(e)) for e in entries), key=lambda d: d[0])
+        in_memory = Snapshot("h", {"mindspore-lite": "2.0.0"}, [(name, doc) for _, name, doc in held])
+        assert snapshot.paths() == in_memory.paths() == [name for _, name, _ in held]
+        assert snapshot.index(snapshot.paths()) == in_memory.index(in_memory.paths())
+        streamed = io.BytesIO()
+        snapshot.write_index(streamed, snapshot.paths())
+        assert streamed.getvalue() == in_memory.index(in_memory.paths())
+        with pytest.raises(ValueError):
+            snapshot.write_index(io.BytesIO(), snapshot.paths()[1:])  # a name for every document
+    finally:
+        snapshot.close()

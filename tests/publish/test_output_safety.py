@@ -9,7 +9,6 @@ command whose properties decode back to what was meant, and every JUnit document
 from __future__ import annotations
 
 import xml.dom.minidom
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,7 +64,7 @@ def test_xml_attributes_and_text_always_parse(attr: str, text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(display=ANY_TEXT, reason=ANY_TEXT)
 def test_publish_reports_of_hostile_cards(display: str, reason: str) -> None:
-    run = CardRun(path=Path("c.md"), display=display, raw_sha256="0" * 64, card="c.md", held_because=reason,
+    run = CardRun(file="c.md", display=display, card="c.md", held_because=reason,
                   steps={"check": Step("failed", reason)})
     result = PublishResult(runs=[run], generation=None, counters={})
     [line] = render_annotations(result).split("\n")
@@ -120,7 +119,7 @@ def test_check_golden_and_publish_share_one_junit_layout() -> None:
     check = CheckResult(files=["cards/u/a.md"], diagnostics=[diag])
     golden = golden_junit([("cards/u/a.md", GoldenResult("failed", "wrong")),
                            ("cards/u/b.md", GoldenResult("offline", "not here"))])
-    run = CardRun(path=Path("a.md"), display="cards/u/a.md", raw_sha256="0" * 64, card="cards/u/a.md",
+    run = CardRun(file="a.md", display="cards/u/a.md", card="cards/u/a.md",
                   steps={"check": Step("passed"), "fetch": Step("failed", "HTTP 404")})
     publish = render_junit(PublishResult(runs=[run], generation=None, counters={}))
     found = {}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import UsageError
-from .app import app, exit_with, handled
+from .app import app, echo_lines, exit_with, handled
 from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config, shard_option
 from .progress import TerminalProgress
 
@@ -52,7 +52,7 @@ def publish(
 ) -> None:
     """Gate every card on check, fetch, inspect and golden; publish the ones that pass, atomically."""
     from ..publish.pipeline import publish_hub
-    from ..publish.report import render_annotations, render_json, render_junit, render_table
+    from ..publish.report import render_annotations, render_json, render_junit, table_lines
     from ..publish.runs import PublishOptions
 
     if paths and paths[0] == Path("gc") and not Path("gc").exists():
@@ -66,7 +66,10 @@ def publish(
     result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
     for kind, path in targets:
         path.write_text(render_json(result) if kind == "json" else render_junit(result))
-    typer.echo({"json": render_json, "github": render_annotations}.get(fmt.value, render_table)(result))
+    if fmt is not PublishFormat.text:
+        typer.echo({"json": render_json, "github": render_annotations}[fmt.value](result))
+    else:
+        echo_lines(table_lines(result))  # 10k cards' table is not held as one text
     exit_with(bool(result.held_back))
 
 

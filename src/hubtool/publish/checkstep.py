@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
 from .isolation import isolated_step
 from .ledger import key_of
-from .runs import CardRun, Step
+from .runs import PASSED, REMEMBERED, CardRun, Step
 from .steps import StepContext
 
 
@@ -66,7 +67,7 @@ class CheckStep:
 
     def _checked(self, path: Path) -> CardRun:
         """The card's check; a bug while checking it fails this card only."""
-        runs = [CardRun(path, display_path(path), "", hub_path(path, self.ctx.config.root))]
+        runs = [CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root))]
 
         def work() -> None:
             runs.append(self._check(path))
@@ -76,19 +77,19 @@ class CheckStep:
 
     def _check(self, path: Path) -> CardRun:
         limit = self.ctx.config.max_card_bytes
-        run = CardRun(path, display_path(path), _sha(_raw(path, limit)), hub_path(path, self.ctx.config.root))
+        run = CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root))
         english = twins.english_path(path) if path.name.endswith("_cn.md") else None
         english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
         # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
         # (relative to the working directory) does not: a publish from another folder reuses every check
-        key = run.check_key = key_of("check", run.raw_sha256, english_sha, self.fingerprint, run.card)
+        key = run.check_key = key_of("check", _sha(_raw(path, limit)), english_sha, self.fingerprint, run.card)
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
             return run
         self.ctx.counters.parsed += 1
         verdict, card = self.checker.examine(path)
-        run.diagnostics = finish([verdict], [], self.run_settings)
-        run.card_facts, run.suppressions = verdict.facts, verdict.suppressions
+        run.diagnostics = tuple(finish([verdict], [], self.run_settings))
+        run.card_facts, run.suppressions = verdict.facts, tuple(verdict.suppressions)
         if card is not None:
             run.metadata, run.title = card.metadata, card.title
         errors = _failures(run.diagnostics)
@@ -100,8 +101,8 @@ class CheckStep:
             run.steps["check"] = Step("failed", f"{len(errors)} error(s){where}")
             return run
         run.warnings = sum(1 for d in run.diagnostics if d.severity is Severity.WARNING and not d.baselined)
-        run.steps["check"] = Step("passed")
-        text = run.metadata_json.decode() if run.metadata_json is not None else None
+        run.steps["check"] = PASSED
+        text = run.metadata_json
         self.ctx.ledger.record(key, "check", "passed", {
             # as text: restoring 10k cards then keeps each one's bytes, never building its dict
             "metadata-json": text, "title": card.title if card else None,
@@ -120,7 +121,7 @@ class CheckStep:
                 continue
             english = by_path.get(twins.english_path(run.path))
             if english is not None and not run.passed("check"):
-                english.diagnostics += run.diagnostics
+                english.diagnostics = (*english.diagnostics, *run.diagnostics)
                 english.steps["check"] = Step("failed", f"its _cn twin {run.display} fails the check: "
                                                         f"{run.steps['check'].reason}")
         return kept
@@ -129,17 +130,17 @@ class CheckStep:
         facts = [r.card_facts for r in runs if r.card_facts is not None]
         by_display = {r.display: r for r in runs}
         cross = cross_findings(facts, self.ctx.config, set(by_display))
-        verdicts = [CardVerdict(r.display, [], r.card_facts, r.suppressions) for r in runs]
+        verdicts = [CardVerdict(r.display, [], r.card_facts, list(r.suppressions)) for r in runs]
         for diag in finish(verdicts, cross, self.run_settings, report_unused=False):
             run = by_display[diag.path]
-            run.diagnostics.append(diag)
+            run.diagnostics = (*run.diagnostics, diag)
             if _failures([diag]):
                 run.steps["check"] = Step("failed", f"{diag.code} {diag.message}")
         for run in runs:  # needed by nothing after this: 10k cards' facts are ~10 MiB
-            run.card_facts, run.suppressions = None, []
+            run.card_facts, run.suppressions = None, ()
 
 
-def _failures(diags: list[Diagnostic]) -> list[Diagnostic]:
+def _failures(diags: Sequence[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.severity is Severity.ERROR and not d.baselined]
 
 
@@ -153,7 +154,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
     facts, found = cached.get("facts"), cached.get("suppressions")
     text, metadata = cached.get("metadata-json"), cached.get("metadata")  # the text, or an older record's dict
     if isinstance(text, str) and _is_object(text):
-        encoded: bytes | None = text.encode()
+        encoded: str | None = text
     elif isinstance(metadata, dict):
         encoded = None
     elif text is None and metadata is None and run.path.name.endswith("_cn.md"):
@@ -166,7 +167,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
         return False
     try:
         run.card_facts = CardFacts.from_json(facts, run.display) if facts is not None else None
-        run.suppressions = [_suppression(s) for s in found]
+        run.suppressions = tuple(_suppression(s) for s in found)
     except (KeyError, TypeError, ValueError, IndexError):
         return False
     if encoded is not None:
@@ -174,7 +175,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
     else:
         run.metadata = metadata if isinstance(metadata, dict) else None
     run.title, run.warnings = title, warnings
-    run.steps["check"] = Step("passed", cached=True)
+    run.steps["check"] = REMEMBERED
     return True
 
 

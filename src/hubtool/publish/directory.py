@@ -56,22 +56,22 @@ class DirectoryTarget:
                              "generations folder", hint="move it away; hubtool keeps its generations there")
 
     def _publish(self, snapshot: Snapshot) -> Committed:
-        index = snapshot.index([rel for rel, _ in snapshot.documents])
-        with self._locked():
+        with self._locked(), self._staging() as stage:
+            index = stage / "index.json"
+            with index.open("wb") as out:  # streamed: compared with the current one from disk, never held
+                snapshot.write_index(out, snapshot.paths())
             current = self._unchanged(index)
             if current is not None and snapshot.catalog is not None and not (current / "index.html").is_file():
                 current = None  # published before hubtool wrote catalogs: a generation with one is due
             if current is not None:
                 return Committed(str(current), unchanged=True)  # the published hub already says exactly this
-            with self._staging() as stage:
-                for rel, doc in snapshot.documents:
-                    _write(stage / rel, doc.encoded())
-                for digest, src in snapshot.blobs.items():
-                    _link_blob(src, stage / layout.blob_rel(digest))
-                for rel, data in snapshot.catalog() if snapshot.catalog else ():
-                    _write(stage / rel, data)
-                _write(stage / "index.json", index)
-                return Committed(str(self._commit(stage)), unchanged=False)
+            for rel, doc in snapshot.documents:
+                _write(stage / rel, doc.encoded())
+            for digest, src in snapshot.blobs.items():
+                _link_blob(src, stage / layout.blob_rel(digest))
+            for rel, data in snapshot.catalog() if snapshot.catalog else ():
+                _write(stage / rel, data)
+            return Committed(str(self._commit(stage)), unchanged=False)
 
     def latest(self) -> Published | None:
         current = self._current()
@@ -122,11 +122,11 @@ class DirectoryTarget:
             if stage.exists():
                 shutil.rmtree(stage, ignore_errors=True)
 
-    def _unchanged(self, index_bytes: bytes) -> Path | None:
+    def _unchanged(self, index: Path) -> Path | None:
         """The current generation, if it already holds exactly this index (and so these documents)."""
         current = self._current()
         try:
-            same = current is not None and _same_bytes(current / "index.json", index_bytes)
+            same = current is not None and _same_files(current / "index.json", index)
         except OSError:
             same = False
         return current if same else None
@@ -168,18 +168,15 @@ class DirectoryTarget:
         return removed
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
-    """Whether the file holds exactly `data`, read in pieces: a 10k-card index is not held twice."""
-    view = memoryview(data)
-    with path.open("rb") as f:
-        if os.fstat(f.fileno()).st_size != len(data):
+def _same_files(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes, read in pieces: a 10k-card index is never held whole."""
+    with a.open("rb") as fa, b.open("rb") as fb:
+        if os.fstat(fa.fileno()).st_size != os.fstat(fb.fileno()).st_size:
             return False
-        pos = 0
-        while chunk := f.read(1 << 20):
-            if view[pos:pos + len(chunk)] != chunk:
+        while chunk := fa.read(1 << 20):
+            if fb.read(len(chunk)) != chunk:
                 return False
-            pos += len(chunk)
-    return pos == len(data)
+    return True
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -7,12 +7,18 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .. import __version__
 from ..assets import layout
+from ..cards.card import assets_from
 from ..config import Mirror
-from ..durable import JSONObject, compact, compact_object
-from .runs import CardRun, fact_kind
+from ..durable import JSONObject, compact
+from .documents import Document, SpilledDocuments
+from .runs import CardRun
+
+__all__ = ["INDEX_FORMAT", "AssetEntry", "CardEntry", "Document", "Snapshot", "card_document", "entry_for",
+           "snapshot_of"]
 
 INDEX_FORMAT = "hubtool-index/1"
 
@@ -55,8 +61,9 @@ class CardEntry:
 def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> CardEntry:
     """The index entry of a published run."""
     translated = run.golden.translated if run.golden else None
+    metadata = run.metadata or {}
     assets = []
-    for a in run.assets:
+    for a in assets_from(metadata):  # not the run's cached list: entries are made again, and not kept
         sha = a.sha256 or ""
         fetched = run.fetched.get(sha)
         extra = None
@@ -68,7 +75,7 @@ def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> 
         assets.append(AssetEntry(a.index, a.file_format, sha, fetched.size if fetched else None, a.link or "",
                                  tuple(layout.by_hash_url(m.url, sha) for m in mirrors if m.layout == "by-hash"),
                                  layout.blob_rel(sha) if with_assets else None,
-                                 fact_kind(run.inspected.get(sha, {})), extra))
+                                 fetched.kind if fetched else None, extra))
     golden = run.golden
     summary: JSONObject = {
         "status": run.steps["golden"].status, "reason": run.steps["golden"].reason or None,
@@ -79,9 +86,8 @@ def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> 
         summary["ran"] = golden.ran
     if translated:
         summary["translated"] = True
-    metadata = run.metadata or {}
-    return CardEntry(run.card, run.title, run.metadata_json or b"{}", _ident(metadata), tuple(assets), summary,
-                     run.verified)
+    return CardEntry(run.card, run.title, (run.metadata_json or "{}").encode(), _ident(metadata), tuple(assets),
+                     summary, run.verified)
 
 
 def _ident(m: JSONObject) -> tuple[str, str, str]:
@@ -105,56 +111,29 @@ def _asset_document(a: AssetEntry) -> JSONObject:
     return doc
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A card document held as its canonical bytes, and where the index's `document` field goes in
-    them: a 10,000-card hub's documents cost their bytes, not a tree of dicts, and the index is
-    assembled from them without decoding any."""
-
-    body: bytes  # compact, without the trailing newline
-    split: int  # the offset after the fields whose keys sort before "document"
-
-    @classmethod
-    def of(cls, doc: JSONObject, **encoded: bytes) -> Document:
-        """`doc`'s fields encoded, plus fields given already encoded (a card's metadata, as its run holds it)."""
-        if "document" in doc or "document" in encoded:
-            raise ValueError("a card document has no `document` field: the index gives it")
-        fields = sorted([*((k, compact(v)) for k, v in doc.items()), *encoded.items()])
-        before = [f for f in fields if f[0] < "document"]
-        return cls(compact_object(fields), len(compact_object(before)) - 1)
-
-    def encoded(self) -> bytes:
-        """The document's canonical bytes: what `canonical` of its dict gives."""
-        return self.body + b"\n"
-
-    def named(self, name: str) -> bytes:
-        """The document with `"document": name` added, compact: its entry in the index."""
-        head, rest = self.body[:self.split], self.body[self.split:].removeprefix(b",")
-        return b"".join([head, b"," if self.split > 1 else b"", b'"document":', compact(name),
-                         b"," if rest != b"}" else b"", rest])
-
-    def to_json(self) -> JSONObject:
-        value: JSONObject = json.loads(self.body)
-        return value
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """A complete published hub, before a target writes it: its card documents and verified blobs."""
 
     hub_name: str
     runtimes: dict[str, str]
-    documents: list[tuple[str, Document]]  # (path in a directory hub, card document), in index order
+    # (path in a directory hub, card document), in index order: on disk for a publish (SpilledDocuments)
+    documents: Sequence[tuple[str, Document]]
     blobs: dict[str, Path] = field(default_factory=dict)  # digest -> verified local file (--with-assets)
     # the HTML catalog (path in the generation -> bytes), rendered only when a new generation is written
     catalog: Callable[[], Iterable[tuple[str, bytes]]] | None = None
 
-    def index(self, names: Sequence[str]) -> bytes:
-        """The index document's canonical bytes, naming card i's document `names[i]`.  Written card by
-        card into one buffer: its peak is the index's bytes (twice, while the buffer grows), not its dicts."""
+    def paths(self) -> list[str]:
+        """Each document's path in a directory hub, in index order."""
+        return [path for path, _ in self.documents]
+
+    def write_index(self, out: BinaryIO, names: Sequence[str]) -> None:
+        """Write the index document's canonical bytes to `out`, naming card i's document `names[i]`:
+        card by card, so a 10k-card index is never held in memory."""
         head: JSONObject = {"format": INDEX_FORMAT, "hub": {"name": self.hub_name}, "hubtool": __version__,
                             "runtimes": dict(sorted(self.runtimes.items()))}
-        out = io.BytesIO()
+        if len(names) != len(self.documents):
+            raise ValueError(f"{len(names)} names for {len(self.documents)} documents")
         out.write(b'{"cards":[')  # "cards" sorts before every other key of the index
         for i, ((_, doc), name) in enumerate(zip(self.documents, names, strict=True)):
             if i:
@@ -163,17 +142,34 @@ class Snapshot:
         out.write(b"],")
         out.write(compact(head)[1:])  # the other keys, without their object's opening brace
         out.write(b"\n")
+
+    def index(self, names: Sequence[str]) -> bytes:
+        """The index document's canonical bytes (`write_index`, in memory)."""
+        out = io.BytesIO()
+        self.write_index(out, names)
         return out.getvalue()
+
+    def close(self) -> None:
+        """Let go of the documents' temporary file, if they have one."""
+        if isinstance(self.documents, SpilledDocuments):
+            self.documents.close()
 
 
 def snapshot_of(entries: Iterable[CardEntry], *, hub_name: str, runtimes: dict[str, str],
                 blobs: dict[str, Path] | None = None, carried: Sequence[JSONObject] = (),
                 catalog: Callable[[], Iterable[tuple[str, bytes]]] | None = None) -> Snapshot:
-    """The hub of these entries, plus `carried`: card documents kept from the previous generation as they were."""
-    docs = [(e.ident, e.document, card_document(e)) for e in entries]
-    for doc in carried:
-        meta = doc.get("metadata")
-        ident = _ident(meta if isinstance(meta, dict) else {})
-        docs.append((ident, "cards/{}/{}@{}.json".format(*ident), Document.of(doc)))
-    docs.sort(key=lambda d: d[0])
-    return Snapshot(hub_name, dict(runtimes), [(name, doc) for _, name, doc in docs], blobs or {}, catalog)
+    """The hub of these entries, plus `carried`: card documents kept from the previous generation as they were.
+    The documents go to a temporary file as they are made (`Snapshot.close` lets go of it)."""
+    documents = SpilledDocuments()
+    try:
+        keys = [(e.ident, documents.add(e.document, card_document(e))) for e in entries]
+        for doc in carried:
+            meta = doc.get("metadata")
+            ident = _ident(meta if isinstance(meta, dict) else {})
+            keys.append((ident, documents.add("cards/{}/{}@{}.json".format(*ident), Document.of(doc))))
+        keys.sort()
+        documents.order([slot for _, slot in keys])
+    except BaseException:
+        documents.close()
+        raise
+    return Snapshot(hub_name, dict(runtimes), documents, blobs or {}, catalog)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..durable import JSON, JSONObject
 from .ledger import key_of
-from .runs import STEPS, CardRun, FetchedAsset, GoldenSummary, Step
+from .runs import STEPS, CardRun, FetchedAsset, GoldenSummary, Step, fact_kind, shared_step
 
 #: the outcome record's layout; a change makes every older outcome a miss
 OUTCOME_RECORD = 1
@@ -33,7 +33,7 @@ def outcome_of(run: CardRun) -> JSONObject:
     steps: JSONObject = {name: {"status": s.status, "reason": s.reason, "cached": s.cached, "transient": s.transient}
                          for name, s in run.steps.items()}
     fetched: JSONObject = {d: {"size": f.size, "action": f.action} for d, f in run.fetched.items()}
-    inspected: JSONObject = dict(run.inspected)
+    inspected: JSONObject = {d: {"kind": f.kind} for d, f in run.fetched.items()}  # the ledger's facts' shape
     return {"record": OUTCOME_RECORD, "card": run.card, "steps": steps, "fetched": fetched, "inspected": inspected,
             "golden": run.golden.to_json() if run.golden else None}
 
@@ -43,8 +43,8 @@ def replay(run: CardRun, doc: JSONObject) -> bool:
     try:
         recorded = _object(doc["steps"])
         steps = {name: _step(recorded, name) for name in STEPS}
-        fetched = {d: _fetched(f) for d, f in _object(doc["fetched"]).items()}
-        inspected = {d: _object(f) for d, f in _object(doc["inspected"]).items()}
+        kinds = {d: fact_kind(_object(f)) for d, f in _object(doc["inspected"]).items()}
+        fetched = {d: _fetched(f, kinds.get(d)) for d, f in _object(doc["fetched"]).items()}
         golden = doc["golden"]
         summary = GoldenSummary.from_json(golden) if isinstance(golden, dict) else None
     except (KeyError, TypeError):
@@ -56,7 +56,7 @@ def replay(run: CardRun, doc: JSONObject) -> bool:
         run.steps["check"] = Step(mine.status, mine.reason, cached=steps["check"].cached)
     for name in STEPS[1:]:
         run.steps[name] = steps[name]
-    run.fetched, run.inspected, run.golden = fetched, inspected, summary
+    run.fetched, run.golden = fetched, summary
     return True
 
 
@@ -66,12 +66,12 @@ def _object(value: JSON) -> JSONObject:
     return value
 
 
-def _fetched(value: JSON) -> FetchedAsset:
+def _fetched(value: JSON, kind: str | None) -> FetchedAsset:
     f = _object(value)
     size, action = f["size"], f["action"]
     if not isinstance(size, int) or not isinstance(action, str):
         raise TypeError("not a fetched asset")
-    return FetchedAsset(size, action)
+    return FetchedAsset(size, action, kind)
 
 
 def _step(steps: JSONObject, name: str) -> Step:
@@ -79,4 +79,4 @@ def _step(steps: JSONObject, name: str) -> Step:
     status, reason = s["status"], s["reason"]
     if not isinstance(status, str) or not isinstance(reason, str):
         raise TypeError(f"{name}: not a step")
-    return Step(status, reason, cached=bool(s.get("cached")), transient=bool(s.get("transient")))
+    return shared_step(status, reason, cached=bool(s.get("cached")), transient=bool(s.get("transient")))

@@ -9,7 +9,6 @@ did not apply.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,18 +28,18 @@ from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
-from ..runtimes.registry import MANAGED, managed_identities, runtime_for, workers_started
+from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
-from .cardtask import CardTask
 from .carry import carried_documents, is_transient
 from .checkstep import CheckStep
 from .directory import DirectoryTarget
+from .distributed import distribute
 from .executors import DaskExecutor, parse_executor
 from .index import CardEntry, Snapshot, entry_for, snapshot_of
 from .isolation import isolated_step
 from .ledger import Ledger
 from .outcomes import outcome_key, outcome_of, replay
-from .runs import STEPS, CardRun, PublishOptions, PublishResult, Step
+from .runs import STEPS, CardRun, PublishOptions, PublishResult, shared_step
 from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
 from .steps import AssetSteps, GoldenStep, StepContext
@@ -87,12 +86,6 @@ def shared_or_local_ledger(path: Path, shared: str | None, config: HubConfig, pr
     return SharedLedger(path, verdicts, progress=progress)
 
 
-def _task_failed(run: CardRun, why: str) -> None:
-    run.steps["fetch"] = Step("failed", f"the card's task failed: {why}")
-    for name in STEPS[2:]:
-        run.steps[name] = Step("skipped", "an earlier step did not pass")
-
-
 class Publisher:
     def __init__(self, config: HubConfig, fetcher: Fetcher, ledger: Ledger, options: PublishOptions, *,
                  runtime_identity: dict[str, str], progress: Progress = SILENT, record_outcomes: bool = False,
@@ -124,6 +117,7 @@ class Publisher:
                                "the steps that finished)")
         self.progress.status(f"checking {len(files)} cards")
         runs = self.check.run(files)  # every card, even in a shard: the cross-card rules need them all
+        del files  # the runs keep each path as text
         if self.options.merge:
             self._replay(runs)
             return self._commit(runs, target)
@@ -133,7 +127,7 @@ class Publisher:
         if shard is not None:
             self.progress.status(f"shard {shard}: {len(mine)} of {len(runs)} cards, {len(todo)} to verify")
         if self.executor is not None:
-            self._distributed(todo, self.executor)
+            distribute(self, todo, self.executor)
         else:
             self.steps(todo)
         if shard is None:
@@ -150,48 +144,24 @@ class Publisher:
         self.golden.expect(runs)
         for i, run in enumerate(runs, 1):
             isolated_step(run, "golden", lambda: self.golden.run(run))  # noqa: B023 - run at once
-            self._gate(run)
+            self.gate(run)
+            run.forget_assets()
             if self.record_outcomes:
                 self._shared().record_outcome(self._outcome_key(run), outcome_of(run))  # as each card ends
             golden = run.steps["golden"]
             if not golden.cached and golden.status != "skipped":
                 self.progress.status(f"golden {i}/{len(runs)}: {run.display}: {golden.status}")
 
-    def _distributed(self, runs: list[CardRun], executor: DaskExecutor) -> None:
-        """--executor dask://: one task per card the check passed, each outcome replayed here as it comes."""
-        passed = [r for r in runs if r.passed("check")]
-        self.steps([r for r in runs if not r.passed("check")])  # all skips: nothing to send
-        offered = executor.offered()
-        sent: list[tuple[CardRun, CardTask, str | None]] = []  # with the runtime resource the task asks for
-        for run in passed:
-            plan = self.golden.runner.plan(run.metadata or {})
-            needs = runtime_for(str(plan.asset.file_format)) if plan.asset is not None and plan.set_name else None
-            if needs in MANAGED and needs not in offered:  # a task asking for it would wait forever
-                _task_failed(run, f"no worker of the Dask cluster at {executor.where} offers the {needs} resource "
-                                  f"(start the workers that have it with --resources {needs}=1)")
-                self._gate(run)
-                continue
-            sent.append((run, CardTask(str(self.config.path) if self.config.path else None, str(run.path.absolute()),
-                                       str(self.store.absolute()) if self.store else None, self.options.ledger,
-                                       self.options.offline, self.options.timeout, self.options.jobs),
-                         needs if needs in offered else None))
-        for done, (i, result) in enumerate(executor.run([(task, needs) for _, task, needs in sent]), 1):
-            run, _, needs = sent[i]
-            outcome = result.get("outcome") if isinstance(result, dict) else None
-            if not (isinstance(outcome, dict) and replay(run, outcome)):
-                _task_failed(run, result if isinstance(result, str) else "the task returned no outcome")
-            elif needs and run.golden and run.golden.runtime not in (None, self.runtime_identity.get(needs)):
-                _task_failed(run, f"its worker ran {needs} {run.golden.runtime}, this machine's index names "
-                                  f"{self.runtime_identity.get(needs)}: install the same version on the workers")
-            self._gate(run)
-            self.progress.status(f"{done}/{len(sent)} cards back from {executor.where}: {run.display}")
-
     def _commit(self, runs: list[CardRun], target: PublishTarget) -> PublishResult:
         if self.options.with_assets:
             self.progress.status("verifying the blobs to publish")
             hold_back_bad_blobs(runs, self.fetcher.store, self.ctx)
         self.progress.status("writing the index")
-        committed = target.publish(self._snapshot(runs, target))
+        snapshot = self._snapshot(runs, target)
+        try:
+            committed = target.publish(snapshot)
+        finally:
+            snapshot.close()
         cancel.note("publish", f"the index was written to {committed.where}")
         return PublishResult(runs, committed.where, {**self._counters(runs), "unchanged": int(committed.unchanged)})
 
@@ -224,13 +194,13 @@ class Publisher:
             if outcome is None or not replay(run, outcome):
                 todo.append(run)
                 continue
-            self._gate(run)
+            self.gate(run)
             if not run.published:  # a failure may be the network's: verified again, from the check on
-                run.steps, run.fetched, run.inspected, run.golden = {"check": check}, {}, {}, None
+                run.steps, run.fetched, run.golden = {"check": check}, {}, None
                 run.held_because, run.held_transient, run.verified = "", False, True
                 todo.append(run)
                 continue
-            run.steps.update({name: dataclasses.replace(step, cached=True) for name, step in run.steps.items()})
+            run.steps.update({n: shared_step(s.status, s.reason, True, s.transient) for n, s in run.steps.items()})
             run.steps["check"] = check
             self.reused += 1
         return todo
@@ -248,9 +218,9 @@ class Publisher:
                              hint="run (or re-run) the shards that hold them, on this same checkout and "
                                   "configuration, then merge again; nothing was published")
         for run in runs:
-            self._gate(run)
+            self.gate(run)
 
-    def _gate(self, run: CardRun) -> None:
+    def gate(self, run: CardRun) -> None:
         """Published only if every step passed or was legitimately not applicable."""
         for name in STEPS:
             step = run.steps[name]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..cards.card import Asset, assets_from
@@ -24,10 +26,21 @@ class Step:
     transient: bool = False  # failed for a reason that says nothing about the card (the network)
 
 
+@lru_cache(maxsize=4096)
+def shared_step(status: str, reason: str = "", cached: bool = False, transient: bool = False) -> Step:
+    """A verdict as one shared object: 10k cards' steps are a few distinct verdicts (a Step is frozen)."""
+    return Step(status, reason, cached, transient)
+
+
+PASSED = shared_step("passed")
+REMEMBERED = shared_step("passed", cached=True)  # served from the ledger
+
+
 @dataclass(frozen=True, slots=True)
 class FetchedAsset:
     size: int
     action: str  # present | copied | downloaded
+    kind: str | None = None  # what inspection found it is (the rest of the facts stay in the ledger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +83,32 @@ class GoldenSummary:
 class CardRun:
     """One card's way through the steps.  A run of 10,000 cards keeps 10,000 of these until the index
     is written, so the card's metadata is held as its compact JSON (a fifth of the dict's size) and
-    decoded where a step reads it."""
+    decoded where a step reads it, its path as text, and what it had found empty as shared tuples."""
 
-    path: Path
+    file: str  # the card's path as found (`path` makes the Path: kept, one is ~200 B per card)
     display: str  # as messages show it: relative to the working directory
-    raw_sha256: str
     card: str  # as the index records it: relative to the hub root, whatever the working directory
     check_key: str = ""  # the ledger key of its check: everything the card's verdicts depend on but the steps'
     steps: dict[str, Step] = field(default_factory=dict)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    metadata_json: bytes | None = None  # `metadata`, encoded
+    diagnostics: tuple[Diagnostic, ...] = ()
+    # `metadata` as compact JSON text: on a re-run, the very string the ledger's record decodes to
+    metadata_json: str | None = None
     title: str | None = None
     card_facts: CardFacts | None = None  # for the cross-card rules
-    suppressions: list[Suppression] = field(default_factory=list)  # the card's `# hubtool: ignore` comments
+    suppressions: tuple[Suppression, ...] = ()  # the card's `# hubtool: ignore` comments
     warnings: int = 0  # what the check found, besides errors
-    fetched: dict[str, FetchedAsset] = field(default_factory=dict)  # digest -> how it got into the store
-    inspected: dict[str, JSONObject] = field(default_factory=dict)  # digest -> what inspection found
+    # digest -> how it got into the store, and what inspection found it is
+    fetched: dict[str, FetchedAsset] = field(default_factory=dict)
     golden: GoldenSummary | None = None
     published: bool = False
     verified: bool = True
     held_because: str = ""
     held_transient: bool = False  # held back only for a network, offline or runtime-unavailable reason
     _assets: list[Asset] | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
     @property
     def metadata(self) -> JSONObject | None:
@@ -105,7 +122,7 @@ class CardRun:
     def metadata(self, value: JSONObject | None) -> None:
         # NaN is kept (a failed card may hold one); the index refuses it where it is encoded
         self.metadata_json = None if value is None else json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         self._assets = None
 
     @property
@@ -113,6 +130,11 @@ class CardRun:
         if self._assets is None:
             self._assets = assets_from(self.metadata or {})
         return self._assets
+
+    def forget_assets(self) -> None:
+        """Drop the cached asset list once the card's steps are done (read again from the metadata
+        if asked): kept, 10k cards' lists and their strings are ~3.7 MiB until the index is written."""
+        self._assets = None
 
     def passed(self, step: str) -> bool:
         return self.steps[step].status == "passed"
@@ -146,5 +168,6 @@ class PublishResult:
 
 
 def fact_kind(facts: JSONObject) -> str | None:
+    """The kind inspection found, interned: 10k cards name a handful of kinds, not 10k copies of them."""
     kind: JSON = facts.get("kind")
-    return kind if isinstance(kind, str) else None
+    return sys.intern(kind) if isinstance(kind, str) else None

@@ -7,6 +7,7 @@ anything.  Only passes are remembered; failures are looked at again.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..assets.fetcher import Fetcher, FetchOutcome
@@ -21,7 +22,7 @@ from ..legacy import TRANSLATOR_VERSION
 from ..runtimes.registry import runtime_for
 from .isolation import isolated_asset
 from .ledger import Ledger, key_of
-from .runs import CardRun, FetchedAsset, GoldenSummary, Step
+from .runs import PASSED, REMEMBERED, CardRun, FetchedAsset, GoldenSummary, Step, fact_kind, shared_step
 
 
 @dataclass
@@ -70,7 +71,7 @@ class AssetSteps:
             by_run.setdefault(run.display, []).append(result)
         for run in runs:
             if not run.passed("check"):
-                run.steps["fetch"] = Step("skipped", "the check failed")
+                run.steps["fetch"] = shared_step("skipped", "the check failed")
                 continue
             self._verdict(run, by_run.get(run.display, []))
 
@@ -80,7 +81,7 @@ class AssetSteps:
                        for r in results if r.outcome is not None}
         failed = [r for r in results if r.failure is not None]
         if not failed:
-            run.steps["fetch"] = Step("passed")
+            run.steps["fetch"] = PASSED
         elif all(isinstance(r.failure, OfflineError) for r in failed):
             run.steps["fetch"] = Step("offline", f"not verified (offline): {failed[0].error}")
         else:
@@ -120,12 +121,15 @@ def _present(digest: str, size: int) -> FetchOutcome:
 
 def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
     if not run.passed("fetch"):
-        run.steps["inspect"] = Step("skipped", "the assets are not all in the store")
+        run.steps["inspect"] = shared_step("skipped", "the assets are not all in the store")
         return
     problems = []
     for asset in run.assets:
         assert asset.sha256 is not None
-        found = run.inspected[asset.sha256] = facts[asset.sha256]
+        found = facts[asset.sha256]
+        fetched = run.fetched.get(asset.sha256)
+        if fetched is not None:
+            run.fetched[asset.sha256] = dataclasses.replace(fetched, kind=fact_kind(found))
         expected = {"mslite": "mslite", "onnx": "onnx"}.get(asset.file_format or "")
         if found.get("kind") == "internal-error":
             problems.append(f"asset {asset.index}: {found.get('description')}")
@@ -134,7 +138,7 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
         elif found.get("kind") == "ckpt" and (found.get("damaged") or found.get("problems")):
             # a checkpoint cut short or with tensors that do not fit their shapes: a broken upload, not a model
             problems.append(f"asset {asset.index} is {found.get('description')}")
-    run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else Step("passed")
+    run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else PASSED
 
 
 #: what a remembered golden verdict holds: 2 keeps every case (the catalog's gallery); older ones are run again
@@ -164,19 +168,19 @@ class GoldenStep:
     def run(self, run: CardRun) -> None:
         if not run.passed("inspect"):
             offline = run.steps["fetch"].status == "offline"
-            run.steps["golden"] = Step("offline" if offline else "skipped",
-                                       "not verified (offline)" if offline else "an earlier step did not pass")
+            run.steps["golden"] = shared_step("offline" if offline else "skipped",
+                                              "not verified (offline)" if offline else "an earlier step did not pass")
             return
         metadata = run.metadata or {}
         plan = self.runner.plan(metadata)
         if plan.set_name is None or plan.asset is None:
-            run.steps["golden"] = Step("skipped", plan.reason)
+            run.steps["golden"] = shared_step("skipped", plan.reason)
             return
         key = self._key(plan, metadata)
         cached = None if key is None else self.ctx.cached(key)
         if cached is not None:
             run.golden = GoldenSummary.from_json(cached)
-            run.steps["golden"] = Step("passed", cached=True)
+            run.steps["golden"] = REMEMBERED
             return
         self.ctx.counters.golden_runs += 1
         result = self.runner.run(metadata, plan)
