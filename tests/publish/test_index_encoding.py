@@ -47,6 +47,12 @@ def test_an_object_assembled_from_its_encoded_fields_is_its_compact_encoding(see
     assert compact_object([(k, compact(v)) for k, v in doc.items()]) == compact(doc)
     assert Document.of(doc).encoded() == canonical(doc)
     assert Document.of(doc).to_json() == doc
+    pick = random.Random(seed + 1)
+    given = {k: compact(v) for k, v in doc.items() if pick.random() < 0.4}  # some fields given pre-encoded
+    rest = {k: v for k, v in doc.items() if k not in given}
+    assert Document.of(rest, **given).encoded() == canonical(doc)
+    assert Document.of(rest, **given).named("n") == compact_object(
+        [(k, compact(v)) for k, v in {**doc, "document": "n"}.items()])
 
 
 def test_the_assembled_index_is_the_index_encoded_as_one_document() -> None:

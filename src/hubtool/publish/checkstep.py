@@ -67,17 +67,14 @@ class CheckStep:
 
     def _checked(self, path: Path) -> CardRun:
         """The card's check; a bug while checking it fails this card only."""
-        runs = [CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root))]
-
-        def work() -> None:
-            runs.append(self._check(path))
-
-        isolated_step(runs[0], "check", work)
-        return runs[-1]
-
-    def _check(self, path: Path) -> CardRun:
-        limit = self.ctx.config.max_card_bytes
         run = CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root))
+        isolated_step(run, "check", lambda: self._check(path, run))
+        return run
+
+    def _check(self, path: Path, run: CardRun) -> None:
+        """Fill in the run's check.  A bug half-way through fails the check (isolated_step), whatever else
+        was filled in by then: a failed check holds the card back and no later step reads the rest."""
+        limit = self.ctx.config.max_card_bytes
         english = twins.english_path(path) if path.name.endswith("_cn.md") else None
         english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
         # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
@@ -85,7 +82,7 @@ class CheckStep:
         key = run.check_key = key_of("check", _sha(_raw(path, limit)), english_sha, self.fingerprint, run.card)
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
-            return run
+            return
         self.ctx.counters.parsed += 1
         verdict, card = self.checker.examine(path)
         run.diagnostics = tuple(finish([verdict], [], self.run_settings))
@@ -99,7 +96,7 @@ class CheckStep:
             first = errors[0] if errors else None
             where = f" (first: {first.path}:{first.line}:{first.col} {first.code} {first.message})" if first else ""
             run.steps["check"] = Step("failed", f"{len(errors)} error(s){where}")
-            return run
+            return
         run.warnings = sum(1 for d in run.diagnostics if d.severity is Severity.WARNING and not d.baselined)
         run.steps["check"] = PASSED
         text = run.metadata_json
@@ -109,17 +106,16 @@ class CheckStep:
             "warnings": run.warnings,
             "facts": verdict.facts.to_json() if verdict.facts else None,
             "suppressions": [_suppression_json(s) for s in verdict.suppressions]})
-        return run
 
     def _without_twins(self, runs: list[CardRun]) -> list[CardRun]:
         """_cn twins are checked, not indexed: a twin that fails holds back its English card."""
-        by_path = {r.path: r for r in runs}
+        by_file = {r.file: r for r in runs}
         kept = []
         for run in runs:
-            if not run.path.name.endswith("_cn.md"):
+            if not run.file.endswith("_cn.md"):
                 kept.append(run)
                 continue
-            english = by_path.get(twins.english_path(run.path))
+            english = by_file.get(str(twins.english_path(run.path)))
             if english is not None and not run.passed("check"):
                 english.diagnostics = (*english.diagnostics, *run.diagnostics)
                 english.steps["check"] = Step("failed", f"its _cn twin {run.display} fails the check: "
@@ -157,7 +153,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
         encoded: str | None = text
     elif isinstance(metadata, dict):
         encoded = None
-    elif text is None and metadata is None and run.path.name.endswith("_cn.md"):
+    elif text is None and metadata is None and run.file.endswith("_cn.md"):
         encoded = None  # a twin in the hub's own dialect: compared, but no YAML metadata to keep
     else:
         return False

@@ -12,11 +12,11 @@ import json
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
-from ..durable import JSONObject, compact, compact_object
+from ..durable import JSONObject, compact
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +29,17 @@ class Document:
 
     @classmethod
     def of(cls, doc: JSONObject, **encoded: bytes) -> Document:
-        """`doc`'s fields encoded, plus fields given already encoded (a card's metadata, as its run holds it)."""
+        """`doc`'s fields encoded, plus fields given already encoded (a card's metadata, as its run holds it).
+
+        The plain fields between two given ones (and on either side of where `document` goes) are
+        encoded as one object each: a card document costs three encoder calls, not sixteen (a
+        10k-card re-publish spent a third of its time here)."""
         if "document" in doc or "document" in encoded:
             raise ValueError("a card document has no `document` field: the index gives it")
-        fields = sorted([*((k, compact(v)) for k, v in doc.items()), *encoded.items()])
-        before = [f for f in fields if f[0] < "document"]
-        return cls(compact_object(fields), len(compact_object(before)) - 1)
+        before = _members(doc, {k: v for k, v in encoded.items() if k < "document"}, lambda k: k < "document")
+        after = _members(doc, {k: v for k, v in encoded.items() if k > "document"}, lambda k: k > "document")
+        head = b"{" + before
+        return cls(head + (b"," if before and after else b"") + after + b"}", len(head))
 
     def encoded(self) -> bytes:
         """The document's canonical bytes: what `canonical` of its dict gives."""
@@ -49,6 +54,25 @@ class Document:
     def to_json(self) -> JSONObject:
         value: JSONObject = json.loads(self.body)
         return value
+
+
+def _members(doc: JSONObject, encoded: dict[str, bytes], side: Callable[[str], bool]) -> bytes:
+    """The members (`"key":value,...`, no braces) of `doc`'s keys on this side of "document" and the
+    given encoded ones, in json's key order: runs of plain keys go through the encoder as one object."""
+    keys = sorted([k for k in doc if side(k)] + list(encoded))
+    parts: list[bytes] = []
+    plain: dict[str, object] = {}
+    for key in keys:
+        if key in encoded:
+            if plain:
+                parts.append(compact(plain)[1:-1])
+                plain = {}
+            parts.append(compact(key) + b":" + encoded[key])
+        else:
+            plain[key] = doc[key]
+    if plain:
+        parts.append(compact(plain)[1:-1])
+    return b",".join(parts)
 
 
 class SpilledDocuments(Sequence[tuple[str, Document]]):
