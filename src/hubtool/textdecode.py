@@ -44,8 +44,9 @@ def read_regular(path: Path, max_bytes: int) -> bytes | int:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
             return size
-        # read(max_bytes + 1) would allocate a 1 MiB buffer per 2 KB card and shrink it: over 10k cards
-        # that fragments the heap by ~10 MiB.  One byte more than the size says whether it grew meanwhile.
+        # read(max_bytes + 1) reserved a buffer of the limit (1 MiB) for every 2 KB card and shrank it
+        # (virtual memory, but it is what tracemalloc's peak showed).  One byte more than the size says
+        # whether the file grew meanwhile.
         data = handle.read(size + 1)
         if len(data) > size:  # growing as we read: read on, as far as the limit tells
             data += handle.read(max_bytes + 1 - len(data))
