@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -126,5 +127,24 @@ def test_mindspore_workers_start_one_ahead_and_none_is_wasted(tmp_path: Path, ca
     started = [r for r in recorded if r[0] == "mindspore"]
     assert len(started) == spawned
     assert [int(running) for _, _, running in started] == list(range(spawned))  # the second while the first ran
+    time.sleep(0.2)
+    assert [p for _, p, _ in started if alive(int(p))] == []
+
+
+@pytest.mark.parametrize("copies, spawned", [
+    (2, 2),  # the spare runs the first, and the second starts while it runs
+    (1, 1),  # a lone .ms model adopts the spare and starts no other (it would take a core from the model)
+])
+def test_mslite_workers_start_one_ahead_and_none_is_wasted(tmp_path: Path, copies: int, spawned: int) -> None:
+    hub = tmp_path / "hub-repo"
+    shutil.copytree(REPO / "hub", hub / "hub", ignore=shutil.ignore_patterns("networks"))
+    (hub / "cards").mkdir()
+    for i in range(copies):
+        shutil.copyfile(REPO / "cards" / "hubtool" / "cifar10-cnn-canary.md", hub / "cards" / f"canary-{i}.md")
+    proc, recorded = golden_recording(tmp_path, "--config", str(hub / "hub" / "hub.yaml"), str(hub / "cards"))
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.count("PASSED") == copies, proc.stdout + proc.stderr
+    started = [r for r in recorded if r[0] == "mslite"]
+    assert len(started) == spawned
     time.sleep(0.2)
     assert [p for _, p, _ in started if alive(int(p))] == []

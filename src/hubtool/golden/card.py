@@ -25,6 +25,7 @@ from ..errors import (
 )
 from ..legacy.store_translation import translate_into_store
 from ..runtimes.mindspore.client import start_ahead
+from ..runtimes.mslite.spawn import start_ahead as mslite_start_ahead
 from ..runtimes.protocol import Network, OpenOptions
 from ..runtimes.registry import NOT_RUNNABLE, RUNTIME_FOR_FORMAT, open_session, runtime_for
 from .imaging import Preprocess
@@ -61,11 +62,14 @@ class GoldenRunner:
         self.sets = sets or GoldenSets(config.root)
         self.timeout = timeout
         self.mindspore_ahead = 0  # MindSpore models still to run (expect): the next worker starts while one runs
+        self.mslite_ahead: int | None = None  # the same for MindSpore Lite (None: not told, spares as started)
 
     def expect(self, plans: list[GoldenPlan]) -> None:
         """The models this runner is about to run, in order: while MindSpore ones follow, workers start ahead."""
-        self.mindspore_ahead = sum(1 for p in plans if p.asset is not None and p.set_name is not None
-                                   and runtime_for(str(p.asset.file_format)) == "mindspore")
+        runtimes = [runtime_for(str(p.asset.file_format)) for p in plans
+                    if p.asset is not None and p.set_name is not None]
+        self.mindspore_ahead = runtimes.count("mindspore")
+        self.mslite_ahead = runtimes.count("mindspore-lite")
 
     def plan(self, metadata: JSONObject) -> GoldenPlan:
         set_name = set_for_card(metadata, self.config.default_golden_sets)
@@ -105,6 +109,9 @@ class GoldenRunner:
         if runtime_for(str(asset.file_format)) == "mindspore":  # counted down whether or not a worker starts
             self.mindspore_ahead -= 1
             start_ahead(self.mindspore_ahead > 0, self.config.runtimes.mindspore_address_space)
+        elif runtime_for(str(asset.file_format)) == "mindspore-lite" and self.mslite_ahead is not None:
+            self.mslite_ahead -= 1
+            mslite_start_ahead(self.mslite_ahead > 0)
         details = Details(asset.index, asset.file_format, asset.sha256,
                           network=p.network.describe() if p.network else None)
         if p.broken:
