@@ -3,6 +3,7 @@ the whole index as one dict gives, for any values a card can carry."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -12,6 +13,8 @@ import pytest
 
 from hubtool import __version__
 from hubtool.durable import JSON, JSONObject, canonical, compact, compact_object
+from hubtool.errors import StoreError
+from hubtool.publish import documents
 from hubtool.publish.documents import SpilledDocuments
 from hubtool.publish.index import INDEX_FORMAT, CardEntry, Document, Snapshot, card_document, snapshot_of
 from hubtool.publish.runs import CardRun
@@ -123,3 +126,15 @@ def test_a_published_snapshot_is_spilled_and_indexes_as_the_documents_held_in_me
             snapshot.write_index(io.BytesIO(), snapshot.paths()[1:])  # a name for every document
     finally:
         snapshot.close()
+
+
+def test_a_full_disk_under_the_spilled_documents_is_a_store_error_not_a_crash(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(documents.os, "pwrite", full)
+    entry = CardEntry("cards/u/m.md", None, b"{}", ("u", "m", "1"), (), {}, True)
+    with pytest.raises(StoreError, match="temporary file .*No space left on device") as caught:
+        snapshot_of([entry], hub_name="h", runtimes={})
+    assert "nothing was published" in (caught.value.hint or "")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import overload
 
 from ..durable import JSONObject, compact
+from ..errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,12 @@ def _members(doc: JSONObject, encoded: dict[str, bytes], side: Callable[[str], b
     return b",".join(parts)
 
 
+def _spill_error(exc: OSError) -> StoreError:
+    return StoreError(f"cannot keep the card documents in a temporary file ({tempfile.gettempdir()}): "
+                      f"{exc.strerror or exc}", hint="free space there, or point TMPDIR at a disk with room; "
+                                                     "nothing was published")
+
+
 class SpilledDocuments(Sequence[tuple[str, Document]]):
     """(path in a directory hub, document) pairs whose bodies live in an anonymous temporary file.
 
@@ -83,7 +90,10 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
     """
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="hubtool-documents-")  # gone with the process, even killed
+        try:
+            self._file = tempfile.TemporaryFile(prefix="hubtool-documents-")  # gone with the process, even killed
+        except OSError as exc:
+            raise _spill_error(exc) from exc
         self._end = 0
         self._paths: list[str] = []
         self._spans = array("q")  # offset, length, split of each document, as added
@@ -91,7 +101,10 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
 
     def add(self, path: str, doc: Document) -> int:
         """Keep `doc` (on disk) under `path`; returns its slot, for `order`."""
-        os.pwrite(self._file.fileno(), doc.body, self._end)
+        try:
+            os.pwrite(self._file.fileno(), doc.body, self._end)  # a regular file: all of it, or an error
+        except OSError as exc:
+            raise _spill_error(exc) from exc
         self._spans.extend((self._end, len(doc.body), doc.split))
         self._end += len(doc.body)
         self._paths.append(path)
@@ -117,9 +130,13 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
             return [self[j] for j in range(*i.indices(len(self)))]
         slot = self._order[i] if self._order is not None else range(len(self._paths))[i]
         offset, length, split = self._spans[3 * slot:3 * slot + 3]
-        body = os.pread(self._file.fileno(), length, offset)
+        try:
+            body = os.pread(self._file.fileno(), length, offset)
+        except OSError as exc:
+            raise _spill_error(exc) from exc
         if len(body) != length:  # the temporary file is ours alone: a short read is a disk fault
-            raise OSError(f"the spilled card documents were cut short ({len(body)} of {length} bytes)")
+            raise StoreError(f"the card documents' temporary file was cut short ({len(body)} of {length} bytes)",
+                             hint="nothing was published; run again")
         return self._paths[slot], Document(body, split)
 
     def __iter__(self) -> Iterator[tuple[str, Document]]:
