@@ -3,11 +3,11 @@ the whole index as one dict gives, for any values a card can carry."""
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import math
 import random
+from typing import BinaryIO
 
 import pytest
 
@@ -130,10 +130,10 @@ def test_a_published_snapshot_is_spilled_and_indexes_as_the_documents_held_in_me
 
 def test_a_full_disk_under_the_spilled_documents_is_a_store_error_not_a_crash(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    def full(fd: int, data: bytes, offset: int) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def full(**_: object) -> BinaryIO:
+        return open("/dev/full", "r+b")  # noqa: SIM115  # every write there fails with ENOSPC; the spill closes it
 
-    monkeypatch.setattr(documents.os, "pwrite", full)
+    monkeypatch.setattr(documents.tempfile, "TemporaryFile", full)
     entry = CardEntry("cards/u/m.md", None, b"{}", ("u", "m", "1"), (), {}, True)
     with pytest.raises(StoreError, match="temporary file .*No space left on device") as caught:
         snapshot_of([entry], hub_name="h", runtimes={})

@@ -102,7 +102,7 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
     def add(self, path: str, doc: Document) -> int:
         """Keep `doc` (on disk) under `path`; returns its slot, for `order`."""
         try:
-            os.pwrite(self._file.fileno(), doc.body, self._end)  # a regular file: all of it, or an error
+            self._file.write(doc.body)  # appended; the buffered file writes all of it (os.pwrite may write less)
         except OSError as exc:
             raise _spill_error(exc) from exc
         self._spans.extend((self._end, len(doc.body), doc.split))
@@ -110,10 +110,19 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
         self._paths.append(path)
         return len(self._paths) - 1
 
+    def paths(self) -> list[str]:
+        """Each document's path, in the sequence's order, without reading any body."""
+        order = self._order if self._order is not None else range(len(self._paths))
+        return [self._paths[slot] for slot in order]
+
     def order(self, slots: Sequence[int]) -> None:
         """Make the sequence list the documents in this order of their slots (each exactly once)."""
         if sorted(slots) != list(range(len(self._paths))):
             raise ValueError("order() takes every slot exactly once")
+        try:
+            self._file.flush()  # every document is added by now: a full disk says so here, not at the first read
+        except OSError as exc:
+            raise _spill_error(exc) from exc
         self._order = array("q", slots)
 
     def __len__(self) -> int:
@@ -131,6 +140,7 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
         slot = self._order[i] if self._order is not None else range(len(self._paths))[i]
         offset, length, split = self._spans[3 * slot:3 * slot + 3]
         try:
+            self._file.flush()  # what add() buffered (a no-op once written)
             body = os.pread(self._file.fileno(), length, offset)
         except OSError as exc:
             raise _spill_error(exc) from exc
@@ -144,4 +154,7 @@ class SpilledDocuments(Sequence[tuple[str, Document]]):
             yield self[i]
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # flushing what a full disk refused: the file is anonymous and being let go, nothing is lost

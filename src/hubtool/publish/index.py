@@ -125,6 +125,8 @@ class Snapshot:
 
     def paths(self) -> list[str]:
         """Each document's path in a directory hub, in index order."""
+        if isinstance(self.documents, SpilledDocuments):
+            return self.documents.paths()  # without reading every body back from disk
         return [path for path, _ in self.documents]
 
     def write_index(self, out: BinaryIO, names: Sequence[str]) -> None:
