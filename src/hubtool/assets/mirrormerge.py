@@ -43,7 +43,8 @@ class Merged:
 
 def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
     """Write the mirror's manifest.json from its shard manifests; UsageError if a card is in none."""
-    found = _read_manifests(to, config)
+    refs = _refs(to, config) if to.startswith("s3://") else None  # one client for reading and writing
+    found = _read_manifests(to, refs)
     covered: dict[str, tuple[str | None, ...]] = {}
     sizes: dict[str, int] = {}
     for doc in found:
@@ -61,17 +62,16 @@ def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
                          hint="run (or re-run) the `mirror --shard` jobs that hold them, on this checkout; "
                               "manifest.json was not written")
     body = manifest(cards, sizes, config.root)
-    if to.startswith("s3://"):
-        _refs(to, config).put(MANIFEST, canonical(body))
+    if refs is not None:
+        refs.put(MANIFEST, canonical(body))
     else:
         write_atomic(Path(to) / MANIFEST, pretty_json(body))
     return Merged(len(cards), len(found), to)
 
 
-def _read_manifests(to: str, config: HubConfig) -> list[JSONObject]:
+def _read_manifests(to: str, refs: S3RefStore | None) -> list[JSONObject]:
     bodies: list[bytes] = []
-    if to.startswith("s3://"):
-        refs = _refs(to, config)
+    if refs is not None:
         bodies = [b for name in refs.list(SHARD_MANIFESTS) if (b := refs.read(name)) is not None]
     else:
         try:
