@@ -106,10 +106,11 @@ class GoldenRunner:
         if p.set_name is None or p.asset is None:
             return GoldenResult("skipped", p.reason, p.set_name)
         asset = p.asset
-        if runtime_for(str(asset.file_format)) == "mindspore":  # counted down whether or not a worker starts
+        runtime = runtime_for(str(asset.file_format))
+        if runtime == "mindspore":  # counted down whether or not a worker starts
             self.mindspore_ahead -= 1
             start_ahead(self.mindspore_ahead > 0, self.config.runtimes.mindspore_address_space)
-        elif runtime_for(str(asset.file_format)) == "mindspore-lite" and self.mslite_ahead is not None:
+        elif runtime == "mindspore-lite" and self.mslite_ahead is not None:
             self.mslite_ahead -= 1
             mslite_start_ahead(self.mslite_ahead > 0)
         details = Details(asset.index, asset.file_format, asset.sha256,

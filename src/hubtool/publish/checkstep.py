@@ -150,11 +150,11 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
     facts, found = cached.get("facts"), cached.get("suppressions")
     text, metadata = cached.get("metadata-json"), cached.get("metadata")  # the text, or an older record's dict
     if isinstance(text, str) and _is_object(text):
-        encoded: str | None = text
+        kept: str | None = text  # the run keeps the very text
     elif isinstance(metadata, dict):
-        encoded = None
+        kept = None
     elif text is None and metadata is None and run.file.endswith("_cn.md"):
-        encoded = None  # a twin in the hub's own dialect: compared, but no YAML metadata to keep
+        kept = None  # a twin in the hub's own dialect: compared, but no YAML metadata to keep
     else:
         return False
     if not isinstance(warnings, int) or not isinstance(found, list):
@@ -166,8 +166,8 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
         run.suppressions = tuple(_suppression(s) for s in found)
     except (KeyError, TypeError, ValueError, IndexError):
         return False
-    if encoded is not None:
-        run.metadata_json = encoded
+    if kept is not None:
+        run.metadata_json = kept
     else:
         run.metadata = metadata if isinstance(metadata, dict) else None
     run.title, run.warnings = title, warnings
