@@ -43,7 +43,8 @@ def test_all_three_formats_are_published_on_real_verdicts_and_the_network_keys_t
 
     _, again = publish(root)
     assert again["counters"]["workers"] == 0 and again["counters"]["unchanged"] == 1
-    # the network's code changes (a comment is enough: it is what runs): only the checkpoint is verified again
+    # the network's code changes (a comment is enough: it is what runs): only the checkpoint is verified again,
+    # and the run is not the last one replayed (which `again` remembered): the network's folder was part of it
     code_file = root / "hub" / "networks" / "cifar10-cnn" / "cifar10_cnn.py"
     code_file.write_text(code_file.read_text() + "# reviewed\n")
     _, changed = publish(root)

@@ -42,6 +42,15 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _twin_digest(english: Path, limit: int) -> str | None:
+    """The digest of a twin's English card outside the run's files; None when there is no such file."""
+    try:
+        present = english.is_file()
+    except OSError:  # a folder on the way that cannot be searched: the twin's check says so
+        present = False
+    return _sha(_raw(english, limit)) if present else None
+
+
 class CheckStep:
     """Parse, schema, rules; the twins; the rules across cards."""
 
@@ -60,26 +69,42 @@ class CheckStep:
                 digest.update(str(extra).encode() + extra.read_bytes())
         return digest.hexdigest()
 
-    def run(self, files: list[Path]) -> list[CardRun]:
-        runs = self._without_twins([self._checked(path) for path in files])
+    def run(self, files: list[Path], keys: Sequence[str] | None = None) -> list[CardRun]:
+        """Every card's check; `keys` are `self.keys(files)` when the caller made them already."""
+        keys = self.keys(files) if keys is None else keys
+        runs = self._without_twins([self._checked(path, key) for path, key in zip(files, keys, strict=True)])
         self._cross_card(runs)
         return runs
 
-    def _checked(self, path: Path) -> CardRun:
+    def keys(self, files: list[Path]) -> list[str]:
+        """Each card's check key: its bytes (and its twin's), its place in the hub and the fingerprint.
+
+        A card's twin is usually one of `files`: its digest is taken once."""
+        limit, digests = self.ctx.config.max_card_bytes, {}
+        for path in files:
+            digests[str(path)] = _sha(_raw(path, limit))
+        out = []
+        for path in files:
+            english_sha = None
+            if path.name.endswith("_cn.md"):
+                english = twins.english_path(path)
+                english_sha = digests.get(str(english)) or _twin_digest(english, limit)
+            # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
+            # (relative to the working directory) does not: a publish from another folder reuses every check
+            out.append(key_of("check", digests[str(path)], english_sha, self.fingerprint,
+                              hub_path(path, self.ctx.config.root)))
+        return out
+
+    def _checked(self, path: Path, key: str) -> CardRun:
         """The card's check; a bug while checking it fails this card only."""
-        run = CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root))
+        run = CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root), key)
         isolated_step(run, "check", lambda: self._check(path, run))
         return run
 
     def _check(self, path: Path, run: CardRun) -> None:
         """Fill in the run's check.  A bug half-way through fails the check (isolated_step), whatever else
         was filled in by then: a failed check holds the card back and no later step reads the rest."""
-        limit = self.ctx.config.max_card_bytes
-        english = twins.english_path(path) if path.name.endswith("_cn.md") else None
-        english_sha = _sha(_raw(english, limit)) if english and english.is_file() else None
-        # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
-        # (relative to the working directory) does not: a publish from another folder reuses every check
-        key = run.check_key = key_of("check", _sha(_raw(path, limit)), english_sha, self.fingerprint, run.card)
+        key = run.check_key
         cached = self.ctx.cached(key)
         if cached is not None and _restore(run, cached):
             return

@@ -11,6 +11,7 @@ the previous generation published. Two publishers serialise on a lock file.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from ..assets import layout
 from ..durable import fsync_dir, fsync_tree, pid_alive
 from ..errors import StoreError
 from .index import Snapshot
-from .target import Collected, Committed, Published
+from .target import Collected, Committed, Published, PublishedState
 
 #: generations a publish keeps (the current one always stays)
 KEEP_GENERATIONS = 3
@@ -82,6 +83,22 @@ class DirectoryTarget:
         except (OSError, ValueError) as exc:
             raise StoreError(f"{current}/index.json cannot be read: {exc}") from exc
         return Published(str(current), index)
+
+    def state(self) -> PublishedState | None:
+        """The current generation and a digest of its index.json and catalog's presence: what decides whether
+        a publish of the same index is "unchanged" (`_publish`)."""
+        current = self._current()
+        if current is None:
+            return None
+        digest = hashlib.sha256()
+        try:
+            with (current / "index.json").open("rb") as index:
+                while chunk := index.read(1 << 20):
+                    digest.update(chunk)
+        except OSError:
+            return None  # no readable index: a publish writes a new generation
+        catalog = (current / "index.html").is_file()
+        return PublishedState(str(current), f"{digest.hexdigest()}{' catalog' if catalog else ''}")
 
     def gc(self, *, keep: int, grace_seconds: float, dry_run: bool = False) -> Collected:
         with self._locked():  # publishers wait: nothing can start using an old generation meanwhile

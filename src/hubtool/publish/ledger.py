@@ -127,6 +127,36 @@ class Ledger:
             self.db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?)",
                                 [(k, s, st, json.dumps(d, sort_keys=True), now) for k, s, st, d in rows])
 
+    def keep_local(self, key: str, step: str, detail: JSONObject) -> None:
+        """Record a pass in this file only, never in a shared ledger: it is about this machine (its store)."""
+        Ledger.record_many(self, [(key, step, "passed", detail)])
+
+    def forget(self, key: str) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM verdicts WHERE key = ?", (key,))
+
+    def others(self, step: str) -> int:
+        """How many rows of other steps there are: with `newest`, what proves that none was deleted since."""
+        try:
+            return int(self.db.execute("SELECT count(*) FROM verdicts WHERE step != ?", (step,)).fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
+
+    def newest(self, key: str, step: str) -> JSONObject | None:
+        """The record of `step` under `key`, only if no other step's row was recorded since: the ledger has
+        learned nothing after it.  (A replaced row is a new one, with a higher rowid than every row it follows.)"""
+        try:
+            found = self.db.execute("SELECT rowid, detail FROM verdicts WHERE key = ? AND step = ? "
+                                    "AND status = 'passed'", (key, step)).fetchone()
+            if found is None or self.db.execute("SELECT 1 FROM verdicts WHERE rowid > ? AND step != ? LIMIT 1",
+                                                (found[0], step)).fetchone() is not None:
+                return None
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
+        doc = _detail(found[1])
+        self.hits += doc is not None
+        return doc
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         try:

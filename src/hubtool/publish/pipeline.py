@@ -44,6 +44,7 @@ from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
 from .steps import AssetSteps, GoldenStep, StepContext
 from .target import PublishTarget
+from .unchanged import RunMemory, applies
 
 
 def target_for(to: Path | str, config: HubConfig) -> PublishTarget:
@@ -115,8 +116,15 @@ class Publisher:
         files = discover(paths)
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
+        memory = self._memory(files)
+        recalled = memory.recall(target, self.sets) if memory is not None else None
+        if recalled is not None:
+            self.progress.status(f"{len(files)} cards: nothing changed since the last run, which is replayed")
+            counters = {**self._counters(recalled.runs), "unchanged": 1, "replayed": 1}
+            return PublishResult(recalled.runs, recalled.where, counters)
         self.progress.status(f"checking {len(files)} cards")
-        runs = self.check.run(files)  # every card, even in a shard: the cross-card rules need them all
+        # every card, even in a shard: the cross-card rules need them all
+        runs = self.check.run(files, memory.check_keys if memory is not None else None)
         del files  # the runs keep each path as text
         if self.options.merge:
             self._replay(runs)
@@ -131,7 +139,10 @@ class Publisher:
         else:
             self.steps(todo)
         if shard is None:
-            return self._commit(runs, target)
+            result = self._commit(runs, target)
+            if memory is not None and result.counters["unchanged"]:
+                memory.remember(runs, target, self.golden.inputs, with_assets=self.options.with_assets)
+            return result
         cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
         return PublishResult(mine, None, self._counters(mine), shard=shard)
 
@@ -165,10 +176,17 @@ class Publisher:
         cancel.note("publish", f"the index was written to {committed.where}")
         return PublishResult(runs, committed.where, {**self._counters(runs), "unchanged": int(committed.unchanged)})
 
+    def _memory(self, files: list[Path]) -> RunMemory | None:
+        """The remembered run this one may replay, or None where no run is replayed (`unchanged.applies`)."""
+        if not applies(self.options, distributed=self.executor is not None):
+            return None
+        return RunMemory(self.ledger, self.config, self.options, self.fetcher.store, fingerprint=self.check.fingerprint,
+                         runtimes=self.runtime_identity, files=files, check_keys=self.check.keys(files))
+
     def _counters(self, runs: list[CardRun]) -> dict[str, int]:
         return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,
                 "ledger-hits": self.ledger.hits, "shared-ledger-hits": self.ledger.shared_hits, "unchanged": 0,
-                "outcomes-reused": self.reused,
+                "outcomes-reused": self.reused, "replayed": 0,
                 "requests": self.fetcher.stats.requests, "workers": workers_started() - self._workers_before}
 
     def _shared(self) -> SharedLedger:

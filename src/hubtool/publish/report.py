@@ -87,7 +87,9 @@ def table_lines(result: PublishResult) -> Iterator[str]:
            f"{counted(int(c.get('workers', 0)), 'runtime worker')}, "
            f"{counted(int(c.get('ledger-hits', 0)), 'ledger hit')}")
     if result.generation:
-        yield f"published: {result.generation}" + (" (unchanged)" if c.get("unchanged") else "")
+        said = " (unchanged: nothing it depends on changed since the last run, replayed)" if c.get("replayed") \
+            else " (unchanged)" if c.get("unchanged") else ""
+        yield f"published: {result.generation}{said}"
     elif result.shard:
         yield f"shard {result.shard}: outcomes recorded, nothing committed (`publish --merge` commits)"
 

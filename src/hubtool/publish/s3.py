@@ -29,7 +29,7 @@ from ..durable import JSONObject
 from ..errors import IntegrityError, StoreError
 from .index import Snapshot
 from .s3gc import CATALOG, REFS, Collector, Lease, generation_number, referenced_by
-from .target import Collected, Committed, Published
+from .target import Collected, Committed, Published, PublishedState
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -159,6 +159,11 @@ class S3Target:
             raise IntegrityError(f"index of generation {number} hashes to {actual}, not {ref['index_sha256']}")
         index: JSONObject = json.loads(found)
         return Published(self.location.url(f"{REFS}{number:010d}.json"), index)
+
+    def state(self) -> PublishedState | None:
+        """None: an unchanged publish here also lists the bucket for every object the generation references
+        (and writes back what is gone), which a replayed run would skip."""
+        return None
 
     def gc(self, *, keep: int = 3, grace_seconds: float = 24 * 3600, dry_run: bool = False) -> Collected:
         """Delete what no kept, newer or leased generation needs, once older than the grace period; abort

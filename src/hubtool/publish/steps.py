@@ -152,6 +152,8 @@ class GoldenStep:
         self.ctx = ctx
         self.runner = runner
         self.runtime_identity = runtime_identity
+        # what the golden keys of this run read besides the cards: "set:NAME" and "network:FOLDER" -> digest
+        self.inputs: dict[str, str] = {}
 
     def expect(self, runs: list[CardRun]) -> None:
         """Tell the runner which MindSpore models it will run (not remembered ones): their workers start ahead."""
@@ -210,6 +212,9 @@ class GoldenStep:
         except GoldenSetError:
             return None
         # a checkpoint's verdict is the network's too: where it came from, what it was called with, its code
+        self.inputs[f"set:{plan.set_name}"] = gset.content_sha256
+        if plan.network is not None and plan.network.folder is not None:
+            self.inputs[f"network:{plan.network.folder}"] = plan.network.digest
         runtime = runtime_for(str(plan.asset.file_format)) or ""
         identity: JSONObject = {runtime: self.runtime_identity[runtime]} if runtime in self.runtime_identity else {}
         parts: list[JSON] = [plan.asset.sha256, plan.asset.file_format, gset.content_sha256,

@@ -26,6 +26,14 @@ class Published:
 
 
 @dataclass(frozen=True)
+class PublishedState:
+    """What a target publishes now, as a re-run compares it with what its last run found."""
+
+    where: str  # the generation, as `Committed.where` says it
+    digest: str  # over its index (and whether it has a catalog): any other publish changes it
+
+
+@dataclass(frozen=True)
 class Collected:
     """What a GC removed (or, in a dry run, would remove)."""
 
@@ -39,6 +47,10 @@ class PublishTarget(Protocol):
 
     def latest(self) -> Published | None:
         """The newest published index (verified where the target can), or None before the first publish."""
+
+    def state(self) -> PublishedState | None:
+        """What is published now, read exactly but without decoding it; None before the first publish and
+        where the target cannot say so cheaply (then a re-run never replays its last run whole)."""
 
     def gc(self, *, keep: int, grace_seconds: float, dry_run: bool = False) -> Collected:
         """Remove what no kept generation needs and is older than the grace period (a dry run: nothing)."""

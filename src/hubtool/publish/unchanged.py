@@ -1,0 +1,215 @@
+"""A re-publish of a hub where nothing changed: the last run, replayed whole.
+
+A re-run of an unchanged hub does no step (every pass is in the ledger) but still looks each
+card's verdicts up, decodes them, runs the cross-card rules and writes the index again to find
+it equal to the published one: ~7x the least it must do, which is to read and hash every card.
+So a run that could only repeat itself is remembered whole, in the local ledger, and a re-run
+that finds the same inputs replays it: the same report, the same exit status, nothing written.
+
+What must be the same (else the run takes the normal path, which is always right):
+- the run key: hubtool's code, the check fingerprint (schema, hub.yaml, baseline, golden.yaml
+  files), the runtimes' identities, the record versions, the options, and every card's file,
+  display path, hub path and check key (its bytes and its twin's) in order;
+- every blob the cards reference, by its file identity in the store (device, inode, size,
+  mtime, ctime: any write changes ctime);
+- the golden sets' content hashes and the network folders' digests the golden verdicts used;
+- the target's published index (a publisher elsewhere changes it), and the ledger itself: a
+  row recorded after the remembered run (by any run), or one deleted, makes it stale.
+
+Only a run that is bound to repeat itself is remembered: every card published and verified,
+each check and golden pass served from the ledger, every asset already in the store, no
+internal error, and the commit "unchanged".  A card held back is looked at again on every run,
+as failures always are.  Never with --no-cache, --shard, --merge or --executor, nor for a target
+that cannot say what it holds cheaply (S3: `S3Target.state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..assets.inspect import INSPECTOR
+from ..assets.store import DirectoryStore
+from ..cards.card import hub_path
+from ..cards.validate import display_path
+from ..config import HubConfig
+from ..diagnostics import Diagnostic, Severity
+from ..durable import JSON
+from ..errors import GoldenSetError
+from ..golden.network import folder_digest
+from ..golden.sets import GoldenSets
+from ..legacy import TRANSLATOR_VERSION
+from .ledger import Ledger, key_of
+from .runs import STEPS, CardRun, PublishOptions, shared_step
+from .steps import GOLDEN_RECORD
+from .target import PublishTarget
+
+#: what a remembered run holds; another value is not read
+RECORD = 1
+STEP = "hub-run"
+
+
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """hubtool's own files as installed (path, size, mtime): an edited checkout is another program,
+    whatever its version says."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(__version__.encode())
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            st = os.stat(os.path.join(folder, name))
+            found.append(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    for line in sorted(found):
+        digest.update(line.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def applies(options: PublishOptions, *, distributed: bool) -> bool:
+    """Whether this run may replay (or be remembered): a plain, cached run on this machine."""
+    return not (options.no_cache or options.shard is not None or options.merge or distributed)
+
+
+@dataclass(frozen=True)
+class Recalled:
+    runs: list[CardRun]
+    where: str  # the generation that is published
+
+
+class RunMemory:
+    """The remembered run of one hub, target and store, under the run key of this run's inputs."""
+
+    def __init__(self, ledger: Ledger, config: HubConfig, options: PublishOptions, store: DirectoryStore, *,
+                 fingerprint: str, runtimes: dict[str, str], files: list[Path], check_keys: list[str]) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.check_keys = check_keys  # the check step's, made once
+        destination = options.to if isinstance(options.to, str) else os.path.abspath(options.to)
+        self.slot = key_of(STEP, os.path.abspath(config.root), str(destination), os.path.abspath(store.root))
+        listing = hashlib.sha256()
+        for path, key in zip(files, check_keys, strict=True):  # as the report and the index name each card
+            card = [str(path), display_path(path), hub_path(path, config.root), key]
+            listing.update("\0".join(card).encode("utf-8", "surrogateescape") + b"\n")
+        self.key = key_of(STEP, RECORD, code_identity(), fingerprint, dict(runtimes), INSPECTOR,
+                          TRANSLATOR_VERSION, GOLDEN_RECORD, options.offline, options.allow_unverified,
+                          options.with_assets, options.ledger, listing.hexdigest())
+
+    def recall(self, target: PublishTarget, sets: GoldenSets) -> Recalled | None:
+        """The last run, if it had these inputs and nothing it depended on moved since; else None."""
+        doc = self.ledger.newest(self.slot, STEP)
+        if doc is None or doc.get("record") != RECORD or doc.get("key") != self.key:
+            return None
+        if doc.get("verdicts") != self.ledger.others(STEP):
+            return None  # a verdict was deleted: the normal run does that step again
+        state = target.state()
+        if state is None or [state.where, state.digest] != doc.get("target"):
+            return None
+        blobs, golden = doc.get("blobs"), doc.get("golden")
+        if not isinstance(blobs, dict) or not isinstance(golden, dict):
+            return None
+        if any(self._identity(d) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
+            return None
+        try:
+            runs = [_run_of(row) for row in _rows(doc.get("runs"))]
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None  # not what this version writes: the normal path, which remembers it afresh
+        return Recalled(runs, state.where)
+
+    def remember(self, runs: list[CardRun], target: PublishTarget, golden: dict[str, str], *,
+                 with_assets: bool) -> None:
+        """Keep this run, if it is bound to repeat itself (`repeats`); else forget the last one."""
+        state = target.state()
+        if state is None or not repeats(runs):
+            self.ledger.forget(self.slot)  # what it said may no longer be what a run finds
+            return
+        digests = sorted({d for r in runs for d in r.fetched}
+                         | ({str(r.golden.translated["sha256"]) for r in runs if r.golden and r.golden.translated
+                             and "sha256" in r.golden.translated} if with_assets else set()))
+        self.ledger.keep_local(self.slot, STEP, {
+            "record": RECORD, "key": self.key, "target": [state.where, state.digest],
+            "verdicts": self.ledger.others(STEP),
+            "blobs": {d: self._identity(d) for d in digests}, "golden": dict(golden),
+            "runs": [_row_of(r) for r in runs]})
+
+    def _identity(self, digest: str) -> JSON:
+        """The blob's file identity; None when no regular file holds it."""
+        try:
+            st = os.lstat(self.store.blob_path(digest))
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def repeats(runs: list[CardRun]) -> bool:
+    """Whether the next run with the same inputs is bound to give exactly this run's report."""
+    for run in runs:
+        if not (run.published and run.verified):
+            return False  # a held-back card is looked at again on every run
+        check, fetch, inspect, golden = (run.steps.get(name) for name in STEPS)
+        if check is None or not (check.status == "passed" and check.cached):
+            return False  # a check passed afresh is served from the ledger next time: another report
+        if fetch is None or fetch.status not in ("passed", "skipped") or inspect is None:
+            return False
+        if any(f.action != "present" for f in run.fetched.values()):
+            return False
+        if golden is None or not (golden.status == "skipped" or (golden.status == "passed" and golden.cached)):
+            return False
+    return True
+
+
+def _same_golden(golden: dict[str, Any], sets: GoldenSets) -> bool:
+    """The golden sets' content and the network folders' code, as the remembered verdicts had them."""
+    for name, digest in golden.items():
+        kind, _, what = name.partition(":")
+        if kind == "set":
+            try:
+                found = sets.get(what).content_sha256
+            except GoldenSetError:
+                return False
+        elif kind == "network":
+            try:
+                found = folder_digest(Path(what))
+            except OSError:
+                return False
+        else:
+            return False
+        if found != digest:
+            return False
+    return True
+
+
+def _row_of(run: CardRun) -> JSON:
+    steps: list[JSON] = [[s.status, s.reason, s.cached] for s in (run.steps[name] for name in STEPS)]
+    return [run.file, run.display, run.card, run.check_key, run.warnings, steps,
+            [d.as_dict() for d in run.diagnostics]]
+
+
+def _rows(value: JSON) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("runs is not a list")
+    return value
+
+
+def _run_of(row: Any) -> CardRun:
+    """A remembered card's run; KeyError, TypeError, ValueError or IndexError if the row is not one."""
+    file, display, card, check_key, warnings, steps, diagnostics = row
+    run = CardRun(str(file), str(display), str(card), str(check_key), warnings=int(warnings), published=True)
+    for name, (status, reason, cached) in zip(STEPS, steps, strict=True):
+        run.steps[name] = shared_step(str(status), str(reason), bool(cached))
+    run.diagnostics = tuple(_diagnostic(d) for d in diagnostics)
+    return run
+
+
+def _diagnostic(doc: Any) -> Diagnostic:
+    return Diagnostic(str(doc["path"]), int(doc["line"]), int(doc["col"]), str(doc["code"]),
+                      Severity(doc["severity"]), str(doc["message"]), str(doc["pointer"]), str(doc["hint"]),
+                      baselined=bool(doc["baselined"]))
