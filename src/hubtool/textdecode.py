@@ -15,13 +15,13 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 
 
-def _refuse_special(path: Path, mode: int) -> None:
+def _refuse_special(path: str | Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
         what = next((name for test, name in _KINDS if test(mode)), "not a regular file")
         raise SpecialFile(f"{path} is {what}, not a regular file: not read", what=what)
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: str | Path) -> BinaryIO:
     """`path` opened for reading, if it is a regular file; SpecialFile (or OSError) otherwise.
 
     Opened non-blocking and checked on the open descriptor, not only on the name: a FIFO (or a
@@ -38,7 +38,7 @@ def open_regular(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def read_regular(path: Path, max_bytes: int) -> bytes | int:
+def read_regular(path: str | Path, max_bytes: int) -> bytes | int:
     """The regular file's bytes, or its size when that is over `max_bytes` (nothing read then)."""
     with open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size

@@ -3,6 +3,7 @@ and anything that run depended on, once moved, sends the next run down the norma
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,9 +18,12 @@ from faultserver import FaultServer
 
 from helpers import REPO, canary_card, card_text, run_cli, runtime_env
 from hubtool.assets.layout import blob_rel
+from hubtool.cards.card import hub_path
+from hubtool.cards.validate import card_places, display_path
 from hubtool.golden.network import folder_digest
 from hubtool.golden.sets import GoldenSets
 from hubtool.publish import unchanged
+from hubtool.publish.directory import DirectoryTarget
 
 CONFIG = ("name: replay hub\ncard:\n  template-keys: [paper]\nrules:\n  HUB306: warning\n"
           "policy:\n  allowed-schemes: [http]\n  allowed-hosts: ['127.0.0.1']\n"
@@ -193,6 +197,20 @@ def test_other_options_are_another_run(tmp_path: Path, server: FaultServer, opti
     assert doc["counters"]["replayed"] == (1 if option[0] == "--jobs" else 0)
 
 
+def test_a_generation_published_by_another_after_the_commit_is_not_remembered(
+        tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found unchanged, then another publisher's generation lands before the run is remembered: the run
+    describes the generation it compared with, not the new one, so it is not kept."""
+    root = make_hub(tmp_path, server)
+    publish(root)
+    real = DirectoryTarget.state
+    monkeypatch.setattr(DirectoryTarget, "state", lambda self: dataclasses.replace(
+        real(self), where=str(root / "dist" / "hub.generations" / "00000002")))  # type: ignore[arg-type]
+    assert publish(root)[1]["counters"]["unchanged"] == 1
+    monkeypatch.undo()
+    assert publish(root)[1]["counters"]["replayed"] == 0
+
+
 def test_no_cache_never_replays(tmp_path: Path, server: FaultServer) -> None:
     root = make_hub(tmp_path, server)
     settled(root)
@@ -275,7 +293,7 @@ def _damage(root: Path, change: Callable[[dict[str, Any]], Any]) -> None:
 
 
 def _finding(doc: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = next(d for row in doc["runs"] for d in row[6])
+    found: dict[str, Any] = next(d for row in doc["runs"] if len(row) > 2 for d in row[2])
     return found
 
 
@@ -285,7 +303,11 @@ DAMAGES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "another record version": lambda doc: doc.update(record=99),
     "runs not a list": lambda doc: doc.update(runs="x"),
     "a row cut short": lambda doc: doc["runs"][0].pop(),
-    "a step cut short": lambda doc: doc["runs"][0][5].pop(),
+    "a step cut short": lambda doc: doc["steps"][0].pop(),
+    "a verdict out of range": lambda doc: doc["runs"][0].__setitem__(0, 99),
+    "a negative verdict": lambda doc: doc["runs"][0].__setitem__(0, -1),
+    "a verdict that is no number": lambda doc: doc["runs"][0].__setitem__(0, "0"),
+    "a row more": lambda doc: doc["runs"].append([0, 0]),
     "an unknown severity": lambda doc: _finding(doc).update(severity="fatal"),
     "a line that is no number": lambda doc: _finding(doc).update(line="x"),
     "a finding cut short": lambda doc: _finding(doc).pop("hint"),
@@ -320,3 +342,14 @@ def test_golden_inputs_are_compared_by_content(tmp_path: Path) -> None:
     assert unchanged._same_golden(inputs, GoldenSets(tmp_path))
     (network / "helper.py").write_text("X = 1\n")  # a file more in the network's folder
     assert not unchanged._same_golden(inputs, GoldenSets(tmp_path))
+
+
+@pytest.mark.parametrize("cwd", ["root", "inside", "elsewhere"])
+def test_card_places_are_the_display_and_hub_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cwd: str) -> None:
+    root = tmp_path / "hub"
+    files = [str(root / "cards" / "u" / "a.md"), "cards/b c.md", str(tmp_path / "outside" / "x.md"),
+             str(root / "cards" / "ü" / "ï_cn.md"), str(root) + "-sibling/d.md"]
+    (root / "cards").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir({"root": root, "inside": root / "cards", "elsewhere": tmp_path / "elsewhere"}[cwd])
+    assert card_places(files, root) == [(display_path(f), hub_path(Path(f), root)) for f in files]

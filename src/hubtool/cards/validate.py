@@ -171,6 +171,18 @@ def display_path(path: str | Path) -> str:
     return absolute[len(cwd):] if absolute.startswith(cwd) else absolute
 
 
+def card_places(files: Sequence[str], root: Path) -> list[tuple[str, str]]:
+    """Each card's (display path, hub path), as `display_path` and `hub_path` make them one at a time, with one
+    `abspath` per card: a re-publish of 10k unchanged cards does little else."""
+    cwd, base = os.getcwd() + os.sep, os.path.join(os.path.abspath(root), "")
+    out = []
+    for file in files:
+        absolute = os.path.abspath(file)
+        out.append((absolute[len(cwd):] if absolute.startswith(cwd) else absolute,
+                    (absolute[len(base):] if absolute.startswith(base) else absolute).replace(os.sep, "/")))
+    return out
+
+
 @dataclass
 class Run:
     """How a run treats its findings: the hub's severities, the command line's selection, a baseline."""

@@ -62,7 +62,7 @@ def run_card(task: JSONObject) -> JSONObject:
                                  ledger=spec.ledger)
         publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
                               record_outcomes=spec.ledger is not None)
-        run = publisher.check.run([Path(spec.card)])[0]
+        run = publisher.check.run(publisher.check.keyed([spec.card]))[0]
         publisher.steps([run])
         return {"outcome": outcome_of(run), "pid": os.getpid()}
     finally:

@@ -12,13 +12,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import codes, textdecode
 from ..cards import suppress, twins
-from ..cards.card import hub_path
 from ..cards.crosscard import CardFacts
-from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, display_path, finish
+from ..cards.validate import CardChecker, CardVerdict, Run, card_places, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
 from ..errors import SpecialFile
@@ -29,7 +28,7 @@ from .runs import PASSED, REMEMBERED, CardRun, Step
 from .steps import StepContext
 
 
-def _raw(path: Path, limit: int) -> bytes:
+def _raw(path: str | Path, limit: int) -> bytes:
     """A card's bytes for its ledger key; b"" when it is not read (the check itself says why)."""
     try:
         data = textdecode.read_regular(path, limit)
@@ -51,6 +50,15 @@ def _twin_digest(english: Path, limit: int) -> str | None:
     return _sha(_raw(english, limit)) if present else None
 
 
+class Keyed(NamedTuple):
+    """A card as the check step finds it: its file as found, display path, hub path and check key."""
+
+    file: str
+    display: str
+    card: str
+    key: str
+
+
 class CheckStep:
     """Parse, schema, rules; the twins; the rules across cards."""
 
@@ -69,36 +77,33 @@ class CheckStep:
                 digest.update(str(extra).encode() + extra.read_bytes())
         return digest.hexdigest()
 
-    def run(self, files: list[Path], keys: Sequence[str] | None = None) -> list[CardRun]:
-        """Every card's check; `keys` are `self.keys(files)` when the caller made them already."""
-        keys = self.keys(files) if keys is None else keys
-        runs = self._without_twins([self._checked(path, key) for path, key in zip(files, keys, strict=True)])
+    def run(self, cards: Sequence[Keyed]) -> list[CardRun]:
+        """Every card's check (`keyed` names and keys them)."""
+        runs = self._without_twins([self._checked(card) for card in cards])
         self._cross_card(runs)
         return runs
 
-    def keys(self, files: list[Path]) -> list[str]:
-        """Each card's check key: its bytes (and its twin's), its place in the hub and the fingerprint.
+    def keyed(self, files: Sequence[str]) -> list[Keyed]:
+        """Each card's names and check key: its bytes (and its twin's), its place in the hub, the fingerprint.
 
         A card's twin is usually one of `files`: its digest is taken once."""
-        limit, digests = self.ctx.config.max_card_bytes, {}
-        for path in files:
-            digests[str(path)] = _sha(_raw(path, limit))
+        limit = self.ctx.config.max_card_bytes
+        digests = {file: _sha(_raw(file, limit)) for file in files}  # a Path per card: a tenth of a replay
         out = []
-        for path in files:
+        for file, (display, card) in zip(files, card_places(files, self.ctx.config.root), strict=True):
             english_sha = None
-            if path.name.endswith("_cn.md"):
-                english = twins.english_path(path)
+            if file.endswith("_cn.md"):
+                english = twins.english_path(Path(file))
                 english_sha = digests.get(str(english)) or _twin_digest(english, limit)
             # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
             # (relative to the working directory) does not: a publish from another folder reuses every check
-            out.append(key_of("check", digests[str(path)], english_sha, self.fingerprint,
-                              hub_path(path, self.ctx.config.root)))
+            out.append(Keyed(file, display, card, key_of("check", digests[file], english_sha, self.fingerprint, card)))
         return out
 
-    def _checked(self, path: Path, key: str) -> CardRun:
+    def _checked(self, card: Keyed) -> CardRun:
         """The card's check; a bug while checking it fails this card only."""
-        run = CardRun(str(path), display_path(path), hub_path(path, self.ctx.config.root), key)
-        isolated_step(run, "check", lambda: self._check(path, run))
+        run = CardRun(card.file, card.display, card.card, card.key)
+        isolated_step(run, "check", lambda: self._check(Path(card.file), run))
         return run
 
     def _check(self, path: Path, run: CardRun) -> None:

@@ -18,7 +18,7 @@ from ..assets.s3.client import S3Location, client_for
 from ..assets.s3.refs import S3RefStore
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
-from ..cards.card import discover
+from ..cards.card import card_files
 from ..cards.report import counted, first_few
 from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig
@@ -31,7 +31,7 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
-from .checkstep import CheckStep
+from .checkstep import CheckStep, Keyed
 from .directory import DirectoryTarget
 from .distributed import distribute
 from .executors import DaskExecutor, parse_executor
@@ -113,19 +113,20 @@ class Publisher:
         self._workers_before = workers_started()
 
     def run(self, paths: list[Path], target: PublishTarget) -> PublishResult:
-        files = discover(paths)
+        files = card_files(paths)  # as text: a Path per card costs a replayed run a tenth of its time
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
-        memory = self._memory(files)
+        cards = self.check.keyed(files)
+        del files
+        memory = self._memory(cards)
         recalled = memory.recall(target, self.sets) if memory is not None else None
         if recalled is not None:
-            self.progress.status(f"{len(files)} cards: nothing changed since the last run, which is replayed")
+            self.progress.status(f"{len(cards)} cards: nothing changed since the last run, which is replayed")
             counters = {**self._counters(recalled.runs), "unchanged": 1, "replayed": 1}
             return PublishResult(recalled.runs, recalled.where, counters)
-        self.progress.status(f"checking {len(files)} cards")
-        # every card, even in a shard: the cross-card rules need them all
-        runs = self.check.run(files, memory.check_keys if memory is not None else None)
-        del files  # the runs keep each path as text
+        self.progress.status(f"checking {len(cards)} cards")
+        runs = self.check.run(cards)  # every card, even in a shard: the cross-card rules need them all
+        del cards
         if self.options.merge:
             self._replay(runs)
             return self._commit(runs, target)
@@ -140,8 +141,9 @@ class Publisher:
             self.steps(todo)
         if shard is None:
             result = self._commit(runs, target)
-            if memory is not None and result.counters["unchanged"]:
-                memory.remember(runs, target, self.golden.inputs, with_assets=self.options.with_assets)
+            if memory is not None and result.counters["unchanged"] and result.generation is not None:
+                memory.remember(runs, target, self.golden.inputs, where=result.generation,
+                                with_assets=self.options.with_assets)
             return result
         cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
         return PublishResult(mine, None, self._counters(mine), shard=shard)
@@ -176,12 +178,12 @@ class Publisher:
         cancel.note("publish", f"the index was written to {committed.where}")
         return PublishResult(runs, committed.where, {**self._counters(runs), "unchanged": int(committed.unchanged)})
 
-    def _memory(self, files: list[Path]) -> RunMemory | None:
+    def _memory(self, cards: list[Keyed]) -> RunMemory | None:
         """The remembered run this one may replay, or None where no run is replayed (`unchanged.applies`)."""
         if not applies(self.options, distributed=self.executor is not None):
             return None
         return RunMemory(self.ledger, self.config, self.options, self.fetcher.store, fingerprint=self.check.fingerprint,
-                         runtimes=self.runtime_identity, files=files, check_keys=self.check.keys(files))
+                         runtimes=self.runtime_identity, cards=cards)
 
     def _counters(self, runs: list[CardRun]) -> dict[str, int]:
         return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,

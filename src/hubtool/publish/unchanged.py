@@ -28,16 +28,16 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..assets import layout
 from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
-from ..cards.card import hub_path
-from ..cards.validate import display_path
 from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
@@ -45,8 +45,9 @@ from ..errors import GoldenSetError
 from ..golden.network import folder_digest
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
+from .checkstep import Keyed
 from .ledger import Ledger, key_of
-from .runs import STEPS, CardRun, PublishOptions, shared_step
+from .runs import STEPS, CardRun, PublishOptions, Step, shared_step
 from .steps import GOLDEN_RECORD
 from .target import PublishTarget
 
@@ -87,15 +88,14 @@ class RunMemory:
     """The remembered run of one hub, target and store, under the run key of this run's inputs."""
 
     def __init__(self, ledger: Ledger, config: HubConfig, options: PublishOptions, store: DirectoryStore, *,
-                 fingerprint: str, runtimes: dict[str, str], files: list[Path], check_keys: list[str]) -> None:
+                 fingerprint: str, runtimes: dict[str, str], cards: Sequence[Keyed]) -> None:
         self.ledger = ledger
         self.store = store
-        self.check_keys = check_keys  # the check step's, made once
+        self.cards = cards
         destination = options.to if isinstance(options.to, str) else os.path.abspath(options.to)
         self.slot = key_of(STEP, os.path.abspath(config.root), str(destination), os.path.abspath(store.root))
         listing = hashlib.sha256()
-        for path, key in zip(files, check_keys, strict=True):  # as the report and the index name each card
-            card = [str(path), display_path(path), hub_path(path, config.root), key]
+        for card in cards:  # its file, display path, hub path and check key, in the run's order
             listing.update("\0".join(card).encode("utf-8", "surrogateescape") + b"\n")
         self.key = key_of(STEP, RECORD, code_identity(), fingerprint, dict(runtimes), INSPECTOR,
                           TRANSLATOR_VERSION, GOLDEN_RECORD, options.offline, options.allow_unverified,
@@ -117,32 +117,60 @@ class RunMemory:
         if any(self._identity(d) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
             return None
         try:
-            runs = [_run_of(row) for row in _rows(doc.get("runs"))]
+            runs = self._runs(doc)
         except (KeyError, TypeError, ValueError, IndexError):
             return None  # not what this version writes: the normal path, which remembers it afresh
         return Recalled(runs, state.where)
 
-    def remember(self, runs: list[CardRun], target: PublishTarget, golden: dict[str, str], *,
+    def _runs(self, doc: dict[str, Any]) -> list[CardRun]:
+        """The remembered cards' runs; KeyError, TypeError, ValueError or IndexError if the record is not one."""
+        steps = [tuple(shared_step(str(status), str(reason), bool(cached)) for status, reason, cached in verdicts)
+                 for verdicts in doc["steps"]]
+        rows = doc["runs"]
+        if not isinstance(rows, list) or len(rows) != len(self.cards) or any(len(s) != len(STEPS) for s in steps):
+            raise ValueError("not a row per card, or not a verdict per step")
+        runs = []
+        for card, row in zip(self.cards, rows, strict=True):
+            if not 0 <= row[0] < len(steps):
+                raise IndexError(f"no verdicts {row[0]!r}")
+            run = CardRun(card.file, card.display, card.card, card.key, warnings=int(row[1]), published=True)
+            run.steps = dict(zip(STEPS, steps[row[0]], strict=True))
+            if len(row) > 2:
+                run.diagnostics = tuple(_diagnostic(d) for d in row[2])
+            runs.append(run)
+        return runs
+
+    def remember(self, runs: list[CardRun], target: PublishTarget, golden: dict[str, str], *, where: str,
                  with_assets: bool) -> None:
-        """Keep this run, if it is bound to repeat itself (`repeats`); else forget the last one."""
+        """Keep this run, which found the generation `where` unchanged, if it is bound to repeat itself
+        (`repeats`); else forget the last one."""
         state = target.state()
-        if state is None or not repeats(runs):
+        # another publisher's generation since this run's commit: these runs do not describe what it holds
+        if state is None or state.where != where or not repeats(runs):
             self.ledger.forget(self.slot)  # what it said may no longer be what a run finds
             return
         digests = sorted({d for r in runs for d in r.fetched}
                          | ({str(r.golden.translated["sha256"]) for r in runs if r.golden and r.golden.translated
                              and "sha256" in r.golden.translated} if with_assets else set()))
+        steps: dict[tuple[Step, ...], int] = {}  # a hub's cards share a handful of verdicts: each is kept once
+        rows: list[JSON] = []
+        for run in runs:  # the card's names and key are the run key's listing: not kept again
+            index = steps.setdefault(tuple(run.steps[name] for name in STEPS), len(steps))
+            rows.append([index, run.warnings, [d.as_dict() for d in run.diagnostics]] if run.diagnostics
+                        else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
             "record": RECORD, "key": self.key, "target": [state.where, state.digest],
-            "verdicts": self.ledger.others(STEP),
-            "blobs": {d: self._identity(d) for d in digests}, "golden": dict(golden),
-            "runs": [_row_of(r) for r in runs]})
+            "verdicts": self.ledger.others(STEP), "blobs": {d: self._identity(d) for d in digests},
+            "golden": dict(golden), "runs": rows,
+            "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
 
     def _identity(self, digest: str) -> JSON:
-        """The blob's file identity; None when no regular file holds it."""
+        """The blob's file identity; None when no regular file holds it (or the digest is no digest)."""
+        if not layout.HEX64.fullmatch(digest):
+            return None
         try:
-            st = os.lstat(self.store.blob_path(digest))
-        except (OSError, ValueError):
+            st = os.lstat(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob was a tenth of a replay
+        except OSError:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
@@ -185,28 +213,6 @@ def _same_golden(golden: dict[str, Any], sets: GoldenSets) -> bool:
         if found != digest:
             return False
     return True
-
-
-def _row_of(run: CardRun) -> JSON:
-    steps: list[JSON] = [[s.status, s.reason, s.cached] for s in (run.steps[name] for name in STEPS)]
-    return [run.file, run.display, run.card, run.check_key, run.warnings, steps,
-            [d.as_dict() for d in run.diagnostics]]
-
-
-def _rows(value: JSON) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError("runs is not a list")
-    return value
-
-
-def _run_of(row: Any) -> CardRun:
-    """A remembered card's run; KeyError, TypeError, ValueError or IndexError if the row is not one."""
-    file, display, card, check_key, warnings, steps, diagnostics = row
-    run = CardRun(str(file), str(display), str(card), str(check_key), warnings=int(warnings), published=True)
-    for name, (status, reason, cached) in zip(STEPS, steps, strict=True):
-        run.steps[name] = shared_step(str(status), str(reason), bool(cached))
-    run.diagnostics = tuple(_diagnostic(d) for d in diagnostics)
-    return run
 
 
 def _diagnostic(doc: Any) -> Diagnostic:
