@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import random
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from hubtool.cards.card import hub_path
 from hubtool.cards.validate import card_places, display_path
 from hubtool.golden.network import folder_digest
 from hubtool.golden.sets import GoldenSets
-from hubtool.publish import unchanged
+from hubtool.publish import checkstep, unchanged
 from hubtool.publish.directory import DirectoryTarget
 
 CONFIG = ("name: replay hub\ncard:\n  template-keys: [paper]\nrules:\n  HUB306: warning\n"
@@ -353,3 +354,34 @@ def test_card_places_are_the_display_and_hub_paths(tmp_path: Path, monkeypatch: 
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir({"root": root, "inside": root / "cards", "elsewhere": tmp_path / "elsewhere"}[cwd])
     assert card_places(files, root) == [(display_path(f), hub_path(Path(f), root)) for f in files]
+
+
+def test_a_repository_file_gone_fails_the_check_it_had_passed(tmp_path: Path, server: FaultServer) -> None:
+    """HUB405 reads the disk: a card whose asset is a file of the hub passes only while the file is there, on
+    the normal path (a served pass) and replayed."""
+    root = make_hub(tmp_path, server, count=1)
+    data = b"\x0a\x05conv1" + bytes(500)
+    (root / "hub" / "files").mkdir()
+    (root / "hub" / "files" / "r.ckpt").write_bytes(data)
+    (root / "cards" / "u" / "r.md").write_text(card_text(link="hub/files/r.ckpt", sha=hashlib.sha256(data).hexdigest(),
+                                                         **{"model-name": "r"}))
+    settled(root)
+    assert publish(root)[1]["counters"]["replayed"] == 1
+    (root / "hub" / "files" / "r.ckpt").unlink()
+    for replayed in (0, 0):  # and the normal path does not serve the check it passed before either
+        code, doc, _ = publish(root)
+        held = {Path(c["card"]).stem: c["held-because"] for c in doc["cards"] if not c["published"]}
+        assert doc["counters"]["replayed"] == replayed and code == 1
+        assert list(held) == ["r"] and "HUB405" in held["r"], held
+
+
+def test_a_link_that_may_be_a_repository_path_is_never_missed() -> None:
+    """The check's cheap look at the metadata text before decoding it: every link without "://" must be seen."""
+    rng = random.Random(7)
+    pieces = ["://", ":/", "/", ":", '"', "\\", "\\\"", "http", "hub/assets/a.ms", "é", "\u2028", " ", "\n", "\t", "x"]
+    for _ in range(4000):
+        link = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        text = json.dumps({"asset": [{"asset-link": "https://h/x", "file-format": "ms"}, {"asset-link": link}],
+                           "model-name": "m"}, sort_keys=True, separators=(",", ":"), ensure_ascii=rng.random() < 0.5)
+        if "://" not in link:
+            assert checkstep._MAYBE_REPO_LINK.search(text), text

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import codes, textdecode
 from ..cards import suppress, twins
+from ..cards.card import assets_from
 from ..cards.crosscard import CardFacts
 from ..cards.validate import CardChecker, CardVerdict, Run, card_places, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
@@ -26,6 +29,10 @@ from .isolation import isolated_step
 from .ledger import key_of
 from .runs import PASSED, REMEMBERED, CardRun, Step
 from .steps import StepContext
+
+#: an asset-link in a card's metadata text whose value may lack "://" (a string that has it before any quote
+#: surely has it; anything else is decoded and looked at)
+_MAYBE_REPO_LINK = re.compile(r'"asset-link"\s*:\s*"(?![^"]*://)')
 
 
 def _raw(path: str | Path, limit: int) -> bytes:
@@ -67,6 +74,7 @@ class CheckStep:
         self.checker = checker
         self.run_settings = run
         self.fingerprint = self._fingerprint()
+        self.repo_files: set[str] = set()  # the repository-path asset files the served passes rely on
 
     def _fingerprint(self) -> str:
         """Everything besides a card's bytes that its check verdict depends on."""
@@ -111,7 +119,7 @@ class CheckStep:
         was filled in by then: a failed check holds the card back and no later step reads the rest."""
         key = run.check_key
         cached = self.ctx.cached(key)
-        if cached is not None and _restore(run, cached):
+        if cached is not None and _restore(run, cached) and self._repo_files_present(run):
             return
         self.ctx.counters.parsed += 1
         verdict, card = self.checker.examine(path)
@@ -136,6 +144,20 @@ class CheckStep:
             "warnings": run.warnings,
             "facts": verdict.facts.to_json() if verdict.facts else None,
             "suppressions": [_suppression_json(s) for s in verdict.suppressions]})
+
+    def _repo_files_present(self, run: CardRun) -> bool:
+        """Whether a served pass still finds each repository-path asset's file: HUB405 reads the disk, not only
+        the card, so a file deleted since is a full check (which fails).  The files found are kept in
+        `repo_files` (a replayed run must find them unchanged)."""
+        if run.metadata_json is not None and not _MAYBE_REPO_LINK.search(run.metadata_json):
+            return True  # every link is a URL: not decoded (10k cards' asset lists held until fetch were 2 MiB)
+        for asset in assets_from(run.metadata or {}):
+            if asset.link and "://" not in asset.link:
+                target = os.path.join(self.ctx.config.root, asset.link)
+                if not os.path.isfile(target):
+                    return False
+                self.repo_files.add(target)
+        return True
 
     def _without_twins(self, runs: list[CardRun]) -> list[CardRun]:
         """_cn twins are checked, not indexed: a twin that fails holds back its English card."""

@@ -143,7 +143,7 @@ class Publisher:
             result = self._commit(runs, target)
             if memory is not None and result.counters["unchanged"] and result.generation is not None:
                 memory.remember(runs, target, self.golden.inputs, where=result.generation,
-                                with_assets=self.options.with_assets)
+                                repo_files=self.check.repo_files, with_assets=self.options.with_assets)
             return result
         cancel.note("publish", f"shard {shard} commits nothing; the outcomes of the cards it finished are kept")
         return PublishResult(mine, None, self._counters(mine), shard=shard)

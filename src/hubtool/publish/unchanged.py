@@ -11,7 +11,7 @@ What must be the same (else the run takes the normal path, which is always right
   files), the runtimes' identities, the record versions, the options, and every card's file,
   display path, hub path and check key (its bytes and its twin's) in order;
 - every blob the cards reference, by its file identity in the store (device, inode, size,
-  mtime, ctime: any write changes ctime);
+  mtime, ctime: any write changes ctime), and so every repository-path asset's file in the hub;
 - the golden sets' content hashes and the network folders' digests the golden verdicts used;
 - the target's published index (a publisher elsewhere changes it), and the ledger itself: a
   row recorded after the remembered run (by any run), or one deleted, makes it stale.
@@ -111,11 +111,13 @@ class RunMemory:
         state = target.state()
         if state is None or [state.where, state.digest] != doc.get("target"):
             return None
-        blobs, golden = doc.get("blobs"), doc.get("golden")
-        if not isinstance(blobs, dict) or not isinstance(golden, dict):
+        blobs, golden, files = doc.get("blobs"), doc.get("golden"), doc.get("files")
+        if not isinstance(blobs, dict) or not isinstance(golden, dict) or not isinstance(files, dict):
             return None
-        if any(self._identity(d) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
+        if any(self._blob(d) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
             return None
+        if any(_identity(f) != found for f, found in files.items()):
+            return None  # a repository-path asset's file (HUB405): gone or written since
         try:
             runs = self._runs(doc)
         except (KeyError, TypeError, ValueError, IndexError):
@@ -141,7 +143,7 @@ class RunMemory:
         return runs
 
     def remember(self, runs: list[CardRun], target: PublishTarget, golden: dict[str, str], *, where: str,
-                 with_assets: bool) -> None:
+                 repo_files: set[str], with_assets: bool) -> None:
         """Keep this run, which found the generation `where` unchanged, if it is bound to repeat itself
         (`repeats`); else forget the last one."""
         state = target.state()
@@ -160,21 +162,27 @@ class RunMemory:
                         else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
             "record": RECORD, "key": self.key, "target": [state.where, state.digest],
-            "verdicts": self.ledger.others(STEP), "blobs": {d: self._identity(d) for d in digests},
-            "golden": dict(golden), "runs": rows,
+            "verdicts": self.ledger.others(STEP), "blobs": {d: self._blob(d) for d in digests},
+            "golden": dict(golden), "runs": rows, "files": {f: _identity(f) for f in sorted(repo_files)},
             "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
 
-    def _identity(self, digest: str) -> JSON:
+    def _blob(self, digest: str) -> JSON:
         """The blob's file identity; None when no regular file holds it (or the digest is no digest)."""
         if not layout.HEX64.fullmatch(digest):
             return None
-        try:
-            st = os.lstat(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob was a tenth of a replay
-        except OSError:
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return _identity(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
+
+
+def _identity(path: str) -> JSON:
+    """A regular file's identity (device, inode, size, mtime, ctime: any write changes ctime); None for
+    anything else, or nothing."""
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
 def repeats(runs: list[CardRun]) -> bool:
