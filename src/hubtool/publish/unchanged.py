@@ -16,9 +16,9 @@ What must be the same (else the run takes the normal path, which is always right
 - the target's published index (a publisher elsewhere changes it), and the ledger itself: a
   row recorded after the remembered run (by any run), or one deleted, makes it stale.
 
-Only a run that is bound to repeat itself is remembered: every card published and verified,
-each check and golden pass served from the ledger, every asset already in the store, no
-internal error, and the commit "unchanged".  A card held back is looked at again on every run,
+Only a run that is bound to repeat itself is remembered: every card published and verified
+(an internal error in a step holds its card back), each check and golden pass served from the
+ledger, every asset already in the store, and the commit "unchanged".  A card held back is looked at again on every run,
 as failures always are.  Never with --no-cache, --shard, --merge or --executor, nor for a target
 that cannot say what it holds cheaply (S3: `S3Target.state`).
 """
@@ -66,8 +66,12 @@ def code_identity() -> str:
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
-            st = os.stat(os.path.join(folder, name))
-            found.append(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0{st.st_mtime_ns}\n")
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+                found.append(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n")
+            except OSError:  # gone while listed: the next run sees another program, which is right
+                found.append(f"{os.path.relpath(path, root)}\0?\n")
     for line in sorted(found):
         digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
