@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, write_atomic
 from ..places import cache_dir
+from .card import within
 from .crosscard import CardFacts
 
 FORMAT = 2  # rows of [size, mtime_ns, inode, facts row or None]
@@ -63,7 +64,7 @@ class FactsCache:
         misses: list[tuple[str, str, list[int] | None]] = []
         for path in files:
             absolute = os.path.abspath(path)
-            display = absolute[len(cwd):] if absolute.startswith(cwd) else absolute
+            display = within(absolute, cwd)
             stat = _stat(absolute)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
                 known[path] = fresh[display]

@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..schema import Validator, card_schema, wants_string
 from . import baseline, rules, suppress, twins
-from .card import Card, LoadedCard, discover, load_card, walk
+from .card import Card, LoadedCard, discover, load_card, walk, within
 from .crosscard import CardFacts, cross_card, facts_of
 from .levels import Levels
 
@@ -166,9 +166,7 @@ def _fingerprinted(diags: list[Diagnostic], item: LoadedCard) -> list[Diagnostic
 
 def display_path(path: str | Path) -> str:
     """A path as a linter prints it: relative to the working directory when inside it."""
-    absolute = os.path.abspath(path)
-    cwd = os.getcwd() + os.sep
-    return absolute[len(cwd):] if absolute.startswith(cwd) else absolute
+    return within(os.path.abspath(path), os.getcwd() + os.sep)
 
 
 def card_places(files: Sequence[str], root: Path) -> list[tuple[str, str]]:
@@ -178,8 +176,7 @@ def card_places(files: Sequence[str], root: Path) -> list[tuple[str, str]]:
     out = []
     for file in files:
         absolute = os.path.abspath(file)
-        out.append((absolute[len(cwd):] if absolute.startswith(cwd) else absolute,
-                    (absolute[len(base):] if absolute.startswith(base) else absolute).replace(os.sep, "/")))
+        out.append((within(absolute, cwd), within(absolute, base).replace(os.sep, "/")))
     return out
 
 
