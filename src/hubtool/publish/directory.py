@@ -11,7 +11,6 @@ the previous generation published. Two publishers serialise on a lock file.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..assets import layout
+from ..assets.writer import hash_file
 from ..durable import fsync_dir, fsync_tree, pid_alive
 from ..errors import StoreError
 from .index import Snapshot
@@ -90,15 +90,12 @@ class DirectoryTarget:
         current = self._current()
         if current is None:
             return None
-        digest = hashlib.sha256()
         try:
-            with (current / "index.json").open("rb") as index:
-                while chunk := index.read(1 << 20):
-                    digest.update(chunk)
+            digest = hash_file(current / "index.json")
         except OSError:
             return None  # no readable index: a publish writes a new generation
         catalog = (current / "index.html").is_file()
-        return PublishedState(str(current), f"{digest.hexdigest()}{' catalog' if catalog else ''}")
+        return PublishedState(str(current), f"{digest}{' catalog' if catalog else ''}")
 
     def gc(self, *, keep: int, grace_seconds: float, dry_run: bool = False) -> Collected:
         with self._locked():  # publishers wait: nothing can start using an old generation meanwhile
