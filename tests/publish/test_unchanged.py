@@ -158,12 +158,17 @@ def _another_publisher(root: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _index_gone(root: Path) -> None:
+    """The published generation's index.json deleted (the target cannot say what it holds)."""
+    (root / "dist" / "hub" / "index.json").unlink()
+
+
 MOVES: dict[str, Callable[[Path], None]] = {
     "a card edited": _edit_card, "a card added": _add_card, "a card removed": _remove_card,
     "a blob deleted from the store": _delete_blob, "hub.yaml changed": _touch_hub_yaml,
     "the ledger learned a verdict": _ledger_learns, "the ledger lost a verdict": _forget_a_verdict,
     "a verdict recorded again": _verdict_recorded_again,
-    "another publisher moved the target": _another_publisher,
+    "another publisher moved the target": _another_publisher, "the published index deleted": _index_gone,
 }
 
 
@@ -180,7 +185,7 @@ def test_whatever_moved_takes_the_normal_path(tmp_path: Path, server: FaultServe
         assert sum(r.hits for r in server.routes.values()) == hits + 1  # fetched again
     if move in ("a card edited", "hub.yaml changed"):
         assert doc["counters"]["parsed"] >= 1
-    if move == "another publisher moved the target":  # the hub as it is now is published again
+    if move in ("another publisher moved the target", "the published index deleted"):  # published again
         assert doc["counters"]["unchanged"] == 0 and len(doc["cards"]) == 3
     # and once the hub holds still again, its re-runs replay again: as the normal path would say them
     _, normal, _ = publish(root)
