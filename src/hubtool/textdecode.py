@@ -40,17 +40,23 @@ def open_regular(path: str | Path) -> BinaryIO:
 
 def read_regular(path: str | Path, max_bytes: int) -> bytes | int:
     """The regular file's bytes, or its size when that is over `max_bytes` (nothing read then)."""
+    return read_regular_stat(path, max_bytes)[0]
+
+
+def read_regular_stat(path: str | Path, max_bytes: int) -> tuple[bytes | int, os.stat_result]:
+    """`read_regular`, with the open file's status as it was before the first byte was read."""
     with open_regular(path) as handle:
-        size = os.fstat(handle.fileno()).st_size
+        found = os.fstat(handle.fileno())
+        size = found.st_size
         if size > max_bytes:
-            return size
+            return size, found
         # read(max_bytes + 1) reserved a buffer of the limit (1 MiB) for every 2 KB card and shrank it
         # (virtual memory, but it is what tracemalloc's peak showed).  One byte more than the size says
         # whether the file grew meanwhile.
         data = handle.read(size + 1)
         if len(data) > size:  # growing as we read: read on, as far as the limit tells
             data += handle.read(max_bytes + 1 - len(data))
-        return data
+        return data, found
 
 
 BOM = b"\xef\xbb\xbf"

@@ -269,10 +269,10 @@ def card_files(paths: list[Path]) -> list[str]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.isfile(
                     os.path.join(root, d, "hub", "hub.yaml"))]
+                folder = _path_parts(root)  # a file's parts are its folder's and its name
                 for name in files:
                     if name.endswith(".md") and name.lower() != "readme.md":
-                        file = os.path.join(root, name)
-                        found.setdefault(_path_parts(file), file)
+                        found.setdefault((*folder, name), os.path.join(root, name))
         else:
             found.setdefault(_path_parts(str(path)), str(path))
     return [found[key] for key in sorted(found)]

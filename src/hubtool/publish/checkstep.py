@@ -12,19 +12,19 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import codes, textdecode
+from .. import codes
 from ..cards import suppress, twins
 from ..cards.card import assets_from
 from ..cards.crosscard import CardFacts
 from ..cards.validate import CardChecker, CardVerdict, Run, card_places, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
-from ..errors import SpecialFile
 from ..golden.sets import fingerprint_files
+from .carddigests import CardDigests
 from .isolation import isolated_step
 from .ledger import key_of
 from .runs import PASSED, REMEMBERED, CardRun, Step
@@ -35,26 +35,13 @@ from .steps import StepContext
 _MAYBE_REPO_LINK = re.compile(r'"asset-link"\s*:\s*"(?![^"]*://)')
 
 
-def _raw(path: str | Path, limit: int) -> bytes:
-    """A card's bytes for its ledger key; b"" when it is not read (the check itself says why)."""
-    try:
-        data = textdecode.read_regular(path, limit)
-    except (SpecialFile, OSError):
-        return b""
-    return data if isinstance(data, bytes) else b""
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _twin_digest(english: Path, limit: int) -> str | None:
+def _twin_digest(english: Path, digests: CardDigests) -> str | None:
     """The digest of a twin's English card outside the run's files; None when there is no such file."""
     try:
         present = english.is_file()
     except OSError:  # a folder on the way that cannot be searched: the twin's check says so
         present = False
-    return _sha(_raw(english, limit)) if present else None
+    return digests.read(english) if present else None
 
 
 class Keyed(NamedTuple):
@@ -75,6 +62,7 @@ class CheckStep:
         self.run_settings = run
         self.fingerprint = self._fingerprint()
         self.repo_files: set[str] = set()  # the repository-path asset files the served passes rely on
+        self.digests = CardDigests({}, ctx.config.max_card_bytes)  # the last `keyed` call's
 
     def _fingerprint(self) -> str:
         """Everything besides a card's bytes that its check verdict depends on."""
@@ -91,18 +79,20 @@ class CheckStep:
         self._cross_card(runs)
         return runs
 
-    def keyed(self, files: Sequence[str]) -> list[Keyed]:
+    def keyed(self, files: Sequence[str], known: Mapping[str, str] | None = None) -> list[Keyed]:
         """Each card's names and check key: its bytes (and its twin's), its place in the hub, the fingerprint.
 
-        A card's twin is usually one of `files`: its digest is taken once."""
-        limit = self.ctx.config.max_card_bytes
-        digests = {file: _sha(_raw(file, limit)) for file in files}  # a Path per card: a tenth of a replay
+        A card's twin is usually one of `files`: its digest is taken once.  `known` is the last remembered
+        run's digests by file status (`carddigests`); what this call would keep for the next one is
+        `self.digests.take()`."""
+        self.digests = found = CardDigests(known or {}, self.ctx.config.max_card_bytes)
+        digests = {file: found.digest(file) for file in files}  # a Path per card: a tenth of a replay
         out = []
         for file, (display, card) in zip(files, card_places(files, self.ctx.config.root), strict=True):
             english_sha = None
             if file.endswith("_cn.md"):
                 english = twins.english_path(Path(file))
-                english_sha = digests.get(str(english)) or _twin_digest(english, limit)
+                english_sha = digests.get(str(english)) or _twin_digest(english, found)
             # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
             # (relative to the working directory) does not: a publish from another folder reuses every check
             out.append(Keyed(file, display, card, key_of("check", digests[file], english_sha, self.fingerprint, card)))

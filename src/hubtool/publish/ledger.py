@@ -16,7 +16,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,17 @@ CREATE TABLE IF NOT EXISTS verdicts (
     status TEXT NOT NULL,
     detail TEXT NOT NULL,
     recorded REAL NOT NULL
+)
+"""
+
+#: the cards' digests by file status that a remembered run kept (publish/carddigests.py), under its key;
+#: local only, and not verdicts: a row here never makes a remembered run stale
+STATUS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS card_status (
+    key TEXT NOT NULL,
+    file TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (key, file)
 )
 """
 
@@ -78,6 +89,7 @@ class Ledger:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(SCHEMA)
+            db.execute(STATUS_SCHEMA)
             verdict = db.execute("PRAGMA quick_check(1)").fetchone()  # a truncated file opens, then fails here
             if verdict is None or verdict[0] != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({verdict[0] if verdict else '?'})")
@@ -134,6 +146,25 @@ class Ledger:
     def forget(self, key: str) -> None:
         with self._transaction():
             self.db.execute("DELETE FROM verdicts WHERE key = ?", (key,))
+            self.db.execute("DELETE FROM card_status WHERE key = ?", (key,))
+
+    def keep_statuses(self, key: str, entries: Mapping[str, str]) -> None:
+        """The card statuses kept under `key` (a hub run's slot), replacing those kept before; local only.
+
+        Rows, not a field of the run's record: 10k cards' entries in its JSON were 6 MiB of the peak of the
+        run that wrote it."""
+        with self._transaction():
+            self.db.execute("DELETE FROM card_status WHERE key = ?", (key,))
+            self.db.executemany("INSERT INTO card_status VALUES (?, ?, ?)",
+                                ((key, file, entry) for file, entry in entries.items()))
+
+    def statuses(self, key: str) -> dict[str, str]:
+        """The card statuses kept under `key` (file -> entry)."""
+        try:
+            return {file: str(entry) for file, entry in
+                    self.db.execute("SELECT file, entry FROM card_status WHERE key = ?", (key,))}
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
 
     def others(self, step: str) -> int:
         """How many rows of other steps there are: with `newest`, what proves that none was deleted since."""

@@ -31,7 +31,7 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
-from .checkstep import CheckStep, Keyed
+from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .distributed import distribute
 from .executors import DaskExecutor, parse_executor
@@ -116,14 +116,18 @@ class Publisher:
         files = card_files(paths)  # as text: a Path per card costs a replayed run a tenth of its time
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
-        cards = self.check.keyed(files)
-        del files
-        memory = self._memory(cards)
-        recalled = memory.recall(target, self.sets) if memory is not None else None
+        memory = self._memory()
+        cards = self.check.keyed(files, memory.digests() if memory is not None else None)
+        recalled = memory.recall(cards, target, self.sets) if memory is not None else None
         if recalled is not None:
             self.progress.status(f"{len(cards)} cards: nothing changed since the last run, which is replayed")
             counters = {**self._counters(recalled.runs), "unchanged": 1, "replayed": 1}
             return PublishResult(recalled.runs, recalled.where, counters)
+        if self.check.digests.reused:  # the normal path keys every card by its bytes (see carddigests)
+            cards = self.check.keyed(files)
+        del files
+        if memory is not None:
+            memory.begin(cards, self.check.digests.take())
         self.progress.status(f"checking {len(cards)} cards")
         runs = self.check.run(cards)  # every card, even in a shard: the cross-card rules need them all
         del cards
@@ -178,12 +182,12 @@ class Publisher:
         cancel.note("publish", f"the index was written to {committed.where}")
         return PublishResult(runs, committed.where, {**self._counters(runs), "unchanged": int(committed.unchanged)})
 
-    def _memory(self, cards: list[Keyed]) -> RunMemory | None:
+    def _memory(self) -> RunMemory | None:
         """The remembered run this one may replay, or None where no run is replayed (`unchanged.applies`)."""
         if not applies(self.options, distributed=self.executor is not None):
             return None
         return RunMemory(self.ledger, self.config, self.options, self.fetcher.store, fingerprint=self.check.fingerprint,
-                         runtimes=self.runtime_identity, cards=cards)
+                         runtimes=self.runtime_identity)
 
     def _counters(self, runs: list[CardRun]) -> dict[str, int]:
         return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,

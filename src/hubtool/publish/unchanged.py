@@ -16,6 +16,9 @@ What must be the same (else the run takes the normal path, which is always right
 - the target's published index (a publisher elsewhere changes it), and the ledger itself: a
   row recorded after the remembered run (by any run), or one deleted, makes it stale.
 
+A replay does not read the cards whose file status is the one the last normal run found
+(`carddigests`, as git's index does): the status stands for the bytes.
+
 Only a run that is bound to repeat itself is remembered: every card published and verified
 (an internal error in a step holds its card back), each check and golden pass served from the
 ledger, every asset already in the store, and the commit "unchanged".  A card held back is looked at again on every run,
@@ -28,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +55,7 @@ from .steps import GOLDEN_RECORD
 from .target import PublishTarget
 
 #: what a remembered run holds; another value is not read
-RECORD = 1
+RECORD = 2
 STEP = "hub-run"
 
 
@@ -89,26 +92,44 @@ class Recalled:
 
 
 class RunMemory:
-    """The remembered run of one hub, target and store, under the run key of this run's inputs."""
+    """The remembered run of one hub, target and store; it replays under the run key of this run's inputs."""
 
     def __init__(self, ledger: Ledger, config: HubConfig, options: PublishOptions, store: DirectoryStore, *,
-                 fingerprint: str, runtimes: dict[str, str], cards: Sequence[Keyed]) -> None:
+                 fingerprint: str, runtimes: dict[str, str]) -> None:
         self.ledger = ledger
         self.store = store
-        self.cards = cards
         destination = options.to if isinstance(options.to, str) else os.path.abspath(options.to)
         self.slot = key_of(STEP, os.path.abspath(config.root), str(destination), os.path.abspath(store.root))
+        self.inputs: list[JSON] = [code_identity(), fingerprint, dict(runtimes), INSPECTOR, TRANSLATOR_VERSION,
+                                   GOLDEN_RECORD, options.offline, options.allow_unverified, options.with_assets,
+                                   options.ledger]
+        self.cards: Sequence[Keyed] = ()  # the normal path's (`begin`)
+        found = ledger.newest(self.slot, STEP)
+        self.last = found if found is not None and found.get("record") == RECORD else None
+
+    def digests(self) -> dict[str, str]:
+        """The cards' digests by file status that the last run kept (`carddigests`), to key this run's cards;
+        none when there is no run to replay (they would only be read again)."""
+        return self.ledger.statuses(self.slot) if self.last is not None else {}
+
+    def begin(self, cards: Sequence[Keyed], digests: Mapping[str, str]) -> None:
+        """The normal path begins with these cards (keyed from their bytes): the run is remembered under them.
+        Their digests by file status are kept for the next run now, not held through this one: each stands
+        for its file's bytes by itself, whether this run is remembered or not (`carddigests`)."""
+        self.cards = cards
+        self.ledger.keep_statuses(self.slot, digests)
+
+    def key(self, cards: Sequence[Keyed]) -> str:
+        """The run key of these inputs with these cards."""
         listing = hashlib.sha256()
         for card in cards:  # its file, display path, hub path and check key, in the run's order
             listing.update("\0".join(card).encode("utf-8", "surrogateescape") + b"\n")
-        self.key = key_of(STEP, RECORD, code_identity(), fingerprint, dict(runtimes), INSPECTOR,
-                          TRANSLATOR_VERSION, GOLDEN_RECORD, options.offline, options.allow_unverified,
-                          options.with_assets, options.ledger, listing.hexdigest())
+        return key_of(STEP, RECORD, *self.inputs, listing.hexdigest())
 
-    def recall(self, target: PublishTarget, sets: GoldenSets) -> Recalled | None:
+    def recall(self, cards: Sequence[Keyed], target: PublishTarget, sets: GoldenSets) -> Recalled | None:
         """The last run, if it had these inputs and nothing it depended on moved since; else None."""
-        doc = self.ledger.newest(self.slot, STEP)
-        if doc is None or doc.get("record") != RECORD or doc.get("key") != self.key:
+        doc = self.last
+        if doc is None or doc.get("key") != self.key(cards):
             return None
         if doc.get("verdicts") != self.ledger.others(STEP):
             return None  # a verdict was deleted: the normal run does that step again
@@ -123,28 +144,10 @@ class RunMemory:
         if any(_identity(f) != found for f, found in files.items()):
             return None  # a repository-path asset's file (HUB405): gone or written since
         try:
-            runs = self._runs(doc)
+            runs = _runs(doc, cards)
         except (KeyError, TypeError, ValueError, IndexError):
             return None  # not what this version writes: the normal path, which remembers it afresh
         return Recalled(runs, state.where)
-
-    def _runs(self, doc: dict[str, Any]) -> list[CardRun]:
-        """The remembered cards' runs; KeyError, TypeError, ValueError or IndexError if the record is not one."""
-        steps = [tuple(shared_step(str(status), str(reason), bool(cached)) for status, reason, cached in verdicts)
-                 for verdicts in doc["steps"]]
-        rows = doc["runs"]
-        if not isinstance(rows, list) or len(rows) != len(self.cards) or any(len(s) != len(STEPS) for s in steps):
-            raise ValueError("not a row per card, or not a verdict per step")
-        runs = []
-        for card, row in zip(self.cards, rows, strict=True):
-            if not 0 <= row[0] < len(steps):
-                raise IndexError(f"no verdicts {row[0]!r}")
-            run = CardRun(card.file, card.display, card.card, card.key, warnings=int(row[1]), published=True)
-            run.steps = dict(zip(STEPS, steps[row[0]], strict=True))
-            if len(row) > 2:
-                run.diagnostics = tuple(_diagnostic(d) for d in row[2])
-            runs.append(run)
-        return runs
 
     def remember(self, runs: list[CardRun], target: PublishTarget, golden: dict[str, str], *, where: str,
                  repo_files: set[str], with_assets: bool) -> None:
@@ -165,7 +168,7 @@ class RunMemory:
             rows.append([index, run.warnings, [d.as_dict() for d in run.diagnostics]] if run.diagnostics
                         else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
-            "record": RECORD, "key": self.key, "target": [state.where, state.digest],
+            "record": RECORD, "key": self.key(self.cards), "target": [state.where, state.digest],
             "verdicts": self.ledger.others(STEP), "blobs": {d: self._blob(d) for d in digests},
             "golden": dict(golden), "runs": rows, "files": {f: _identity(f) for f in sorted(repo_files)},
             "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
@@ -175,6 +178,25 @@ class RunMemory:
         if not layout.HEX64.fullmatch(digest):
             return None
         return _identity(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
+
+
+def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
+    """The remembered cards' runs; KeyError, TypeError, ValueError or IndexError if the record is not one."""
+    steps = [tuple(shared_step(str(status), str(reason), bool(cached)) for status, reason, cached in verdicts)
+             for verdicts in doc["steps"]]
+    rows = doc["runs"]
+    if not isinstance(rows, list) or len(rows) != len(cards) or any(len(s) != len(STEPS) for s in steps):
+        raise ValueError("not a row per card, or not a verdict per step")
+    runs = []
+    for card, row in zip(cards, rows, strict=True):
+        if not 0 <= row[0] < len(steps):
+            raise IndexError(f"no verdicts {row[0]!r}")
+        run = CardRun(card.file, card.display, card.card, card.key, warnings=int(row[1]), published=True)
+        run.steps = dict(zip(STEPS, steps[row[0]], strict=True))
+        if len(row) > 2:
+            run.diagnostics = tuple(_diagnostic(d) for d in row[2])
+        runs.append(run)
+    return runs
 
 
 def _identity(path: str) -> JSON:
