@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
+import pytest
+
 from helpers import card_text, check_json, write_hub
+from hubtool import filestatus
 
 
 def test_a_copy_of_an_existing_card_fails_alone(tmp_path: Path) -> None:
@@ -55,11 +59,15 @@ def test_a_copy_fails_where_the_cards_path_is_its_identity(tmp_path: Path) -> No
     assert (folder, code_) == ("1.5", "HUB306") and "another card" in message and "resnet.md" in message
 
 
-def test_one_card_at_a_time_finds_what_the_whole_hub_finds(tmp_path: Path) -> None:
+def test_one_card_at_a_time_finds_what_the_whole_hub_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only cached cards that share a key with the staged one are read back (identity, folder and SHA-256,
     link); for every card of a hub full of collisions, checking it alone from a warm cache gives exactly the
     cross-card findings the whole-hub run gives on it."""
     import random
+
+    # the cards, just written, count as settled (else no row would stand for its card and nothing is read back);
+    # none is written after the cache is
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
 
     rng = random.Random(7)
     shas = [f"{i:064x}" for i in range(1, 5)]
@@ -81,3 +89,32 @@ def test_one_card_at_a_time_finds_what_the_whole_hub_finds(tmp_path: Path) -> No
         _, alone = check_json(file)
         assert sorted((d["code"], d["line"], d["message"]) for d in alone["diagnostics"]
                       if d["code"] in cross) == findings, file
+
+
+def _rewrite_keeping_size_and_mtime(card: Path, old: str, new: str) -> None:
+    """What an editor, `cp -p`, `rsync -t` or `touch -r` can do: other bytes, the same size and mtime."""
+    time.sleep(0.05)  # out of the file system's clock tick: only the ctime tells (the racy case is below)
+    st = os.stat(card)
+    text = card.read_text()
+    assert len(old) == len(new) and old in text
+    card.write_text(text.replace(old, new))
+    os.utime(card, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_card_rewritten_with_its_size_and_mtime_is_read_again(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)  # the cards, just written, count as settled
+    cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"}),
+                                 "u/b.md": card_text(**{"model-name": "b"})})
+    assert check_json(str(cards))[0] == 0  # the cache is written, with both cards' statuses
+    _rewrite_keeping_size_and_mtime(cards / "u" / "a.md", "model-name: a", "model-name: b")
+    code, doc = check_json(str(cards / "u" / "b.md"))  # a's facts are read again: it claims b's identity
+    assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB303"]
+
+
+def test_a_card_written_just_before_its_status_is_taken_is_not_trusted(tmp_path: Path) -> None:
+    cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"})})
+    assert check_json(str(cards))[0] == 0
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.json")
+    [row] = json.loads(cache.read_text())["cards"].values()
+    assert row[0] is None and row[1] is not None  # its facts are kept, but not as standing for its bytes

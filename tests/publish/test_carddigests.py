@@ -13,9 +13,9 @@ import pytest
 from faultserver import FaultServer
 from test_unchanged import generations, make_hub, publish
 
-from hubtool import textdecode
-from hubtool.publish import carddigests
-from hubtool.publish.carddigests import NOTHING, CardDigests, identity, settled
+from hubtool import filestatus, textdecode
+from hubtool.filestatus import identity, settled
+from hubtool.publish.carddigests import NOTHING, CardDigests
 
 
 def _sha(path: Path) -> str:
@@ -25,7 +25,7 @@ def _sha(path: Path) -> str:
 @pytest.fixture
 def at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any file written before it is read counts as settled (the tests write their cards just before)."""
-    monkeypatch.setattr(carddigests, "SETTLE_NS", 0)
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
 
 
 def _later_tick() -> None:
@@ -39,8 +39,8 @@ def test_settled_means_older_than_the_margin_by_both_times(tmp_path: Path) -> No
     card.write_text("x")
     st = os.stat(card)
     newest = max(st.st_mtime_ns, st.st_ctime_ns)
-    assert settled(st, newest + carddigests.SETTLE_NS + 1)
-    assert not settled(st, newest + carddigests.SETTLE_NS)
+    assert settled(st, newest + filestatus.SETTLE_NS + 1)
+    assert not settled(st, newest + filestatus.SETTLE_NS)
     os.utime(card, ns=(0, 0))  # an mtime set far back: the ctime is now, so it is not settled
     assert not settled(os.stat(card), time.time_ns())
 

@@ -2,8 +2,10 @@
 the cross-card rules against all of them in a fraction of a second.
 
 `check/<hub>.json` under the store (hub.yaml `store:`, else hubtool's cache dir) maps each
-card's absolute path to one row: its stat (size, mtime, inode) and its facts; a card whose
-stat changed is read again.  The cache is keyed on what the facts depend on (hubtool's version and the card
+card's absolute path to one row: its file status (`filestatus`: device, inode, size, mtime and
+ctime, so that a card rewritten with its size and mtime kept is still seen) and its facts; a
+card whose status changed, or that was written just before its status was taken, is read
+again.  The cache is keyed on what the facts depend on (hubtool's version and the card
 schema), written atomically, and only ever a cache: a broken or stale file is rebuilt, never
 trusted.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,19 +23,21 @@ from typing import Any
 from .. import __version__
 from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, write_atomic
+from ..filestatus import identity, settled
 from ..places import cache_dir
 from .card import within
 from .crosscard import CardFacts
 
-FORMAT = 2  # rows of [size, mtime_ns, inode, facts row or None]
+FORMAT = 3  # rows of [file status or None, facts row or None]
 
 
-def _stat(path: str) -> list[int] | None:
+def _stat(path: str, taken_at_ns: int) -> str | None:
+    """The file's status, if it may stand for its bytes next time (`filestatus.settled`); else None."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+    return identity(st) if settled(st, taken_at_ns) else None
 
 
 class FactsCache:
@@ -61,11 +66,12 @@ class FactsCache:
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
         entries: JSONObject = {}  # the cache as it will be: hits keep their stored row as it is
-        misses: list[tuple[str, str, list[int] | None]] = []
+        misses: list[tuple[str, str, str | None]] = []
+        taken_at = time.time_ns()
         for path in files:
             absolute = os.path.abspath(path)
             display = within(absolute, cwd)
-            stat = _stat(absolute)  # before any read: a card edited meanwhile is a miss next time
+            stat = _stat(absolute, taken_at)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
                 known[path] = fresh[display]
                 entries[absolute] = _row(stat, fresh[display])
@@ -86,17 +92,17 @@ class FactsCache:
         return [f for f in (known[path] for path in files) if f is not None]
 
     @staticmethod
-    def _cached(row: JSON, stat: list[int] | None, display: str, related: _Keys) -> _Hit | None:
+    def _cached(row: JSON, stat: str | None, display: str, related: _Keys) -> _Hit | None:
         """The cached facts if the file is unchanged since (no facts when they cannot matter); None (a miss)
         otherwise, and for a row that is not what this module writes."""
-        if not isinstance(row, list) or len(row) != 4 or stat is None or row[:3] != stat:
+        if not isinstance(row, list) or len(row) != 2 or stat is None or row[0] != stat:
             return None
-        if row[3] is None:
+        if row[1] is None:
             return _Hit(None)  # not an English card that parses: nothing to know
         try:
-            if not related.shared_by(row[3]):
+            if not related.shared_by(row[1]):
                 return _Hit(None)
-            return _Hit(CardFacts.from_row(row[3], display))
+            return _Hit(CardFacts.from_row(row[1], display))
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
@@ -138,9 +144,8 @@ class _Keys:
         return any((folder, a[1]) in self.hashes or a[2] in self.links for a in assets)
 
 
-def _row(stat: list[int] | None, facts: CardFacts | None) -> JSON:
-    row: list[JSON] = [*stat] if stat else [None, None, None]  # no stat: a miss next time too
-    return [*row, facts.to_row() if facts else None]
+def _row(stat: str | None, facts: CardFacts | None) -> JSON:
+    return [stat, facts.to_row() if facts else None]  # no status: a miss next time too
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,8 @@ def _module_file(folder: Path, module: str) -> Path:
 def folder_digest(folder: Path) -> str:
     """SHA-256 over every file's relative path and bytes (symbolic links by their target): the code that runs.
 
-    Remembered per folder for as long as no file's size or mtime changes: a publish plans each card
-    twice, and hub cards of one repository share its folders."""
+    Remembered per folder for as long as no file's size, mtime or ctime changes (any write changes the
+    ctime): a publish plans each card twice, and hub cards of one repository share its folders."""
     listing = tuple(_listing(folder))
     key = (str(folder), listing)
     found = _DIGESTS.get(key)
@@ -153,11 +153,12 @@ def folder_digest(folder: Path) -> str:
     return found
 
 
-_DIGESTS: dict[tuple[str, tuple[tuple[str, int, int, bool], ...]], str] = {}
+_DIGESTS: dict[tuple[str, tuple[tuple[str, int, int, int, bool], ...]], str] = {}
 
 
-def _listing(folder: Path) -> list[tuple[str, int, int, bool]]:
-    """(relative path, size, mtime_ns, is a link) of every file and link, sorted; caches and VCS folders left out."""
+def _listing(folder: Path) -> list[tuple[str, int, int, int, bool]]:
+    """(relative path, size, mtime_ns, ctime_ns, is a link) of every file and link, sorted; caches and VCS
+    folders left out."""
     out = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
@@ -165,13 +166,13 @@ def _listing(folder: Path) -> list[tuple[str, int, int, bool]]:
             continue
         stat = path.lstat()
         if path.is_symlink() or path.is_file():
-            out.append((str(relative), stat.st_size, stat.st_mtime_ns, path.is_symlink()))
+            out.append((str(relative), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, path.is_symlink()))
     return out
 
 
-def _digest(folder: Path, listing: tuple[tuple[str, int, int, bool], ...]) -> str:
+def _digest(folder: Path, listing: tuple[tuple[str, int, int, int, bool], ...]) -> str:
     digest = hashlib.sha256()
-    for relative, _, _, is_link in listing:
+    for relative, _, _, _, is_link in listing:
         path = folder / relative
         name = relative.encode("utf-8", "surrogateescape") + b"\0"
         if is_link:

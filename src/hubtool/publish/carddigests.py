@@ -1,17 +1,8 @@
 """A card's digest without reading its bytes, when its file is provably the one read last time.
 
-This is how git's index knows a file is unchanged: by its status, not its content.  The
-last run that was remembered whole (`unchanged.py`) keeps, for each card it read, the file's
-identity (device, inode, size, mtime, ctime) beside the sha256 of the bytes.  A card whose
-identity is the same now has the same bytes: any write to a file sets its ctime to the
-current time, and nothing (not `touch -d`, not `os.utime`) can set a ctime back.
-
-One gap, git's "racy" entries: a write in the same tick of the file system's clock as the
-status that was kept (the same second, on a file system with whole-second times) leaves
-every field as it was.  So only a file whose mtime and ctime were older than `SETTLE_NS`
-when it was read is kept; a card written just before a run is read again next time.  The
-margin covers file systems with times in seconds or in 2 s steps; it does not cover a
-network file server whose clock is behind this machine's by more than that.
+The last normal publish keeps, for each card it read, the file's status (`filestatus`: device,
+inode, size, mtime, ctime) beside the sha256 of the bytes.  A card whose status is the same now
+has the same bytes; a card written just before it was read is not kept (git's racy entries).
 
 The digests only decide whether the last run may be replayed: when it is not, the normal
 path keys every card again from its bytes (`Publisher.run`), so a record that says the
@@ -29,23 +20,10 @@ from pathlib import Path
 
 from .. import textdecode
 from ..errors import SpecialFile
-
-#: how old a file's mtime and ctime must be, when it is read, for its status to stand for its bytes
-SETTLE_NS = 3_000_000_000
+from ..filestatus import identity, settled
 
 #: the digest of what is not read (a special file, one gone, one over the limit): the check says why
 NOTHING = hashlib.sha256(b"").hexdigest()
-
-
-def identity(found: os.stat_result) -> str:
-    """What any change of a file's bytes changes: device, inode, size, mtime and ctime (in ns), as one text
-    (10k cards' entries as lists of numbers were 8 MiB of a run's peak; as text, 2)."""
-    return f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
-
-
-def settled(found: os.stat_result, read_at_ns: int) -> bool:
-    """Whether the file was last written long enough before `read_at_ns` that a later write must move its times."""
-    return max(found.st_mtime_ns, found.st_ctime_ns) < read_at_ns - SETTLE_NS
 
 
 class CardDigests:

@@ -61,7 +61,7 @@ STEP = "hub-run"
 
 @lru_cache(maxsize=1)
 def code_identity() -> str:
-    """hubtool's own files as installed (path, size, mtime): an edited checkout is another program,
+    """hubtool's own files as installed (path, size, mtime, ctime): an edited checkout is another program,
     whatever its version says."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(__version__.encode())
@@ -72,7 +72,7 @@ def code_identity() -> str:
             path = os.path.join(folder, name)
             try:
                 st = os.lstat(path)
-                found.append(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\n")
+                found.append(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
             except OSError:  # gone while listed: the next run sees another program, which is right
                 found.append(f"{os.path.relpath(path, root)}\0?\n")
     for line in sorted(found):
