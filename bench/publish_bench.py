@@ -5,7 +5,9 @@ each (hash only, no golden set) plus the canary (golden on the real runtime).  T
 alternate with their baseline, reading every card's bytes in a fresh process (what any
 re-run must at least do to know nothing changed): the replayed one (the last run remembered
 whole: publish/unchanged.py) and the normal path (that memory deleted before it, outside the
-timed process); peak RSS next to every time.
+timed process); peak RSS next to every time.  Beside them, the floor of a replay: a bare script
+that does what any replay must (list and stat the cards, read the statuses and the record, lstat
+the blobs, print the table) and nothing else.
 """
 
 from __future__ import annotations
@@ -51,6 +53,27 @@ def make_hub(root: Path, server: FaultServer, count: int) -> None:
             f"license: Apache2.0\nsummary: synthetic model {i}\n---\n\n## Introduction\n\nText.\n")
 
 
+#: the least a replay does, without hubtool: list the cards, stat each and compare it with the status the last
+#: run kept (one SQLite read), read the run's record, lstat every blob it names, print a line per card
+REPLAY_FLOOR = r"""
+import json, os, sqlite3, sys
+cards = sorted(os.path.join(root, f) for root, _, files in os.walk(sys.argv[1]) for f in files if f.endswith(".md"))
+db = sqlite3.connect(sys.argv[2])
+known = dict(db.execute("SELECT file, entry FROM card_status"))
+same = 0
+for card in cards:
+    st = os.stat(card)
+    entry = known.get(card, "")
+    same += entry[:entry.rfind(" ")] == f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+record = json.loads(db.execute("SELECT detail FROM verdicts WHERE step = 'hub-run'").fetchone()[0])
+store = os.path.dirname(sys.argv[2])
+for digest, found in record["blobs"].items():
+    st = os.lstat(f"{store}/blobs/sha256/{digest[:2]}/{digest}")
+    same += [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] == found
+sys.stdout.write("".join(f"{card}  passed*  passed  passed  skipped  published\n" for card in cards))
+assert same == len(cards) + len(record["blobs"]), same
+"""
+
 REPLAYED = "re-run, replayed (nothing changed)"
 
 
@@ -88,6 +111,8 @@ def main() -> None:
                 base = "baseline: read every card's bytes"
                 ledger = root / "store" / "ledger.sqlite"
                 results = alternate({base: [sys.executable, "-c", READ_CARDS, str(root / "cards")],
+                                     "floor of a replay (no hubtool)": [sys.executable, "-c", REPLAY_FLOOR,
+                                                                        str(root / "cards"), str(ledger)],
                                      REPLAYED: publish(root), "re-run, the normal path": publish(root)},
                                     args.rounds, root, env, after=functools.partial(forget_run, ledger))
                 report(f"  {args.rounds} alternating rounds, median (min-max):", results, base)
