@@ -45,6 +45,7 @@ from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..errors import GoldenSetError
+from ..filestatus import identity
 from ..golden.network import folder_digest
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
@@ -173,8 +174,8 @@ class RunMemory:
             "golden": dict(golden), "runs": rows, "files": {f: _identity(f) for f in sorted(repo_files)},
             "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
 
-    def _blob(self, digest: str) -> JSON:
-        """The blob's file identity; None when no regular file holds it (or the digest is no digest)."""
+    def _blob(self, digest: str) -> str | None:
+        """The blob's file status; None when no regular file holds it (or the digest is no digest)."""
         if not layout.HEX64.fullmatch(digest):
             return None
         return _identity(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
@@ -199,16 +200,14 @@ def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
     return runs
 
 
-def _identity(path: str) -> JSON:
-    """A regular file's identity (device, inode, size, mtime, ctime: any write changes ctime); None for
-    anything else, or nothing."""
+def _identity(path: str) -> str | None:
+    """A regular file's status (`filestatus.identity`: any write changes its ctime); None for anything else,
+    or nothing."""
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    return identity(st) if stat.S_ISREG(st.st_mode) else None
 
 
 def repeats(runs: list[CardRun]) -> bool:
