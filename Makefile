@@ -52,10 +52,14 @@ $(WHEELHOUSE)/.built: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) . hatchling
 	touch $@
 
+# an editable install is never byte-compiled, and where PYTHONDONTWRITEBYTECODE is set (this machine) every
+# hubtool process would compile the modules it imports again (~0.13 s): compiled here, as pip compiles a wheel
 demo: $(RUNTIME) $(BROWSER)
+	$(BIN)/python -m compileall -q src
 	scripts/demo.sh
 
 test: $(RUNTIME) $(YAMLLS) $(WHEELHOUSE)/.built $(BROWSER)
+	$(BIN)/python -m compileall -q src
 	@if [ "$${HUBTOOL_SKIP_RGW:-0}" != 1 ]; then tests/servers/rgw.sh start $(RGW_DIR); fi
 	$(BIN)/python -m pytest -q; status=$$?; tests/servers/rgw.sh stop $(RGW_DIR); exit $$status
 

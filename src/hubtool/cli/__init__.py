@@ -16,17 +16,18 @@ import sys
 
 def main() -> None:
     """Console-script entry point."""
-    from .quickcheck import fast_check
-
-    code = fast_check(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
     if _command(sys.argv[1:]) == "golden":
         from ..runtimes.mslite.spawn import prespawn
 
-        # before typer and the golden stack are imported: the worker's own start (~0.3 s) overlaps them;
-        # the golden command adopts it (or kills it when no card needs it)
+        # first of all (even the fast check's module is 15 ms): the worker's own start (~0.3 s) overlaps
+        # hubtool's imports; the golden command adopts it (or kills it when no card needs it)
         prespawn(replenish=True)
+    else:
+        from .quickcheck import fast_check
+
+        code = fast_check(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     from .commands import app
 
     app()
