@@ -4,19 +4,22 @@ The published generation hard-links the store's blobs, so a blob changed in
 the store after it was verified (bit rot, a stray editor, a tamperer) would be
 published as it is.  Every blob a published card references is hashed again
 before the generation is built; a card with a bad one is held back.  The hash
-is remembered in the ledger under the file's identity (device, inode, size,
-mtime and ctime in nanoseconds: any write changes ctime, which user space
-cannot set back), so an unchanged store costs one stat per blob on a re-run.
+is remembered in the ledger under the file's status (`filestatus`: device,
+inode, size, mtime and ctime, which user space cannot set back), so an
+unchanged store costs one stat per blob on a re-run; a blob written just
+before its status was taken is hashed again next time (git's racy entries).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from ..assets import layout
 from ..assets.store import DirectoryStore
 from ..assets.writer import hash_file
 from ..durable import JSONObject
+from ..filestatus import identity, settled
 from .ledger import key_of
 from .runs import CardRun
 from .steps import StepContext
@@ -66,15 +69,17 @@ def _digests(run: CardRun) -> list[str]:
 def blob_problem(digest: str, store: DirectoryStore, ctx: StepContext) -> str | None:
     """Why the store's blob cannot be published (missing, changed), or None when it hashes to its name."""
     path = store.blob_path(digest)
+    taken_at = time.time_ns()
     try:
         st = os.stat(path)
     except OSError:
         return "is missing"
-    key = key_of("blob", digest, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    key = key_of("blob", digest, identity(st))
     if ctx.cached(key) is not None:
         return None
     actual = hash_file(path)
     if actual != digest:
         return f"hashes to {actual[:12]}… (changed on disk since it was verified)"
-    ctx.ledger.record(key, "blob", "passed", {"size": st.st_size})
+    if settled(st, taken_at):
+        ctx.ledger.record(key, "blob", "passed", {"size": st.st_size})
     return None
