@@ -128,6 +128,18 @@ def test_killed_worker_is_detected_and_replaced() -> None:
         assert fresh.predict([image("cifar10_00_3.png")])[0].shape == (1, 10)
 
 
+def test_a_closed_worker_is_killed_with_its_files() -> None:
+    """close() does not wait for the runtime's own teardown: the process group is killed at once."""
+    w = MsliteWorker(runtime_env(), timeout=30).start()
+    w.load(CANARY)
+    proc, spawned = w.proc, w._spawned
+    assert proc is not None and spawned is not None
+    w.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert not spawned.log_path.exists() and not spawned.scratch.exists()
+    w.close()  # a second close is a no-op
+
+
 def test_hung_worker_is_killed_at_the_deadline() -> None:
     w = MsliteWorker(runtime_env(), timeout=1.5).start()
     try:

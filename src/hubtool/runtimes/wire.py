@@ -136,11 +136,10 @@ def _error(exc, native):
 
 
 def serve(worker, requests, responses, log_path):
-    """Answer requests with the worker's `op_<name>(header, arrays)` methods until shutdown or EOF."""
+    """Answer requests with the worker's `op_<name>(header, arrays)` methods until EOF (the client is gone)."""
     while True:
         header, arrays = read_message(requests)
-        if header is None or header.get("op") == "shutdown":
-            write_message(responses, {"ok": True, "id": header and header.get("id")})
+        if header is None:  # hubtool closed the pipe (it kills a worker it is done with: process.close)
             return
         start = log_offset(log_path)
         handler = getattr(worker, "op_" + str(header.get("op")), None)

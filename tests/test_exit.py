@@ -1,0 +1,92 @@
+"""How a finished command ends (`hubtool.cli._end_without_teardown`): without the interpreter's
+teardown, yet with its exit status, all of its output and every exit handler registered while it ran.
+An exit handler registered before hubtool started (a coverage hook, say) keeps the usual teardown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import card_text, write_hub
+
+# An object freed only by the teardown says so; an exit handler registered while the command runs
+# (as the golden command's spares are) says so too, and leaves text without a newline in stdout's buffer.
+PROBE = """
+import atexit, sys
+class Teardown:
+    def __del__(self):
+        sys.stderr.write("teardown ran\\n")
+kept = Teardown()
+if sys.argv[1] == "hook-first":
+    atexit.register(lambda: sys.stderr.write("earlier hook ran\\n"))
+import hubtool.cli.quickcheck as quick
+real = quick.fast_check
+tail = sys.argv[1] != "no-tail"
+def fast_check(argv):
+    atexit.register(lambda: sys.stderr.write("handler ran\\n") and tail and sys.stdout.write("(no newline)"))
+    return real(argv)
+quick.fast_check = fast_check
+del sys.argv[1]
+from hubtool.cli import main
+main()
+"""
+
+
+def buffered() -> dict[str, str]:
+    """This machine sets PYTHONUNBUFFERED; a user's usually does not, and then stdout keeps a buffer."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def probe(cwd: Path, mode: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PROBE, mode, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=buffered())
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Path:
+    bad = {f"u/bad{i:03d}.md": card_text(**{"model-name": f"bad{i}", "used-for": f"nonsense {i}"}) for i in range(400)}
+    write_hub(tmp_path, {"u/good.md": card_text(), **bad})
+    return tmp_path
+
+
+def test_status_output_and_handlers_are_kept_and_the_teardown_skipped(hub: Path) -> None:
+    passing = probe(hub, "plain", "check", "cards/u/good.md")
+    assert (passing.returncode, passing.stderr) == (0, "handler ran\n")
+    failing = probe(hub, "plain", "check", "cards")
+    assert failing.returncode == 1 and failing.stderr == "handler ran\n"
+    # far more than a pipe holds (64 KiB): the last of it was still buffered when the command returned
+    assert len(failing.stdout) > 65_536
+    assert all(f"bad{i:03d}.md" in failing.stdout for i in range(400))
+    assert failing.stdout.endswith("401 cards checked: 400 errors, 0 warnings\n(no newline)")
+    usage = probe(hub, "plain", "check", "--no-such-option")
+    assert usage.returncode == 2 and "teardown ran" not in usage.stderr
+
+
+def test_an_exit_hook_registered_before_hubtool_keeps_the_teardown(hub: Path) -> None:
+    done = probe(hub, "hook-first", "check", "cards")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["handler ran", "earlier hook ran", "teardown ran"]
+
+
+def test_a_traceback_keeps_the_teardown(hub: Path) -> None:
+    # a failure hubtool does not turn into a status (here: an import that breaks) ends as Python ends
+    broken = PROBE.replace("return real(argv)", "raise ImportError('broken install')")
+    done = subprocess.run([sys.executable, "-c", broken, "plain", "check", "cards"], cwd=hub, capture_output=True,
+                          text=True, timeout=120, env=buffered())
+    assert done.returncode == 1 and "ImportError: broken install" in done.stderr
+    assert "teardown ran" in done.stderr
+
+
+def test_output_to_a_closed_pipe_is_not_a_traceback(hub: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", PROBE, "no-tail", "check", "cards"], cwd=hub,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=buffered())
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # as `hubtool check | head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) != 0
+    assert "Traceback" not in err
