@@ -36,6 +36,42 @@ def no_spares_left() -> None:
     spawn.discard_spares()
 
 
+def test_the_spare_starts_before_anything_heavy_is_imported(tmp_path: Path) -> None:
+    """`hubtool golden` starts its spare first thing (cli.main): by then it has imported only the
+    standard library's light modules, and the spare is the interpreter env.installed_env() names."""
+    probe = ("import sys\n"
+             "from hubtool.runtimes.mslite import spawn\n"
+             "python = spawn.installed_python()\n"
+             "print(' '.join(sorted(sys.modules)))\n"
+             "from hubtool.runtimes.mslite.env import installed_env\n"
+             "print(python == installed_env().python)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    loaded, same = done.stdout.splitlines()
+    heavy = {"numpy", "tempfile", "dataclasses", "json", "shutil", "importlib.resources", "concurrent.futures",
+             "hubtool.runtimes.managed", "hubtool.runtimes.mslite.env", "hubtool.durable", "hubtool.errors"}
+    assert heavy.isdisjoint(loaded.split()), heavy.intersection(loaded.split())
+    assert same == "True"
+
+
+def test_a_spare_log_and_scratch_are_private_and_new(tmp_path: Path) -> None:
+    python = mslite_spawn.installed_python()
+    assert python is not None
+    spares = [spawn.spawn(mslite_spawn.recipe(python, log_dir=tmp_path)) for _ in range(3)]
+    try:
+        logs = {s.log_path for s in spares}
+        scratches = {s.scratch for s in spares}
+        assert len(logs) == len(scratches) == 3
+        assert all(p.parent == tmp_path and p.name.startswith("hubtool-mslite-") for p in logs | scratches)
+        assert {oct(p.stat().st_mode & 0o777) for p in logs} == {"0o600"}
+        assert {oct(p.stat().st_mode & 0o777) for p in scratches} == {"0o700"}
+    finally:
+        for spare in spares:
+            spawn.release(spare)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError):  # a folder that is not there: an error, and nothing left behind
+        spawn.spawn(mslite_spawn.recipe(python, log_dir=tmp_path / "missing"))
+
+
 def test_a_spare_is_adopted_once_and_each_asset_still_gets_a_fresh_process() -> None:
     assert mslite_spawn.prespawn()
     spare_pid = spawn._SPARES[0].proc.pid

@@ -14,17 +14,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..durable import JSONObject
 from ..errors import RuntimeUnavailable
-from ..places import cache_dir
 from ..progress import SILENT, Progress
+from .envplace import RECORD, complete, search_dirs
+from .envplace import env_name as _env_name
 
 if TYPE_CHECKING:
     from ..config import HubConfig
@@ -35,7 +34,7 @@ class RuntimeSpec:
     name: str  # as the CLI names it: mindspore-lite, mindspore
     version: str
     tag: str  # the interpreter, in the env's folder name: py37, py311
-    package: str  # the Python package holding the requirements file
+    folder: Path  # the runtime's package folder: it holds the requirements file (and the worker script)
     requirements: str
     probe: str  # code run in the env that prints a JSON object of versions (a real import: the health check)
     find_python: Callable[[HubConfig | None], Path]  # the interpreter the venv is made with
@@ -57,29 +56,19 @@ class RuntimeEnv:
 
 
 def requirements_text(spec: RuntimeSpec) -> str:
-    return resources.files(spec.package).joinpath(spec.requirements).read_text(encoding="utf-8")
-
-
-def search_dirs() -> list[Path]:
-    """Where runtime envs are looked for, in order: $HUBTOOL_RUNTIME_DIR alone when set; else beside
-    hubtool's own interpreter (`<venv>/hubtool-runtimes`: what `make` and a pipx install use, found
-    from anywhere with no variable set), then the cache dir's runtimes/."""
-    configured = os.environ.get("HUBTOOL_RUNTIME_DIR")
-    if configured:
-        return [Path(configured)]
-    return [Path(sys.prefix) / "hubtool-runtimes", cache_dir() / "runtimes"]
+    # by path, as the worker scripts are run by path: hubtool is never imported from a zip
+    return (spec.folder / spec.requirements).read_text(encoding="utf-8")
 
 
 def env_name(spec: RuntimeSpec) -> str:
-    digest = hashlib.sha256(requirements_text(spec).encode()).hexdigest()[:12]
-    return f"{spec.name}-{spec.version}-{spec.tag}-{digest}"
+    return _env_name(spec.name, spec.version, spec.tag, spec.folder / spec.requirements)
 
 
 def runtimes_dir(spec: RuntimeSpec) -> Path:
     """The folder holding the installed env, else the one an install writes to (the first writable)."""
     dirs = search_dirs()
     for folder in dirs:
-        if _complete(folder / env_name(spec)):
+        if complete(folder / env_name(spec)):
             return folder
     for folder in dirs:
         if _writable(folder):
@@ -89,10 +78,6 @@ def runtimes_dir(spec: RuntimeSpec) -> Path:
 
 def env_root(spec: RuntimeSpec) -> Path:
     return runtimes_dir(spec) / env_name(spec)
-
-
-def _complete(root: Path) -> bool:
-    return (root / "hubtool-runtime.json").is_file() and (root / "bin" / "python").exists()
 
 
 def _writable(folder: Path) -> bool:
@@ -115,7 +100,7 @@ def installed_env(spec: RuntimeSpec) -> RuntimeEnv | None:
     """The installed environment, if its record says it is complete."""
     root = env_root(spec)
     try:
-        record = json.loads((root / "hubtool-runtime.json").read_text())
+        record = json.loads((root / RECORD).read_text())
     except (OSError, ValueError):
         return None
     python = root / "bin" / "python"
@@ -153,9 +138,9 @@ def install(spec: RuntimeSpec, config: HubConfig | None = None, *, force: bool =
     record: JSONObject = {"runtime": spec.name, "version": spec.version, "base_python": str(base),
                           "packages": dict(versions),
                           "requirements_sha256": hashlib.sha256(requirements_text(spec).encode()).hexdigest()}
-    tmp = root / "hubtool-runtime.json.tmp"
+    tmp = root / (RECORD + ".tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-    os.replace(tmp, root / "hubtool-runtime.json")  # the record last: it marks a complete install
+    os.replace(tmp, root / RECORD)  # the record last: it marks a complete install
     return RuntimeEnv(root / "bin" / "python", root, base, record)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from ...durable import JSON, JSONObject
@@ -18,8 +17,8 @@ WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_RLIMIT_AS = 8 * 1024**3
 
 
-def recipe(env: RuntimeEnv, rlimit_as: int = DEFAULT_RLIMIT_AS, log_dir: Path | None = None) -> spawn.Recipe:
-    return spawn.Recipe("mindspore", str(env.python), str(WORKER), rlimit_as, str(log_dir or tempfile.gettempdir()))
+def recipe(python: Path, rlimit_as: int = DEFAULT_RLIMIT_AS, log_dir: Path | None = None) -> spawn.Recipe:
+    return spawn.Recipe("mindspore", str(python), str(WORKER), rlimit_as, str(log_dir or spawn.temp_dir()))
 
 
 def installed_env() -> RuntimeEnv | None:
@@ -31,7 +30,7 @@ def start_ahead(wanted: bool, rlimit_as: int | None = None) -> None:
     overlap this model's run); a spare nobody adopts is killed at exit."""
     env = installed_env()
     if env is not None:
-        spawn.keep_ready(recipe(env, rlimit_as or DEFAULT_RLIMIT_AS), wanted)
+        spawn.keep_ready(recipe(env.python, rlimit_as or DEFAULT_RLIMIT_AS), wanted)
 
 
 class MindsporeWorker(WorkerProcess):
@@ -40,7 +39,7 @@ class MindsporeWorker(WorkerProcess):
     def __init__(self, env: RuntimeEnv | None = None, *, rlimit_as: int = DEFAULT_RLIMIT_AS,
                  timeout: float = 120.0, log_dir: Path | None = None) -> None:
         self.env = env or managed.require_env(SPEC)
-        super().__init__(recipe(self.env, rlimit_as, log_dir), timeout=timeout)
+        super().__init__(recipe(self.env.python, rlimit_as, log_dir), timeout=timeout)
 
     @property
     def sandbox(self) -> JSONObject:

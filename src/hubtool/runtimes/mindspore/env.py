@@ -51,6 +51,6 @@ def _is_cpython(exe: str, version: tuple[int, int]) -> bool:
     return proc.returncode == 0 and proc.stdout.split() == ["CPython", *map(str, version)]
 
 
-SPEC = RuntimeSpec(NAME, VERSION, "py311", __package__ or "hubtool.runtimes.mindspore", "requirements-mindspore.txt",
+SPEC = RuntimeSpec(NAME, VERSION, "py311", Path(__file__).parent, "requirements-mindspore.txt",
                    _PROBE, find_python311, "the MindSpore environment")
 

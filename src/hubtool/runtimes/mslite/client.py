@@ -16,7 +16,7 @@ class MsliteWorker(WorkerProcess):
     def __init__(self, env: RuntimeEnv | None = None, *, rlimit_as: int = DEFAULT_RLIMIT_AS,
                  timeout: float = 120.0, log_dir: Path | None = None) -> None:
         self.env = env or require_env()
-        super().__init__(recipe(self.env, rlimit_as, log_dir), timeout=timeout)
+        super().__init__(recipe(self.env.python, rlimit_as, log_dir), timeout=timeout)
 
     def load(self, path: Path, *, model_type: str = "MINDIR_LITE", threads: int = 1) -> JSONObject:
         header, _ = self.request("load", {"path": str(Path(path).resolve()), "model_type": model_type,

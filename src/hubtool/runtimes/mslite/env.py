@@ -19,13 +19,11 @@ from ...errors import RuntimeUnavailable
 from ...progress import SILENT, Progress
 from .. import managed
 from ..managed import RuntimeEnv, RuntimeSpec
+from .spawn import FOLDER, NAME, REQUIREMENTS, TAG, VERSION
 
 if TYPE_CHECKING:
     from ...config import HubConfig
 
-NAME = "mindspore-lite"
-VERSION = "2.0.0"
-REQUIREMENTS = "requirements-mslite.txt"
 _NO_PY37_HINT = ("install CPython 3.7 (e.g. `pyenv install 3.7.16`), or point HUBTOOL_MSLITE_PYTHON "
                  "at a CPython 3.7 interpreter")
 _PROBE = ("import json, sys, numpy, mindspore_lite; print(json.dumps({'python': sys.version.split()[0],"
@@ -80,7 +78,7 @@ def find_python37(config: HubConfig | None = None) -> Path:
                              hint=_NO_PY37_HINT)
 
 
-SPEC = RuntimeSpec(NAME, VERSION, "py37", __package__ or "hubtool.runtimes.mslite", REQUIREMENTS, _PROBE,
+SPEC = RuntimeSpec(NAME, VERSION, TAG, FOLDER, REQUIREMENTS, _PROBE,
                    find_python37, "the MindSpore Lite environment")
 INSTALL_HINT = managed.install_hint(SPEC)
 
