@@ -18,7 +18,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 EXIT_CODES = ("Exit codes: 0 all good; 1 findings (check errors, held-back cards, failed assets or golden "
               "cases); 2 a usage or tool error (a bad option, a broken hub.yaml, a full disk, a bug); "
-              "130 interrupted (Ctrl-C).")
+              "130 interrupted (Ctrl-C); 141 the output's reader went away (a closed pipe).")
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -18,6 +18,9 @@ from .. import cancel
 from ..errors import HubtoolError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell shows for `yes | head`
+#: the functions every line of a command's output goes through (click's echo is typer's)
+_PRINTERS = {("click.utils", "echo"), ("hubtool.cli.quickcheck", "_write")}
 
 
 @dataclass
@@ -40,8 +43,11 @@ def color() -> bool:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr is a closed pipe or a full disk too: the exit code is all that is left to say it
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -56,12 +62,39 @@ def exit_code_for(exc: BaseException) -> int:
         _err(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
              "and resume on the next run")
         return EXIT_INTERRUPTED
+    if isinstance(exc, OSError) and _raised_printing(exc):
+        return _output_failed(exc)
     if isinstance(exc, HubtoolError):
         _err(f"hubtool: {exc.kind} error: {exc.message}")
         if exc.hint:
             _err(f"    hint: {exc.hint}")
         return EXIT_TOOL
     _say_unexpected(exc)
+    return EXIT_TOOL
+
+
+def _raised_printing(exc: OSError) -> bool:
+    """Whether the error came from writing the command's output (a closed pipe, a full disk), not a bug."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if (tb.tb_frame.f_globals.get("__name__"), tb.tb_frame.f_code.co_name) in _PRINTERS:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _output_failed(exc: OSError) -> int:
+    """`hubtool check | head` closed its end: stop quietly, as other tools do; any other failure to write
+    the output (a full disk, an I/O error) is said on stderr, exit code 2."""
+    if isinstance(exc, BrokenPipeError):
+        try:  # what is still buffered goes nowhere, rather than failing again at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        return EXIT_CLOSED_PIPE
+    _err(f"hubtool: output error: cannot write the output: {exc.strerror or exc}")
     return EXIT_TOOL
 
 
