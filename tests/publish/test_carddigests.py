@@ -201,9 +201,14 @@ def test_damaged_status_rows_are_misses(tmp_path: Path, server: FaultServer, at_
     assert code == 0 and doc["counters"]["replayed"] == 1 and doc["cards"] == normal["cards"]
 
 
-def test_cards_just_written_are_not_kept(tmp_path: Path, server: FaultServer, fresh: None) -> None:
+def test_files_just_written_are_not_kept(tmp_path: Path, server: FaultServer, fresh: None,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_hub(tmp_path, server)
     publish(root)
     publish(root)
     assert _statuses(root) == []  # written a moment ago: read again next time
-    assert publish(root)[1]["counters"]["replayed"] == 1  # which replays as well
+    # nor is the run remembered: its blobs were fetched a moment ago too (unchanged.remember)
+    assert publish(root)[1]["counters"]["replayed"] == 0
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)  # time passes
+    publish(root)
+    assert len(_statuses(root)) == 3 and publish(root)[1]["counters"]["replayed"] == 1

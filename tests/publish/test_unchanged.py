@@ -18,6 +18,7 @@ import pytest
 from faultserver import FaultServer
 
 from helpers import REPO, canary_card, card_text, run_cli, runtime_env
+from hubtool import filestatus
 from hubtool.assets.layout import blob_rel
 from hubtool.cards.card import hub_path
 from hubtool.cards.validate import card_places, display_path
@@ -29,6 +30,13 @@ from hubtool.publish.directory import DirectoryTarget
 CONFIG = ("name: replay hub\ncard:\n  template-keys: [paper]\nrules:\n  HUB306: warning\n"
           "policy:\n  allowed-schemes: [http]\n  allowed-hosts: ['127.0.0.1']\n"
           "  allow-private-addresses: ['127.0.0.1']\n  retries: 1\n")
+
+
+@pytest.fixture(autouse=True)
+def settle_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files count as settled as soon as they are written (filestatus.SETTLE_NS): a test runs its publishes
+    seconds apart, and a run right after a fetch is otherwise not remembered (the last tests here)."""
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
 
 
 def body(i: int) -> bytes:
@@ -378,6 +386,30 @@ def test_a_repository_file_gone_fails_the_check_it_had_passed(tmp_path: Path, se
         held = {Path(c["card"]).stem: c["held-because"] for c in doc["cards"] if not c["published"]}
         assert doc["counters"]["replayed"] == replayed and code == 1
         assert list(held) == ["r"] and "HUB405" in held["r"], held
+
+
+@pytest.mark.parametrize("fresh", ["blob", "repository file"])
+def test_a_run_right_after_a_write_is_not_remembered(tmp_path: Path, server: FaultServer,
+                                                     monkeypatch: pytest.MonkeyPatch, fresh: str) -> None:
+    """A status taken in the same tick of the clock as a write would miss a second write in that tick
+    (filestatus.settled): a run whose blob or repository file has not settled is not kept, the next is."""
+    root = make_hub(tmp_path, server, count=1)
+    data = b"\x0a\x05conv1" + bytes(500)
+    (root / "hub" / "files").mkdir()
+    (root / "hub" / "files" / "r.ckpt").write_bytes(data)
+    (root / "cards" / "u" / "r.md").write_text(card_text(link="hub/files/r.ckpt", sha=hashlib.sha256(data).hexdigest(),
+                                                         **{"model-name": "r"}))
+    publish(root)
+    watched = (root / "hub" / "files" / "r.ckpt" if fresh == "repository file"
+               else root / "store" / blob_rel(hashlib.sha256(body(0)).hexdigest()))
+    inode = watched.stat().st_ino
+    monkeypatch.setattr(unchanged, "settled", lambda found, now: found.st_ino != inode)
+    for _ in range(2):  # the record is not kept, so each run takes the normal path
+        code, doc, _ = publish(root)
+        assert code == 0 and doc["counters"]["unchanged"] == 1 and doc["counters"]["replayed"] == 0
+    monkeypatch.setattr(unchanged, "settled", lambda found, now: True)  # time passes
+    publish(root)
+    assert publish(root)[1]["counters"]["replayed"] == 1
 
 
 def test_a_link_that_may_be_a_repository_path_is_never_missed() -> None:

@@ -17,7 +17,9 @@ What must be the same (else the run takes the normal path, which is always right
   row recorded after the remembered run (by any run), or one deleted, makes it stale.
 
 A replay does not read the cards whose file status is the one the last normal run found
-(`carddigests`, as git's index does): the status stands for the bytes.
+(`carddigests`, as git's index does): the status stands for the bytes.  Likewise a blob's or a
+repository file's status only stands for its bytes once it has settled (`filestatus.settled`): a
+run right after a fetch is not remembered, the next one is.
 
 Only a run that is bound to repeat itself is remembered: every card published and verified
 (an internal error in a step holds its card back), each check and golden pass served from the
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,7 +48,7 @@ from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..errors import GoldenSetError
-from ..filestatus import identity
+from ..filestatus import identity, settled
 from ..golden.network import folder_digest
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
@@ -140,9 +143,9 @@ class RunMemory:
         blobs, golden, files = doc.get("blobs"), doc.get("golden"), doc.get("files")
         if not isinstance(blobs, dict) or not isinstance(golden, dict) or not isinstance(files, dict):
             return None
-        if any(self._blob(d) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
+        if any(_text(self._blob(d)) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
             return None
-        if any(_identity(f) != found for f, found in files.items()):
+        if any(_text(_regular(f)) != found for f, found in files.items()):
             return None  # a repository-path asset's file (HUB405): gone or written since
         try:
             runs = _runs(doc, cards)
@@ -162,6 +165,13 @@ class RunMemory:
         digests = sorted({d for r in runs for d in r.fetched}
                          | ({str(r.golden.translated["sha256"]) for r in runs if r.golden and r.golden.translated
                              and "sha256" in r.golden.translated} if with_assets else set()))
+        now = time.time_ns()  # before the statuses: a file written after this cannot pass for settled
+        blobs = {d: self._blob(d) for d in digests}
+        files = {f: _regular(f) for f in sorted(repo_files)}
+        if any(found is not None and not settled(found, now) for found in (*blobs.values(), *files.values())):
+            # just fetched or copied: a write in the same tick of the clock would not show in the status
+            self.ledger.forget(self.slot)
+            return
         steps: dict[tuple[Step, ...], int] = {}  # a hub's cards share a handful of verdicts: each is kept once
         rows: list[JSON] = []
         for run in runs:  # the card's names and key are the run key's listing: not kept again
@@ -170,15 +180,15 @@ class RunMemory:
                         else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
             "record": RECORD, "key": self.key(self.cards), "target": [state.where, state.digest],
-            "verdicts": self.ledger.others(STEP), "blobs": {d: self._blob(d) for d in digests},
-            "golden": dict(golden), "runs": rows, "files": {f: _identity(f) for f in sorted(repo_files)},
+            "verdicts": self.ledger.others(STEP), "blobs": {d: _text(found) for d, found in blobs.items()},
+            "golden": dict(golden), "runs": rows, "files": {f: _text(found) for f, found in files.items()},
             "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
 
-    def _blob(self, digest: str) -> str | None:
+    def _blob(self, digest: str) -> os.stat_result | None:
         """The blob's file status; None when no regular file holds it (or the digest is no digest)."""
         if not layout.HEX64.fullmatch(digest):
             return None
-        return _identity(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
+        return _regular(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
 
 
 def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
@@ -200,14 +210,18 @@ def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
     return runs
 
 
-def _identity(path: str) -> str | None:
-    """A regular file's status (`filestatus.identity`: any write changes its ctime); None for anything else,
-    or nothing."""
+def _regular(path: str) -> os.stat_result | None:
+    """A regular file's status; None for anything else, or nothing."""
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
         return None
-    return identity(st) if stat.S_ISREG(st.st_mode) else None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _text(found: os.stat_result | None) -> str | None:
+    """As the record keeps a status (`filestatus.identity`: any write changes its ctime)."""
+    return None if found is None else identity(found)
 
 
 def repeats(runs: list[CardRun]) -> bool:
