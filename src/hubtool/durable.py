@@ -72,15 +72,26 @@ def write_atomic(path: Path, data: bytes | memoryview, *, durable: bool = True, 
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic_range(path: Path, src_fd: int, offset: int, length: int, *, parents: bool = True) -> None:
-    """As write_atomic, for `length` bytes of the open file `src_fd` from `offset`, copied by the kernel
-    (copy_file_range) where it can, so that the bytes never pass through this process's memory."""
+#: a part of a file to write: bytes, or (fd, offset, length): a range of an open file
+Part: TypeAlias = bytes | memoryview | tuple[int, int, int]
+
+
+def write_atomic_parts(path: Path, parts: Iterable[Part], *, parents: bool = True) -> None:
+    """As write_atomic, for `parts` one after the other: buffers as they are, ranges of open files copied by
+    the kernel (copy_file_range) where it can, so that their bytes never pass through this process's memory."""
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            _copy_range(src_fd, fh.fileno(), offset, length)
+            for part in parts:
+                if isinstance(part, tuple):
+                    fh.flush()  # what is buffered goes first: the kernel writes at the file's position
+                    src_fd, offset, length = part
+                    _copy_range(src_fd, fh.fileno(), offset, length)
+                else:
+                    fh.write(part)
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:

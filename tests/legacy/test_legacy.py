@@ -428,12 +428,14 @@ def test_refusals_are_grouped_by_reason_with_counts_and_one_example() -> None:
     assert len(lines) == 7  # one per operator, not one per node (25 nodes are refused)
 
 
-@pytest.mark.parametrize("how", ["mapped scratch file", "tables outgrow the size hint", "no copy_file_range"])
+@pytest.mark.parametrize("how", ["weights copied by the kernel", "tables outgrow the size hint",
+                                 "no copy_file_range"])
 def test_upgrade_ms_writes_the_same_bytes_whichever_way_it_builds(how: str, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """The file is built in a mapped scratch file and copied by the kernel; when the tables need more room
-    than the hint the builder moves to memory, and without copy_file_range the copy is read and written:
-    the bytes are those of upgrade_bytes every time, and no scratch or temp file is left."""
+    """The tables are built in memory without the weights, which the kernel copies from the source; when the
+    tables need more room than the hint the builder grows (the weights' places move with it), and without
+    copy_file_range the weights are read and written: the bytes are those of upgrade_bytes every time, and
+    no scratch or temp file is left."""
     import hubtool.durable
     import hubtool.legacy.upgrade as upgrade
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .. import textdecode
-from ..durable import write_atomic, write_atomic_range
+from ..durable import Part, write_atomic_parts
 from ..errors import LegacyFormatError, SpecialFile, TranslationRefused
 from .model import LegacyModel, read_model
 from .refusals import Refusal, grouped
@@ -18,14 +19,21 @@ from .writer import output_size_hint, write_msl2
 
 def map_file(path: Path) -> mmap.mmap:
     """The file, memory-mapped read-only (models are large; the translator reads them in place)."""
+    with _open_model(path) as fh:
+        return _map(fh)
+
+
+def _open_model(path: Path) -> BinaryIO:
     try:
-        fh = textdecode.open_regular(path)
+        return textdecode.open_regular(path)
     except SpecialFile as exc:
         raise LegacyFormatError(f"it is {exc.what}, not a regular file: not read") from None
-    with fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            raise LegacyFormatError("the file is empty")
-        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _map(fh: BinaryIO) -> mmap.mmap:
+    if os.fstat(fh.fileno()).st_size == 0:
+        raise LegacyFormatError("the file is empty")
+    mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     if hasattr(mmap, "MADV_RANDOM"):  # parsing hops between tables: read-ahead would map most of the weights
         mapped.madvise(mmap.MADV_RANDOM)
     return mapped
@@ -94,53 +102,40 @@ def upgrade_ms(src: Path, dest: Path) -> int:
     """Translate `src` (1.0 / 1.1) into an MSL2 file at `dest`; returns its size.
 
     Every refusal is raised (TranslationRefused) before anything is written; the
-    output appears at `dest` only complete (temp file, fsync, rename).  The FlatBuffer
-    is built in a mapped scratch file beside `dest` whose finished pages leave this
-    process's memory as it goes, then copied in the kernel to `dest`'s temp file: the
-    peak memory is the interpreter and one tensor, not the model twice.
+    output appears at `dest` only complete (temp file, fsync, rename).  The FlatBuffer's
+    tables are built in anonymous memory with the weights left out (untouched pages cost
+    nothing), and the output is then written in order, each tensor's weights copied from
+    `src` by the kernel: the weights never pass through this process, and are written once.
     """
-    data = map_file(src)
-    try:
-        model, translation = _translated(data)
-        return _write_through_file(model, translation, _input_release(data), dest)
-    finally:
-        release(data)
+    with _open_model(src) as fh:
+        data = _map(fh)
+        try:
+            model, translation = _translated(data)
+            return _write_through_file(model, translation, _input_release(data), fh.fileno(), dest)
+        finally:
+            release(data)
 
 
 def _write_through_file(model: LegacyModel, translation: Translation,
-                        release_input: Callable[[int, int], None] | None, dest: Path) -> int:
-    size = output_size_hint(model, translation)
-    scratch = dest.with_name(f".{dest.name}.{os.getpid()}.build")
-    fd = os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.ftruncate(fd, size)  # sparse: untouched room costs nothing
-        with mmap.mmap(fd, size) as buffer:
-            view = write_msl2(model, translation, release_input, into=buffer, done=_done_pages(buffer))
-            try:
-                length = len(view)
-                if view.obj is not buffer:  # the tables outgrew the hint: the builder moved to memory
-                    write_atomic(dest, view, parents=False)
-                    return length
-            finally:
-                view.release()
-        write_atomic_range(dest, fd, size - length, length, parents=False)
-        return length
-    finally:
-        os.close(fd)
-        scratch.unlink(missing_ok=True)
+                        release_input: Callable[[int, int], None] | None, source_fd: int, dest: Path) -> int:
+    weights: list[tuple[int, int, int]] = []  # (offset from the end, offset in the source, length)
+    with mmap.mmap(-1, output_size_hint(model, translation)) as buffer:
+        view = write_msl2(model, translation, release_input, into=buffer,
+                          place=lambda from_end, at, length: weights.append((from_end, at, length)))
+        try:
+            write_atomic_parts(dest, _parts(view, weights, source_fd), parents=False)
+            return len(view)
+        finally:
+            view.release()
 
 
-def _done_pages(buffer: mmap.mmap) -> Callable[[int], None] | None:
-    """Unmap the output's finished pages (a shared file mapping keeps them in the page cache)."""
-    if not hasattr(mmap, "MADV_DONTNEED"):
-        return None
-    page = mmap.PAGESIZE
-    done_from = [len(buffer) // page * page]
-
-    def done(head: int) -> None:
-        start = -(-head // page) * page
-        if start < done_from[0]:
-            buffer.madvise(mmap.MADV_DONTNEED, start, done_from[0] - start)
-            done_from[0] = start
-
-    return done
+def _parts(view: memoryview, weights: list[tuple[int, int, int]], source_fd: int) -> Iterator[Part]:
+    """The output in order: the built bytes between the weights (copied, so that no view outlives the
+    buffer), and each tensor's weights as a range of the source file."""
+    written = 0
+    for from_end, at, length in sorted(weights, reverse=True):  # the farthest from the end comes first
+        start = len(view) - from_end
+        yield bytes(view[written:start])
+        yield source_fd, at, length
+        written = start + length
+    yield bytes(view[written:])

@@ -60,12 +60,21 @@ def _op_table(b: flatbuffers.Builder, op: str, attrs: dict[str, Any]) -> int:
     return int(b.EndObject())
 
 
-def _byte_vector(b: flatbuffers.Builder, data: Any) -> int:
-    """CreateByteVector for any buffer (memoryview too: no intermediate copy of the weights)."""
+#: told, instead of a tensor's weights being copied, where they go: (their offset from the buffer's end
+#: (the builder keeps that when it grows), their offset in the source file, their length)
+Place = Callable[[int, int, int], None]
+
+
+def _byte_vector(b: flatbuffers.Builder, data: Any, place: Callable[[int], None] | None = None) -> int:
+    """CreateByteVector for any buffer (memoryview too: no intermediate copy of the weights); with `place`,
+    the room only, its offset from the end told to `place`."""
     n = len(data)
     b.StartVector(1, n, 1)
     b.head = b.Head() - n
-    b.Bytes[b.head:b.head + n] = data
+    if place is None:
+        b.Bytes[b.head:b.head + n] = data
+    else:
+        place(len(b.Bytes) - b.head)
     return int(b.EndVector())
 
 
@@ -76,13 +85,13 @@ def output_size_hint(model: LegacyModel, translation: Translation) -> int:
 
 def write_msl2(model: LegacyModel, translation: Translation,
                release: Callable[[int, int], None] | None = None, *,
-               into: bytearray | mmap.mmap | None = None, done: Callable[[int], None] | None = None) -> memoryview:
+               into: bytearray | mmap.mmap | None = None, place: Place | None = None) -> memoryview:
     """The MSL2 bytes; `release(offset, length)` is told when a source tensor's bytes are no longer needed.
 
-    The FlatBuffer is built back to front in `into` (a writable buffer of output_size_hint bytes, such as a
-    mapped file: the weights then never sit in this process's own memory), or in a bytearray of that size;
-    `done(head)` is told after each tensor that every byte from `head` to the end is final.  The result
-    is a view of the buffer's tail, or of a bigger bytearray if the tables outgrew the hint.
+    The FlatBuffer is built back to front in `into` (a writable buffer of output_size_hint bytes), or in a
+    bytearray of that size.  The result is a view of the buffer's tail, or of a bigger bytearray if the
+    tables outgrew the hint.  With `place`, the source tensors' weights are not copied: their room is left
+    as it is (untouched pages of an anonymous mapping cost no memory), and `place` says where it is.
     """
     b = flatbuffers.Builder(0)
     b.Bytes = into if into is not None else bytearray(output_size_hint(model, translation))  # no doubling copies
@@ -90,11 +99,9 @@ def write_msl2(model: LegacyModel, translation: Translation,
     b.ForceDefaults(True)  # every attribute the translation sets is written explicitly
     tensors = []
     for i, t in enumerate(model.tensors):
-        tensors.append(_tensor(b, i, t))
+        tensors.append(_tensor(b, i, t, place))
         if release is not None and len(t.data):
             release(t.data_offset, len(t.data))
-        if done is not None:
-            done(b.Head())
     for j, extra in enumerate(translation.extra):
         tensors.append(_const(b, len(model.tensors) + j, extra.values, extra.shape))
     nodes = [_node(b, node.name, node.op, node.attrs, node.inputs, node.outputs) for node in translation.nodes]
@@ -175,8 +182,9 @@ def _cnode(b: flatbuffers.Builder, name: str, type_value: int, value: int, input
 
 
 def _tensor_table(b: flatbuffers.Builder, index: int, *, node_type: int, data_type: int, dims: list[int],
-                  fmt: int, ref_count: int, offset: int, data: Any) -> int:
-    data_off = _byte_vector(b, data) if len(data) else None
+                  fmt: int, ref_count: int, offset: int, data: Any,
+                  place: Callable[[int], None] | None = None) -> int:
+    data_off = _byte_vector(b, data, place) if len(data) else None
     dims_off = _packed_vector(b, "i", dims)
     name_off = b.CreateString(f"t{index}")
     b.StartObject(10)
@@ -192,11 +200,12 @@ def _tensor_table(b: flatbuffers.Builder, index: int, *, node_type: int, data_ty
     return int(b.EndObject())
 
 
-def _tensor(b: flatbuffers.Builder, index: int, t: Any) -> int:
+def _tensor(b: flatbuffers.Builder, index: int, t: Any, place: Place | None = None) -> int:
     fmt = m2.FORMAT_NC4HW4 if t.format == v0.FORMAT_NC4HW4_V0 else t.format
     node_type = 2 if t.node_type == 0 and not len(t.data) else t.node_type  # graph inputs, as 2.x converters write
+    where = None if place is None else (lambda from_end: place(from_end, t.data_offset, len(t.data)))
     return _tensor_table(b, index, node_type=node_type, data_type=t.data_type, dims=t.dims, fmt=fmt,
-                         ref_count=t.ref_count, offset=t.offset, data=t.data)
+                         ref_count=t.ref_count, offset=t.offset, data=t.data, place=where)
 
 
 def _const(b: flatbuffers.Builder, index: int, values: list[int], shape: list[int]) -> int:
