@@ -369,15 +369,21 @@ def test_card_places_are_the_display_and_hub_paths(tmp_path: Path, monkeypatch: 
     assert card_places(files, root) == [(display_path(f), hub_path(Path(f), root)) for f in files]
 
 
-def test_a_repository_file_gone_fails_the_check_it_had_passed(tmp_path: Path, server: FaultServer) -> None:
-    """HUB405 reads the disk: a card whose asset is a file of the hub passes only while the file is there, on
-    the normal path (a served pass) and replayed."""
+def hub_with_a_repository_file(tmp_path: Path, server: FaultServer) -> Path:
+    """One card with a downloaded asset, and one whose asset is a file of the hub (hub/files/r.ckpt)."""
     root = make_hub(tmp_path, server, count=1)
     data = b"\x0a\x05conv1" + bytes(500)
     (root / "hub" / "files").mkdir()
     (root / "hub" / "files" / "r.ckpt").write_bytes(data)
     (root / "cards" / "u" / "r.md").write_text(card_text(link="hub/files/r.ckpt", sha=hashlib.sha256(data).hexdigest(),
                                                          **{"model-name": "r"}))
+    return root
+
+
+def test_a_repository_file_gone_fails_the_check_it_had_passed(tmp_path: Path, server: FaultServer) -> None:
+    """HUB405 reads the disk: a card whose asset is a file of the hub passes only while the file is there, on
+    the normal path (a served pass) and replayed."""
+    root = hub_with_a_repository_file(tmp_path, server)
     settled(root)
     assert publish(root)[1]["counters"]["replayed"] == 1
     (root / "hub" / "files" / "r.ckpt").unlink()
@@ -393,12 +399,7 @@ def test_a_run_right_after_a_write_is_not_remembered(tmp_path: Path, server: Fau
                                                      monkeypatch: pytest.MonkeyPatch, fresh: str) -> None:
     """A status taken in the same tick of the clock as a write would miss a second write in that tick
     (filestatus.settled): a run whose blob or repository file has not settled is not kept, the next is."""
-    root = make_hub(tmp_path, server, count=1)
-    data = b"\x0a\x05conv1" + bytes(500)
-    (root / "hub" / "files").mkdir()
-    (root / "hub" / "files" / "r.ckpt").write_bytes(data)
-    (root / "cards" / "u" / "r.md").write_text(card_text(link="hub/files/r.ckpt", sha=hashlib.sha256(data).hexdigest(),
-                                                         **{"model-name": "r"}))
+    root = hub_with_a_repository_file(tmp_path, server)
     publish(root)
     watched = (root / "hub" / "files" / "r.ckpt" if fresh == "repository file"
                else root / "store" / blob_rel(hashlib.sha256(body(0)).hexdigest()))
