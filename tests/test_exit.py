@@ -107,3 +107,24 @@ def test_output_to_a_full_disk_is_an_output_error(hub: Path, fmt: str) -> None:
     assert done.stderr.splitlines() == ["hubtool: output error: cannot write the output: No space left on device",
                                         "handler ran"]
     assert not (hub / "home").exists() or not list((hub / "home").rglob("crash-*.log"))
+
+
+@pytest.mark.parametrize(("sink", "status", "said"), [
+    ("open('/dev/full', 'w')", 2, "hubtool: output error: cannot write the output: No space left on device\n"),
+    ("os.fdopen(closed_pipe(), 'w')", 141, ""),
+], ids=["full-disk", "closed-pipe"])
+def test_output_still_buffered_at_the_end_that_cannot_be_written(sink: str, status: int, said: str) -> None:
+    """What an exit handler left in stdout's buffer is written by the last handler; if it cannot be, the
+    status says so as a command's own output failure does."""
+    code = ("import os, sys\n"
+            "def closed_pipe():\n"
+            "    read, write = os.pipe()\n"
+            "    os.close(read)\n"
+            "    return write\n"
+            f"sys.stdout = {sink}\n"
+            "sys.stdout.write('left in the buffer')\n"
+            "import hubtool.cli as cli\n"
+            "cli._STATUS.append(0)\n"
+            "cli._end_without_teardown()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=buffered())
+    assert (done.returncode, done.stderr) == (status, said)

@@ -50,8 +50,14 @@ def _end_without_teardown() -> None:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
-    except (OSError, ValueError):
-        os._exit(120)  # what Python's own exit does when stdout cannot be flushed (a closed pipe)
+    except BrokenPipeError:
+        os._exit(141)  # the reader went away: quietly, as failures.EXIT_CLOSED_PIPE within a command
+    except (OSError, ValueError) as exc:  # the last of the output could not be written (a full disk)
+        try:
+            reason = getattr(exc, "strerror", None) or exc
+            os.write(2, f"hubtool: output error: cannot write the output: {reason}\n".encode())
+        finally:
+            os._exit(2)
     os._exit(_STATUS[0])
 
 
