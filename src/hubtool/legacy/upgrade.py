@@ -74,12 +74,17 @@ def _translated(data: bytes | mmap.mmap) -> tuple[LegacyModel, Translation]:
     return model, translation
 
 
+def _drop_parsed(data: mmap.mmap) -> None:
+    """What parsing faulted in of the mapped file leaves this process's memory."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
 def _input_release(data: bytes | mmap.mmap) -> Callable[[int, int], None] | None:
     """Drop the input's pages once their weights are in the output (a mapped file only)."""
     if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return None
-    # what parsing faulted in goes before the output is built, and the weights are then read in order
-    data.madvise(mmap.MADV_DONTNEED)
+    _drop_parsed(data)  # before the output is built; the weights are then read in order
     if hasattr(mmap, "MADV_SEQUENTIAL"):
         data.madvise(mmap.MADV_SEQUENTIAL)
     page = mmap.PAGESIZE
@@ -111,16 +116,16 @@ def upgrade_ms(src: Path, dest: Path) -> int:
         data = _map(fh)
         try:
             model, translation = _translated(data)
-            return _write_through_file(model, translation, _input_release(data), fh.fileno(), dest)
+            _drop_parsed(data)  # the weights are never read here: the kernel copies them from the file
+            return _write_through_file(model, translation, fh.fileno(), dest)
         finally:
             release(data)
 
 
-def _write_through_file(model: LegacyModel, translation: Translation,
-                        release_input: Callable[[int, int], None] | None, source_fd: int, dest: Path) -> int:
+def _write_through_file(model: LegacyModel, translation: Translation, source_fd: int, dest: Path) -> int:
     weights: list[tuple[int, int, int]] = []  # (offset from the end, offset in the source, length)
     with mmap.mmap(-1, output_size_hint(model, translation)) as buffer:
-        view = write_msl2(model, translation, release_input, into=buffer,
+        view = write_msl2(model, translation, into=buffer,
                           place=lambda from_end, at, length: weights.append((from_end, at, length)))
         try:
             write_atomic_parts(dest, _parts(view, weights, source_fd), parents=False)
