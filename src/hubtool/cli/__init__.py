@@ -46,19 +46,16 @@ def _end_without_teardown() -> None:
     """
     if not _STATUS:
         return
+    status = _STATUS[0]
     try:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
                 stream.flush()
-    except BrokenPipeError:
-        os._exit(141)  # the reader went away: quietly, as failures.EXIT_CLOSED_PIPE within a command
-    except (OSError, ValueError) as exc:  # the last of the output could not be written (a full disk)
-        try:
-            reason = getattr(exc, "strerror", None) or exc
-            os.write(2, f"hubtool: output error: cannot write the output: {reason}\n".encode())
-        finally:
-            os._exit(2)
-    os._exit(_STATUS[0])
+    except (OSError, ValueError) as exc:  # the last of the output could not be written
+        from .failures import output_failed  # imported by every command already
+
+        status = output_failed(exc)
+    os._exit(status)
 
 
 def _run() -> None:

@@ -63,7 +63,7 @@ def exit_code_for(exc: BaseException) -> int:
              "and resume on the next run")
         return EXIT_INTERRUPTED
     if isinstance(exc, OSError) and _raised_printing(exc):
-        return _output_failed(exc)
+        return output_failed(exc)
     if isinstance(exc, HubtoolError):
         _err(f"hubtool: {exc.kind} error: {exc.message}")
         if exc.hint:
@@ -83,9 +83,10 @@ def _raised_printing(exc: OSError) -> bool:
     return False
 
 
-def _output_failed(exc: OSError) -> int:
+def output_failed(exc: OSError | ValueError) -> int:
     """`hubtool check | head` closed its end: stop quietly, as other tools do; any other failure to write
-    the output (a full disk, an I/O error) is said on stderr, exit code 2."""
+    the output (a full disk, an I/O error, a closed stream) is said on stderr, exit code 2.  Also for the
+    last flush at exit (cli._end_without_teardown)."""
     if isinstance(exc, BrokenPipeError):
         try:  # what is still buffered goes nowhere, rather than failing again at exit
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -94,7 +95,7 @@ def _output_failed(exc: OSError) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_CLOSED_PIPE
-    _err(f"hubtool: output error: cannot write the output: {exc.strerror or exc}")
+    _err(f"hubtool: output error: cannot write the output: {getattr(exc, 'strerror', None) or exc}")
     return EXIT_TOOL
 
 
