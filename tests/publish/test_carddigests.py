@@ -4,6 +4,7 @@ and any write to a card, whatever it keeps of its size and times, is read again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -13,9 +14,11 @@ import pytest
 from faultserver import FaultServer
 from test_unchanged import generations, make_hub, publish
 
+from helpers import run_cli
 from hubtool import filestatus, textdecode
 from hubtool.filestatus import identity, settled
 from hubtool.publish.carddigests import NOTHING, CardDigests
+from hubtool.publish.checkstep import CheckStep
 
 
 def _sha(path: Path) -> str:
@@ -39,6 +42,13 @@ def _later_tick() -> None:
     """Wait out the file system's clock tick, so that the next write gets other times (the racy case is
     tested on its own, with `fresh`)."""
     time.sleep(0.05)
+
+
+def _touch(card: Path) -> None:
+    """A new status for the same bytes: the replay cannot go by the statuses alone (`status_listing`) and keys
+    the cards by their digests, taking the kept ones where it can."""
+    _later_tick()
+    os.utime(card)
 
 
 def test_settled_means_older_than_the_margin_by_both_times(tmp_path: Path) -> None:
@@ -180,6 +190,7 @@ def test_statuses_that_lie_cost_a_replay_only(tmp_path: Path, server: FaultServe
     with db:  # every card's status kept, with another card's digest
         db.execute("UPDATE card_status SET entry = substr(entry, 1, length(entry) - 64) || ?", ("ab" * 32,))
     db.close()
+    _touch(root / "cards" / "u" / "m0.md")
     code, doc, _ = publish(root)
     # not replayed, and every check served under the key of the card's real bytes: none parsed again
     assert doc["counters"]["replayed"] == 0 and doc["counters"]["parsed"] == 0 and doc["cards"] == normal["cards"]
@@ -197,6 +208,7 @@ def test_damaged_status_rows_are_misses(tmp_path: Path, server: FaultServer, at_
         db.execute("UPDATE card_status SET entry = x'00ff' WHERE rowid = (SELECT max(rowid) FROM card_status)")
         db.execute("INSERT INTO card_status VALUES (?, ?, ?)", (key, "../elsewhere.md", "1:2 " + "0" * 64))
     db.close()
+    _touch(root / "cards" / "u" / "m1.md")
     code, doc, _ = publish(root)
     assert code == 0 and doc["counters"]["replayed"] == 1 and doc["cards"] == normal["cards"]
 
@@ -212,3 +224,60 @@ def test_files_just_written_are_not_kept(tmp_path: Path, server: FaultServer, fr
     monkeypatch.setattr(filestatus, "SETTLE_NS", 0)  # time passes
     publish(root)
     assert len(_statuses(root)) == 3 and publish(root)[1]["counters"]["replayed"] == 1
+
+
+def test_a_replay_by_statuses_keys_no_card(tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch,
+                                          at_once: None) -> None:
+    root = make_hub(tmp_path, server)
+    publish(root)
+    _, normal, _ = publish(root)
+
+    def no_keying(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a card was keyed")
+
+    monkeypatch.setattr(CheckStep, "keyed", no_keying)
+    read = _reads(monkeypatch)
+    code, doc, _ = publish(root)
+    assert code == 0 and doc["counters"]["replayed"] == 1 and doc["cards"] == normal["cards"]
+    assert [r for r in read if r.endswith(".md")] == []
+
+
+def test_a_card_with_a_new_status_is_read_and_the_run_replayed(tmp_path: Path, server: FaultServer,
+                                                              monkeypatch: pytest.MonkeyPatch, at_once: None) -> None:
+    root = make_hub(tmp_path, server)
+    publish(root)
+    _, normal, _ = publish(root)
+    _touch(root / "cards" / "u" / "m1.md")
+    read = _reads(monkeypatch)
+    code, doc, _ = publish(root)
+    assert code == 0 and doc["counters"]["replayed"] == 1 and doc["cards"] == normal["cards"]
+    assert [Path(r).name for r in read if r.endswith(".md")] == ["m1.md"]
+
+
+@pytest.mark.parametrize("change", ["written", "deleted"])
+def test_an_english_twin_outside_the_run_keys_it(tmp_path: Path, server: FaultServer, at_once: None,
+                                                change: str) -> None:
+    """A `_cn.md` card's check key has its English card's bytes, also when that card is not one of the run's."""
+    root = make_hub(tmp_path, server)
+    folder = root / "cards" / "u"
+    (folder / "m0_cn.md").write_text((folder / "m0.md").read_text())
+    paths = (str(folder / "m0_cn.md"), str(folder / "m1.md"))
+
+    def replayed() -> int:
+        result = run_cli("publish", "--to", str(root / "dist" / "hub"), "--store", str(root / "store"),
+                         "--format", "json", "--config", str(root / "hub" / "hub.yaml"), *paths)
+        doc = json.loads(result.output)
+        assert [c["card"] for c in doc["cards"]] == [paths[1]]  # the twin is checked, not published
+
+        return int(doc["counters"]["replayed"])
+
+    replayed()
+    replayed()
+    assert replayed() == 1
+    _later_tick()
+    english = folder / "m0.md"
+    if change == "written":
+        english.write_text(english.read_text().replace("model-name: m0", "model-name: m7"))
+    else:
+        english.unlink()
+    assert replayed() == 0

@@ -30,6 +30,11 @@ _DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _ENTRY = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s*)?(?P<key>[^\s：:#-][^：:]*?)\s*[：:]\s?(?P<value>.*)$")
 
 
+def is_twin(file: str) -> bool:
+    """Whether a card's file is a `_cn.md` twin (checked with its English card, never published itself)."""
+    return file.endswith("_cn.md")
+
+
 def english_path(twin: Path) -> Path:
     return twin.with_name(twin.name[: -len("_cn.md")] + ".md")
 

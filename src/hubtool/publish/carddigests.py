@@ -15,15 +15,18 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import textdecode
+from ..cards import twins
 from ..errors import SpecialFile
 from ..filestatus import identity, settled
 
 #: the digest of what is not read (a special file, one gone, one over the limit): the check says why
 NOTHING = hashlib.sha256(b"").hexdigest()
+#: the status of a path that holds no regular file (or nothing): never a read card's
+NO_FILE = "-"
 
 
 class CardDigests:
@@ -34,6 +37,7 @@ class CardDigests:
         self.known = known
         self.limit = limit
         self.kept: dict[str, str] = {}  # file -> "identity digest"
+        self.absent: set[str] = set()  # twins looked for and not found (`twin`)
         self.reused = 0  # digests taken from `known`, not from the bytes
 
     def digest(self, file: str) -> str:
@@ -50,6 +54,25 @@ class CardDigests:
                 self.reused += 1
                 return digest
         return self.read(file)
+
+    def twin(self, english: Path) -> str | None:
+        """The digest of a `_cn.md` card's English card outside the run's files; None when no file is there."""
+        try:
+            present = english.is_file()
+        except OSError:  # a folder on the way that cannot be searched: the twin's check says so
+            present = False
+        if not present:
+            self.absent.add(str(english))
+            return None
+        return self.read(english)
+
+    def status(self, file: str) -> str | None:
+        """The status a digest was read under (NO_FILE for a twin found absent); None when it does not stand
+        for the bytes (not settled, not read)."""
+        entry = self.kept.get(file)
+        if entry is not None:
+            return entry.rpartition(" ")[0]
+        return NO_FILE if file in self.absent else None
 
     def take(self) -> dict[str, str]:
         """What the next run may use, given away: file -> "identity digest"."""
@@ -69,3 +92,34 @@ class CardDigests:
         if len(data) == found.st_size and settled(found, read_at):  # one that grew as it was read is read again
             self.kept[str(file)] = f"{identity(found)} {digest}"
         return digest
+
+
+def current_status(path: str) -> str:
+    """A path's status now, as `CardDigests.status` says it (NO_FILE for anything but a regular file)."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return NO_FILE
+    return identity(found) if stat.S_ISREG(found.st_mode) else NO_FILE
+
+
+def status_listing(files: Sequence[str], status_of: Callable[[str], str | None]) -> str | None:
+    """A digest of every card's file status, in order, and of the status of each English twin outside `files`
+    (a `_cn.md` card's key has its twin's bytes): the same listing means the same bytes, and so the same
+    check keys, without reading or keying a card.  None when a status does not stand for its file's bytes."""
+    listing = hashlib.sha256()
+    inside: set[str] | None = None
+    for file in files:
+        found = status_of(file)
+        if found is None or found == NO_FILE:
+            return None  # a card not read (the check says why), or not there
+        listing.update(f"{file}\0{found}\n".encode("utf-8", "surrogateescape"))
+        if twins.is_twin(file):
+            inside = set(files) if inside is None else inside
+            english = str(twins.english_path(Path(file)))
+            if english not in inside:
+                found = status_of(english)
+                if found is None:
+                    return None
+                listing.update(f"\1{english}\0{found}\n".encode("utf-8", "surrogateescape"))
+    return listing.hexdigest()

@@ -35,15 +35,6 @@ from .steps import StepContext
 _MAYBE_REPO_LINK = re.compile(r'"asset-link"\s*:\s*"(?![^"]*://)')
 
 
-def _twin_digest(english: Path, digests: CardDigests) -> str | None:
-    """The digest of a twin's English card outside the run's files; None when there is no such file."""
-    try:
-        present = english.is_file()
-    except OSError:  # a folder on the way that cannot be searched: the twin's check says so
-        present = False
-    return digests.read(english) if present else None
-
-
 class Keyed(NamedTuple):
     """A card as the check step finds it: its file as found, display path, hub path and check key."""
 
@@ -92,7 +83,7 @@ class CheckStep:
             english_sha = None
             if file.endswith("_cn.md"):
                 english = twins.english_path(Path(file))
-                english_sha = digests.get(str(english)) or _twin_digest(english, found)
+                english_sha = digests.get(str(english)) or found.twin(english)
             # the card's place in the hub decides per-path rules, so it keys the verdict; the display path
             # (relative to the working directory) does not: a publish from another folder reuses every check
             out.append(Keyed(file, display, card, key_of("check", digests[file], english_sha, self.fingerprint, card)))
@@ -154,7 +145,7 @@ class CheckStep:
         by_file = {r.file: r for r in runs}
         kept = []
         for run in runs:
-            if not run.file.endswith("_cn.md"):
+            if not twins.is_twin(run.file):
                 kept.append(run)
                 continue
             english = by_file.get(str(twins.english_path(run.path)))

@@ -31,7 +31,7 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
-from .checkstep import CheckStep
+from .checkstep import CheckStep, Keyed
 from .directory import DirectoryTarget
 from .distributed import distribute
 from .executors import DaskExecutor, parse_executor
@@ -117,17 +117,20 @@ class Publisher:
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
         memory = self._memory()
-        cards = self.check.keyed(files, memory.digests() if memory is not None else None)
-        recalled = memory.recall(cards, target, self.sets) if memory is not None else None
+        cards: list[Keyed] = []
+        recalled = memory.recall_unread(files, target, self.sets) if memory is not None else None
+        if recalled is None:
+            cards = self.check.keyed(files, memory.digests() if memory is not None else None)
+            recalled = memory.recall(cards, target, self.sets) if memory is not None else None
         if recalled is not None:
-            self.progress.status(f"{len(cards)} cards: nothing changed since the last run, which is replayed")
+            self.progress.status(f"{len(files)} cards: nothing changed since the last run, which is replayed")
             counters = {**self._counters(recalled.runs), "unchanged": 1, "replayed": 1}
             return PublishResult(recalled.runs, recalled.where, counters)
         if self.check.digests.reused:  # the normal path keys every card by its bytes (see carddigests)
             cards = self.check.keyed(files)
         del files
         if memory is not None:
-            memory.begin(cards, self.check.digests.take())
+            memory.begin(cards, self.check.digests)
         self.progress.status(f"checking {len(cards)} cards")
         runs = self.check.run(cards)  # every card, even in a shard: the cross-card rules need them all
         del cards

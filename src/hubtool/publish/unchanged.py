@@ -17,7 +17,8 @@ What must be the same (else the run takes the normal path, which is always right
   row recorded after the remembered run (by any run), or one deleted, makes it stale.
 
 A replay does not read the cards whose file status is the one the last normal run found
-(`carddigests`, as git's index does): the status stands for the bytes.  Likewise a blob's or a
+(`carddigests`, as git's index does): the status stands for the bytes.  When every card's does (and
+the working directory is the same), the statuses stand for the run key: no card is keyed either.  Likewise a blob's or a
 repository file's status only stands for its bytes once it has settled (`filestatus.settled`): a
 run right after a fetch is not remembered, the next one is.
 
@@ -34,7 +35,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,8 @@ from .. import __version__
 from ..assets import layout
 from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
+from ..cards import twins
+from ..cards.validate import card_places
 from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
@@ -52,6 +55,7 @@ from ..filestatus import identity, settled
 from ..golden.network import folder_digest
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
+from .carddigests import CardDigests, current_status, status_listing
 from .checkstep import Keyed
 from .ledger import Ledger, key_of
 from .runs import STEPS, CardRun, PublishOptions, Step, shared_step
@@ -107,7 +111,9 @@ class RunMemory:
         self.inputs: list[JSON] = [code_identity(), fingerprint, dict(runtimes), INSPECTOR, TRANSLATOR_VERSION,
                                    GOLDEN_RECORD, options.offline, options.allow_unverified, options.with_assets,
                                    options.ledger]
+        self.root = config.root
         self.cards: Sequence[Keyed] = ()  # the normal path's (`begin`)
+        self.by_status: str | None = None  # and its key by the cards' statuses
         found = ledger.newest(self.slot, STEP)
         self.last = found if found is not None and found.get("record") == RECORD else None
 
@@ -116,12 +122,18 @@ class RunMemory:
         none when there is no run to replay (they would only be read again)."""
         return self.ledger.statuses(self.slot) if self.last is not None else {}
 
-    def begin(self, cards: Sequence[Keyed], digests: Mapping[str, str]) -> None:
-        """The normal path begins with these cards (keyed from their bytes): the run is remembered under them.
-        Their digests by file status are kept for the next run now, not held through this one: each stands
-        for its file's bytes by itself, whether this run is remembered or not (`carddigests`)."""
+    def begin(self, cards: Sequence[Keyed], digests: CardDigests) -> None:
+        """The normal path begins with these cards (keyed from their bytes by `digests`): the run is remembered
+        under them, and under their statuses when every one stands for its bytes.  Their digests by file status
+        are kept for the next run now, not held through this one: each stands for its file's bytes by itself,
+        whether this run is remembered or not (`carddigests`)."""
         self.cards = cards
-        self.ledger.keep_statuses(self.slot, digests)
+        self.by_status = self._status_key(status_listing([card.file for card in cards], digests.status))
+        self.ledger.keep_statuses(self.slot, digests.take())
+
+    def _status_key(self, listing: str | None) -> str | None:
+        """The run key by the cards' statuses: with the working directory, their display paths are the same."""
+        return None if listing is None else key_of(STEP, RECORD, "by-status", *self.inputs, os.getcwd(), listing)
 
     def key(self, cards: Sequence[Keyed]) -> str:
         """The run key of these inputs with these cards."""
@@ -130,11 +142,28 @@ class RunMemory:
             listing.update("\0".join(card).encode("utf-8", "surrogateescape") + b"\n")
         return key_of(STEP, RECORD, *self.inputs, listing.hexdigest())
 
+    def recall_unread(self, files: Sequence[str], target: PublishTarget, sets: GoldenSets) -> Recalled | None:
+        """The last run, if every card's file status (and every other input) is the one it had, and nothing it
+        depended on moved since; else None.  No card is read or keyed: a replayed run's `check_key` is ""."""
+        doc = self.last
+        if doc is None or doc.get("by-status") is None:
+            return None
+        if doc["by-status"] != self._status_key(status_listing(files, current_status)):
+            return None
+        places = card_places(files, self.root)
+        keyed = [Keyed(f, display, card, "") for f, (display, card) in zip(files, places, strict=True)]
+        return self._recall(doc, keyed, target, sets)
+
     def recall(self, cards: Sequence[Keyed], target: PublishTarget, sets: GoldenSets) -> Recalled | None:
         """The last run, if it had these inputs and nothing it depended on moved since; else None."""
         doc = self.last
         if doc is None or doc.get("key") != self.key(cards):
             return None
+        return self._recall(doc, cards, target, sets)
+
+    def _recall(self, doc: dict[str, Any], cards: Sequence[Keyed], target: PublishTarget,
+                sets: GoldenSets) -> Recalled | None:
+        """The last run (its run key is this one's) with these cards, if nothing it depended on moved since."""
         if doc.get("verdicts") != self.ledger.others(STEP):
             return None  # a verdict was deleted: the normal run does that step again
         state = target.state()
@@ -179,7 +208,8 @@ class RunMemory:
             rows.append([index, run.warnings, [d.as_dict() for d in run.diagnostics]] if run.diagnostics
                         else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
-            "record": RECORD, "key": self.key(self.cards), "target": [state.where, state.digest],
+            "record": RECORD, "key": self.key(self.cards), "by-status": self.by_status,
+            "target": [state.where, state.digest],
             "verdicts": self.ledger.others(STEP), "blobs": {d: _text(found) for d, found in blobs.items()},
             "golden": dict(golden), "runs": rows, "files": {f: _text(found) for f, found in files.items()},
             "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
@@ -196,6 +226,7 @@ def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
     steps = [tuple(shared_step(str(status), str(reason), bool(cached)) for status, reason, cached in verdicts)
              for verdicts in doc["steps"]]
     rows = doc["runs"]
+    cards = [card for card in cards if not twins.is_twin(card.file)]  # checked with their English cards: no run
     if not isinstance(rows, list) or len(rows) != len(cards) or any(len(s) != len(STEPS) for s in steps):
         raise ValueError("not a row per card, or not a verdict per step")
     runs = []
