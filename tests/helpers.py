@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -9,7 +10,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from hubtool.assets.store import DirectoryStore
@@ -29,6 +32,37 @@ CANARY_SHA = "29dcd6ba894fb42dfceda14e875c7740aceab8c7d3f59f59055ed5721780510b"
 
 def run_cli(*args: str) -> Any:
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def typer_command(name: str) -> click.Command:
+    """The typer application's command `name`, as click runs it."""
+    group = get_command(app)
+    assert isinstance(group, click.Group)
+    return group.commands[name]
+
+
+OptionShape = dict[tuple[str, ...], tuple[bool, bool, tuple[str, ...] | None]]
+
+
+def typer_options(command: click.Command) -> OptionShape:
+    """Each option of a typer command (but --help): its names, whether it is a flag, repeatable, its choices."""
+    found: OptionShape = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and "--help" not in param.opts:
+            choices = tuple(param.type.choices) if isinstance(param.type, click.Choice) else None
+            found[tuple(sorted(param.opts))] = (param.is_flag, param.multiple, choices)
+    return found
+
+
+def argparse_options(parser: argparse.ArgumentParser) -> OptionShape:
+    """The same for a fast path's argparse parser (cli/quickcheck.py, cli/quickpublish.py)."""
+    found: OptionShape = {}
+    for action in parser._actions:
+        if action.option_strings:
+            multiple = type(action).__name__ == "_AppendAction"
+            choices = tuple(action.choices) if action.choices else None
+            found[tuple(sorted(action.option_strings))] = (action.nargs == 0, multiple, choices)
+    return found
 
 
 def check_json(*args: str) -> tuple[int, dict[str, Any]]:

@@ -15,7 +15,7 @@ from .errors import SchemaError
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
-    from .config import CardSettings, ModuleTypes
+    from .config import CardSettings, HubConfig, ModuleTypes
 
 
 def schema_dir() -> Path:
@@ -40,6 +40,11 @@ def load_schema(name: str) -> JSONObject:
     except (OSError, ValueError) as exc:
         raise SchemaError(f"cannot read schema {path}: {exc}") from exc
     return loaded
+
+
+def hub_card_schema(config: HubConfig) -> JSONObject:
+    """The card schema of this hub: its profile's (`card_schema`), with the formats and backends hub.yaml adds."""
+    return card_schema(config.card, file_formats=config.extra_file_formats, backends=config.extra_backends)
 
 
 def card_schema(card: CardSettings, *, file_formats: tuple[str, ...] = (),

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import click
 import pytest
-from typer.main import get_command
 
-from helpers import card_text, run_cli, write_hub
-from hubtool.cli.commands import app
+from helpers import argparse_options, card_text, run_cli, typer_command, typer_options, write_hub
 from hubtool.cli.quickcheck import FORMATS, _parser, parse
 
 # the fast path's process: typer and click cannot be imported, so a fall-through fails loudly
@@ -26,26 +24,11 @@ FULL = "from hubtool.cli import main\nmain()"
 
 
 def typer_check() -> click.Command:
-    group = get_command(app)
-    assert isinstance(group, click.Group)
-    command = group.commands["check"]
-    return command
+    return typer_command("check")
 
 
 def test_the_fast_parser_has_the_typer_commands_options() -> None:
-    typer_options = {}
-    for param in typer_check().params:
-        if isinstance(param, click.Option) and "--help" not in param.opts:
-            choices = tuple(param.type.choices) if isinstance(param.type, click.Choice) else None
-            typer_options[tuple(sorted(param.opts))] = (param.is_flag, param.multiple, choices)
-    fast_options = {}
-    for action in _parser()._actions:
-        if action.option_strings:
-            flag = action.nargs == 0
-            multiple = type(action).__name__ == "_AppendAction"
-            choices = tuple(action.choices) if action.choices else None
-            fast_options[tuple(sorted(action.option_strings))] = (flag, multiple, choices)
-    assert fast_options == typer_options
+    assert argparse_options(_parser()) == typer_options(typer_check())
     assert FORMATS == tuple(typer_check().params[1].type.choices)  # type: ignore[attr-defined]
 
 

@@ -20,8 +20,7 @@ from faultserver import FaultServer
 from helpers import REPO, canary_card, card_text, run_cli, runtime_env
 from hubtool import filestatus
 from hubtool.assets.layout import blob_rel
-from hubtool.cards.card import hub_path
-from hubtool.cards.validate import card_places, display_path
+from hubtool.cards.places import card_places, display_path, hub_path
 from hubtool.golden.network import folder_digest
 from hubtool.golden.sets import GoldenSets
 from hubtool.publish import checkstep, unchanged
@@ -246,7 +245,7 @@ def test_another_runtime_or_hubtool_is_another_run(tmp_path: Path, server: Fault
     root = make_hub(tmp_path, server)
     settled(root)
     assert publish(root)[1]["counters"]["replayed"] == 1
-    monkeypatch.setattr("hubtool.publish.pipeline.managed_identities", lambda: {"mindspore-lite": "9.9"})
+    monkeypatch.setattr("hubtool.runtimes.installed.managed_identities", lambda: {"mindspore-lite": "9.9"})
     assert publish(root)[1]["counters"]["replayed"] == 0
     monkeypatch.undo()
     monkeypatch.setattr(unchanged, "code_identity", lambda: "an edited checkout")
@@ -362,7 +361,8 @@ def test_golden_inputs_are_compared_by_content(tmp_path: Path) -> None:
 def test_card_places_are_the_display_and_hub_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cwd: str) -> None:
     root = tmp_path / "hub"
     files = [str(root / "cards" / "u" / "a.md"), "cards/b c.md", str(tmp_path / "outside" / "x.md"),
-             str(root / "cards" / "ü" / "ï_cn.md"), str(root) + "-sibling/d.md"]
+             str(root / "cards" / "ü" / "ï_cn.md"), str(root) + "-sibling/d.md", "cards/../cards/e.md", "./f.md",
+             "g.md", str(root / "cards" / "u" / ".." / "h.md"), "/i.md"]
     (root / "cards").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir({"root": root, "inside": root / "cards", "elsewhere": tmp_path / "elsewhere"}[cwd])

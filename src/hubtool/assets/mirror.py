@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__, cancel
-from ..cards.card import Card, hub_path
+from ..cards.card import Card
+from ..cards.places import hub_path
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, pretty_json, write_atomic
 from ..errors import AssetEntryError, AssetError, StoreError

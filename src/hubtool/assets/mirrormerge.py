@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cards.card import Card, hub_path
+from ..cards.card import Card
+from ..cards.places import hub_path
 from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig

@@ -282,17 +282,3 @@ def _path_parts(path: str) -> tuple[str, ...]:
     """What pathlib compares and dedupes on (POSIX): the parts, without "." and empty ones."""
     parts = tuple(p for p in path.split(os.sep) if p not in ("", "."))
     return (os.sep, *parts) if path.startswith(os.sep) else parts
-
-
-def hub_path(path: Path, root: Path) -> str:
-    """A card's path as the published index and a mirror's manifest name it: POSIX, relative to the hub
-    root when inside it.  Not the display path: that depends on the working directory, and a hub
-    published from CI and from a checkout must get the same index (else every run is a new generation).
-    """
-    return within(os.path.abspath(path), os.path.join(os.path.abspath(root), "")).replace(os.sep, "/")
-
-
-def within(absolute: str, base: str) -> str:
-    """`absolute` relative to `base` (a folder's path ending in a separator) when inside it, else as it is:
-    string slicing, as the display and hub paths of 10k cards need (`os.path.relpath` was 0.1 ms a card)."""
-    return absolute[len(base):] if absolute.startswith(base) else absolute

@@ -25,8 +25,8 @@ from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
-from .card import within
 from .crosscard import CardFacts
+from .places import within
 
 FORMAT = 3  # rows of [file status or None, facts row or None]
 

@@ -8,7 +8,6 @@ against every card of the hub, the hub's severities, inline suppressions and the
 from __future__ import annotations
 
 import datetime
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -18,11 +17,12 @@ from pathlib import Path
 from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
-from ..schema import Validator, card_schema, wants_string
+from ..schema import Validator, hub_card_schema, wants_string
 from . import baseline, rules, suppress, twins
-from .card import Card, LoadedCard, discover, load_card, walk, within
+from .card import Card, LoadedCard, discover, load_card, walk
 from .crosscard import CardFacts, cross_card, facts_of
 from .levels import Levels
+from .places import display_path
 
 
 @dataclass
@@ -74,8 +74,7 @@ class CardChecker:
         self.config = config
         self.extra_rules = tuple(extra_rules)
         self.today = today
-        self.schema = card_schema(config.card, file_formats=config.extra_file_formats,
-                                  backends=config.extra_backends)
+        self.schema = hub_card_schema(config)
         self.validator = Validator(self.schema)
         self._wants = lru_cache(maxsize=None)(self._wants_string)
 
@@ -161,22 +160,6 @@ def _fingerprinted(diags: list[Diagnostic], item: LoadedCard) -> list[Diagnostic
         else:
             value = f"{d.code} {d.message}"
         out.append(replace(d, fingerprint=baseline.fingerprint(value)))
-    return out
-
-
-def display_path(path: str | Path) -> str:
-    """A path as a linter prints it: relative to the working directory when inside it."""
-    return within(os.path.abspath(path), os.getcwd() + os.sep)
-
-
-def card_places(files: Sequence[str], root: Path) -> list[tuple[str, str]]:
-    """Each card's (display path, hub path), as `display_path` and `hub_path` make them one at a time, with one
-    `abspath` per card: a re-publish of 10k unchanged cards does little else."""
-    cwd, base = os.getcwd() + os.sep, os.path.join(os.path.abspath(root), "")
-    out = []
-    for file in files:
-        absolute = os.path.abspath(file)
-        out.append((within(absolute, cwd), within(absolute, base).replace(os.sep, "/")))
     return out
 
 

@@ -69,6 +69,10 @@ def _run() -> None:
         from .quickcheck import fast_check
 
         code = fast_check(sys.argv[1:])
+        if code is None and _command(sys.argv[1:]) == "publish":
+            from .quickpublish import fast_publish  # a replay of an unchanged hub
+
+            code = fast_publish(sys.argv[1:])
         if code is not None:
             sys.exit(code)
     from .commands import app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from enum import Enum
 from typing import ParamSpec, TypeVar
 
@@ -43,18 +43,6 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             restore_sigint(previous)
 
     return wrapper
-
-
-def echo_lines(lines: Iterable[str], *, batch: int = 500) -> None:
-    """Print lines as they come, a few hundred per write: a 10k-card report is never one text in memory."""
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == batch:
-            typer.echo("\n".join(chunk))
-            chunk = []
-    if chunk:
-        typer.echo("\n".join(chunk))
 
 
 def exit_with(findings: bool) -> None:

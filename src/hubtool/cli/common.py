@@ -77,6 +77,24 @@ def report_unparsed(problems: list[Diagnostic]) -> None:
         sys.stderr.write(f"{d.path}:{d.line}:{d.col}: {d.code} skipped, the card does not parse: {d.message}\n")
 
 
+def publish_destination(to: str | None, hub: HubConfig) -> Path | str:
+    """`publish --to`: a folder or s3://bucket/prefix; by default publish.to in hub.yaml."""
+    if to is None:
+        return hub.root / hub.publish_to
+    return to if to.startswith("s3://") else Path(to)
+
+
+def report_targets(specs: list[str]) -> list[tuple[str, Path]]:
+    """`publish --report json:PATH|junit:PATH`, each as (kind, path); a UsageError for anything else."""
+    out = []
+    for spec in specs:
+        kind, _, path = spec.partition(":")
+        if kind not in ("json", "junit") or not path:
+            raise UsageError(f"--report {spec!r}: expected json:PATH or junit:PATH")
+        out.append((kind, Path(path)))
+    return out
+
+
 def shard_option(text: str | None) -> Shard | None:
     """--shard I/N|ci, refused (a UsageError) before any work."""
     from ..cards.shard import parse_shard
@@ -88,7 +106,8 @@ def hub_cards(paths: list[Path] | None, config: Path | None,
               picked: Shard | None = None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
     """The hub, its parsed cards, and the cards that do not parse (reported on stderr); with a shard,
     only that shard's cards (cards/shard.py), said on stderr."""
-    from ..cards.card import discover, hub_path
+    from ..cards.card import discover
+    from ..cards.places import hub_path
     from ..cards.validate import load_cards
 
     hub, given = card_paths(paths, config)

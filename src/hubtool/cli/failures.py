@@ -20,7 +20,7 @@ from ..errors import HubtoolError
 EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell shows for `yes | head`
 #: the functions every line of a command's output goes through (click's echo is typer's)
-_PRINTERS = {("click.utils", "echo"), ("hubtool.cli.quickcheck", "_write")}
+_PRINTERS = {("click.utils", "echo"), ("hubtool.cli.quickcheck", "write_out")}
 
 
 @dataclass
@@ -42,7 +42,8 @@ def color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _err(text: str) -> None:
+def say(text: str) -> None:
+    """A line on stderr; one that cannot be written is dropped (the exit code still says what happened)."""
     try:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
@@ -59,15 +60,15 @@ def exit_code_for(exc: BaseException) -> int:
     """
     if isinstance(exc, KeyboardInterrupt):
         done = "; ".join(cancel.notes())
-        _err(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
+        say(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
              "and resume on the next run")
         return EXIT_INTERRUPTED
     if isinstance(exc, OSError) and _raised_printing(exc):
         return output_failed(exc)
     if isinstance(exc, HubtoolError):
-        _err(f"hubtool: {exc.kind} error: {exc.message}")
+        say(f"hubtool: {exc.kind} error: {exc.message}")
         if exc.hint:
-            _err(f"    hint: {exc.hint}")
+            say(f"    hint: {exc.hint}")
         return EXIT_TOOL
     _say_unexpected(exc)
     return EXIT_TOOL
@@ -95,7 +96,7 @@ def output_failed(exc: OSError | ValueError) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_CLOSED_PIPE
-    _err(f"hubtool: output error: cannot write the output: {getattr(exc, 'strerror', None) or exc}")
+    say(f"hubtool: output error: cannot write the output: {getattr(exc, 'strerror', None) or exc}")
     return EXIT_TOOL
 
 
@@ -103,17 +104,17 @@ def _say_unexpected(exc: BaseException) -> None:
     """A part the installation left out, or a bug: one line (the traceback in a log, and with -v here too)."""
     missing = missing_extra(exc)
     if missing is not None:
-        _err(f"hubtool: {missing}")
+        say(f"hubtool: {missing}")
         return
     from ..crashlog import one_line, write_crash_log
 
     log = write_crash_log(exc)
-    _err(f"hubtool: internal error: {one_line(exc)}")
+    say(f"hubtool: internal error: {one_line(exc)}")
     if SETTINGS.verbose:
         import traceback
 
-        _err("".join(traceback.format_exception(exc)).rstrip())
-    _err(f"    the traceback is in {log}; please report it" if log else "    (no log file could be written)")
+        say("".join(traceback.format_exception(exc)).rstrip())
+    say(f"    the traceback is in {log}; please report it" if log else "    (no log file could be written)")
 
 
 # which extra of pyproject.toml brings which import: the core installs the checker only

@@ -9,13 +9,21 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..errors import UsageError
-from .app import app, echo_lines, exit_with, handled
-from .common import CONFIG_HELP, FORMAT_HELP, TextOrJson, card_paths, hub_config, shard_option
+from .app import app, exit_with, handled
+from .common import (
+    CONFIG_HELP,
+    FORMAT_HELP,
+    TextOrJson,
+    card_paths,
+    hub_config,
+    publish_destination,
+    report_targets,
+    shard_option,
+)
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
     from ..cards.shard import Shard
-    from ..config import HubConfig
 
 
 class PublishFormat(str, Enum):
@@ -52,24 +60,21 @@ def publish(
 ) -> None:
     """Gate every card on check, fetch, inspect and golden; publish the ones that pass, atomically."""
     from ..publish.pipeline import publish_hub
-    from ..publish.report import render_annotations, render_json, render_junit, table_lines
+    from ..publish.report import printed, write_reports
     from ..publish.runs import PublishOptions
 
     if paths and paths[0] == Path("gc") and not Path("gc").exists():
         raise UsageError("`publish gc` is `hubtool published gc --to ...` (publish takes cards and folders)")
     spec = _sharding(shard, merge, ledger, with_assets, executor)
     hub, given = card_paths(paths, config)
-    targets = _report_targets(report or [])
-    options = PublishOptions(to=_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
+    targets = report_targets(report or [])
+    options = PublishOptions(to=publish_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
                              no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger, shard=spec,
                              merge=merge, executor=executor)
     result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
-    for kind, path in targets:
-        path.write_text(render_json(result) if kind == "json" else render_junit(result))
-    if fmt is not PublishFormat.text:
-        typer.echo({"json": render_json, "github": render_annotations}[fmt.value](result))
-    else:
-        echo_lines(table_lines(result))  # 10k cards' table is not held as one text
+    write_reports(result, targets)
+    for text in printed(result, fmt.value):
+        typer.echo(text)
     exit_with(bool(result.held_back))
 
 
@@ -88,22 +93,6 @@ def _sharding(shard: str | None, merge: bool, ledger: str | None, with_assets: b
         raise UsageError("--merge --with-assets is not supported: the verified blobs are in the shards' stores",
                          hint="publish the index with --merge, or publish with --with-assets on one machine")
     return shard_option(shard)
-
-
-def _destination(to: str | None, hub: HubConfig) -> Path | str:
-    if to is None:
-        return hub.root / hub.publish_to
-    return to if to.startswith("s3://") else Path(to)
-
-
-def _report_targets(specs: list[str]) -> list[tuple[str, Path]]:
-    out = []
-    for spec in specs:
-        kind, _, path = spec.partition(":")
-        if kind not in ("json", "junit") or not path:
-            raise UsageError(f"--report {spec!r}: expected json:PATH or junit:PATH")
-        out.append((kind, Path(path)))
-    return out
 
 
 published_app = typer.Typer(help="Look at or clean up a published hub (a folder or s3://bucket/prefix).",
@@ -126,9 +115,9 @@ def published_show(
     from ..publish.report import render_published
 
     hub = hub_config(config, [])
-    found = target_for(_destination(to, hub), hub).latest()
+    found = target_for(publish_destination(to, hub), hub).latest()
     if found is None:
-        raise UsageError(f"nothing is published at {_destination(to, hub)}")
+        raise UsageError(f"nothing is published at {publish_destination(to, hub)}")
     typer.echo(json.dumps(found.index, indent=2, sort_keys=True) if fmt is TextOrJson.json
                else render_published(found))
 
@@ -148,7 +137,8 @@ def published_gc(
     from ..publish.pipeline import target_for
 
     hub = hub_config(config, [])
-    done = target_for(_destination(to, hub), hub).gc(keep=keep, grace_seconds=grace_hours * 3600, dry_run=dry_run)
+    target = target_for(publish_destination(to, hub), hub)
+    done = target.gc(keep=keep, grace_seconds=grace_hours * 3600, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for name in done.removed:
         typer.echo(f"{verb} {name}")

@@ -67,13 +67,15 @@ def run_check(args: CheckArgs) -> CheckOutput:
                        EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse that never prints or exits: a command line it cannot read goes to typer."""
+
     def error(self, message: str) -> None:  # type: ignore[override]  # never exits: typer says it instead
         raise argparse.ArgumentError(None, message)
 
 
-def _parser() -> _Parser:
-    parser = _Parser(prog="hubtool check", add_help=False, allow_abbrev=False, exit_on_error=False)
+def _parser() -> Parser:
+    parser = Parser(prog="hubtool check", add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
     parser.add_argument("--strict", action="store_true")
@@ -88,8 +90,28 @@ def _parser() -> _Parser:
 
 def parse(argv: list[str]) -> CheckArgs | None:
     """The check options of `argv` (global options first), or None when typer should read it."""
+    found = parse_command(argv, "check", _parser())
+    return None if found is None else CheckArgs(**found)  # type: ignore[arg-type]  # as the parser declares
+
+
+def parse_command(argv: list[str], command: str, parser: Parser) -> dict[str, object] | None:
+    """The options of `command` in `argv` as `parser` reads them (global options first, applied to SETTINGS);
+    None when anything is left that it does not know, or a value is bad: typer reads it and says so."""
+    rest = command_args(argv, command)
+    if rest is None:
+        return None
+    try:
+        namespace, unknown = parser.parse_known_intermixed_args(rest)
+    except argparse.ArgumentError:
+        return None
+    return None if unknown else vars(namespace)
+
+
+def command_args(argv: list[str], command: str) -> list[str] | None:
+    """What follows `command` in `argv`, with the global options before it applied to SETTINGS; None when
+    anything else comes first, or help is asked for (typer's to say)."""
     i = 0
-    while i < len(argv) and argv[i] != "check":
+    while i < len(argv) and argv[i] != command:
         token = argv[i]
         if token in _GLOBAL_FLAGS:
             setattr(SETTINGS, _GLOBAL_FLAGS[token], True)
@@ -104,17 +126,11 @@ def parse(argv: list[str]) -> CheckArgs | None:
     rest = argv[i + 1:]
     if i == len(argv) or any(t in ("--help", "-h") for t in rest):
         return None
-    try:
-        namespace, unknown = _parser().parse_known_intermixed_args(rest)
-    except argparse.ArgumentError:  # a bad value: typer reads it again and says what is wrong
-        return None
-    if unknown:
-        return None
     SETTINGS.verbose = SETTINGS.verbose and not SETTINGS.quiet
-    return CheckArgs(**vars(namespace))
+    return rest
 
 
-def _write(text: str) -> None:
+def write_out(text: str) -> None:
     """Text to stdout as bytes: a card path that is not valid UTF-8 comes out as its own bytes."""
     encoding = sys.stdout.encoding or "utf-8"
     try:
@@ -134,7 +150,7 @@ def fast_check(argv: list[str]) -> int | None:
     previous = catch_sigint()
     try:
         out = run_check(args)
-        _write(out.text)
+        write_out(out.text)
         return out.code
     except (KeyboardInterrupt, Exception) as exc:  # the fast path's catch-all, as app.handled's
         return exit_code_for(exc)

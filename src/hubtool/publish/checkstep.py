@@ -8,23 +8,23 @@ card of the run, cached or not, from the facts each pass remembers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import codes
 from ..cards import suppress, twins
 from ..cards.card import assets_from
 from ..cards.crosscard import CardFacts
-from ..cards.validate import CardChecker, CardVerdict, Run, card_places, cross_findings, finish
+from ..cards.places import card_places
+from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
-from ..golden.sets import fingerprint_files
-from .carddigests import CardDigests
+from .carddigests import CardDigests, Keyed
+from .fingerprint import check_fingerprint
 from .isolation import isolated_step
 from .ledger import key_of
 from .runs import PASSED, REMEMBERED, CardRun, Step
@@ -35,15 +35,6 @@ from .steps import StepContext
 _MAYBE_REPO_LINK = re.compile(r'"asset-link"\s*:\s*"(?![^"]*://)')
 
 
-class Keyed(NamedTuple):
-    """A card as the check step finds it: its file as found, display path, hub path and check key."""
-
-    file: str
-    display: str
-    card: str
-    key: str
-
-
 class CheckStep:
     """Parse, schema, rules; the twins; the rules across cards."""
 
@@ -51,18 +42,9 @@ class CheckStep:
         self.ctx = ctx
         self.checker = checker
         self.run_settings = run
-        self.fingerprint = self._fingerprint()
+        self.fingerprint = check_fingerprint(ctx.config, checker.schema)
         self.repo_files: set[str] = set()  # the repository-path asset files the served passes rely on
         self.digests = CardDigests({}, ctx.config.max_card_bytes)  # the last `keyed` call's
-
-    def _fingerprint(self) -> str:
-        """Everything besides a card's bytes that its check verdict depends on."""
-        config = self.ctx.config
-        digest = hashlib.sha256(repr(sorted(self.checker.schema.items(), key=str)).encode())
-        for extra in [config.path, config.baseline, *fingerprint_files(config.root)]:
-            if extra is not None and extra.is_file():
-                digest.update(str(extra).encode() + extra.read_bytes())
-        return digest.hexdigest()
 
     def run(self, cards: Sequence[Keyed]) -> list[CardRun]:
         """Every card's check (`keyed` names and keys them)."""

@@ -18,13 +18,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..assets import layout
 from ..assets.writer import hash_file
 from ..durable import fsync_dir, fsync_tree, pid_alive
 from ..errors import StoreError
-from .index import Snapshot
 from .target import Collected, Committed, Published, PublishedState
+
+if TYPE_CHECKING:  # a replay asks a target its state only: the index's code is not imported
+    from .index import Snapshot
 
 #: generations a publish keeps (the current one always stays)
 KEEP_GENERATIONS = 3

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..runtimes.registry import MANAGED, runtime_for
+from ..runtimes.installed import MANAGED
+from ..runtimes.registry import runtime_for
 from .cardtask import CardTask
 from .executors import DaskExecutor
 from .outcomes import replay

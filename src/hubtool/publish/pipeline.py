@@ -31,7 +31,7 @@ from ..progress import SILENT, Progress
 from ..runtimes.registry import managed_identities, workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
-from .checkstep import CheckStep, Keyed
+from .checkstep import CheckStep
 from .directory import DirectoryTarget
 from .distributed import distribute
 from .executors import DaskExecutor, parse_executor
@@ -39,6 +39,7 @@ from .index import CardEntry, Snapshot, entry_for, snapshot_of
 from .isolation import isolated_step
 from .ledger import Ledger
 from .outcomes import outcome_key, outcome_of, replay
+from .replay import REPLAYED, replay_unchanged, replayed_counters
 from .runs import STEPS, CardRun, PublishOptions, PublishResult, shared_step
 from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
@@ -57,6 +58,10 @@ def target_for(to: Path | str, config: HubConfig) -> PublishTarget:
 def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *, store: Path | None = None,
                 progress: Progress = SILENT) -> PublishResult:
     """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
+    replayed = replay_unchanged(paths, config, options, store=store)  # before anything else is made
+    if replayed is not None:
+        progress.status(REPLAYED.format(cards=len(replayed.runs)))
+        return replayed
     local = local_store(config, store)
     target = target_for(options.to, config)
     ledger = shared_or_local_ledger(local.root / "ledger.sqlite", options.ledger, config, progress)
@@ -116,16 +121,12 @@ class Publisher:
         files = card_files(paths)  # as text: a Path per card costs a replayed run a tenth of its time
         cancel.note("publish", "nothing was published (the published hub is as it was; the ledger keeps "
                                "the steps that finished)")
-        memory = self._memory()
-        cards: list[Keyed] = []
-        recalled = memory.recall_unread(files, target, self.sets) if memory is not None else None
-        if recalled is None:
-            cards = self.check.keyed(files, memory.digests() if memory is not None else None)
-            recalled = memory.recall(cards, target, self.sets) if memory is not None else None
+        memory = self._memory()  # (a run that needs no card read was replayed before: `replay`)
+        cards = self.check.keyed(files, memory.digests() if memory is not None else None)
+        recalled = memory.recall(cards, target, self.sets) if memory is not None else None
         if recalled is not None:
-            self.progress.status(f"{len(files)} cards: nothing changed since the last run, which is replayed")
-            counters = {**self._counters(recalled.runs), "unchanged": 1, "replayed": 1}
-            return PublishResult(recalled.runs, recalled.where, counters)
+            self.progress.status(REPLAYED.format(cards=len(recalled.runs)))
+            return PublishResult(recalled.runs, recalled.where, replayed_counters(recalled.runs, self.ledger))
         if self.check.digests.reused:  # the normal path keys every card by its bytes (see carddigests)
             cards = self.check.keyed(files)
         del files

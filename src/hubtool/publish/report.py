@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..cards.report import JUnitCase, counted, github_command, junit_document, render_github
 from ..durable import JSONObject, objects_in
@@ -57,6 +58,28 @@ def render_annotations(result: PublishResult) -> str:
     return "\n".join(lines)
 
 
+def printed(result: PublishResult, fmt: str, *, batch: int = 500) -> Iterator[str]:
+    """What `hubtool publish --format fmt` prints, in texts of a line or more (each printed with a newline):
+    a 10k cards' table comes `batch` lines at a time, never as one text in memory."""
+    if fmt != "text":
+        yield {"json": render_json, "github": render_annotations}[fmt](result)
+        return
+    chunk: list[str] = []
+    for line in table_lines(result):
+        chunk.append(line)
+        if len(chunk) == batch:
+            yield "\n".join(chunk)
+            chunk = []
+    if chunk:
+        yield "\n".join(chunk)
+
+
+def write_reports(result: PublishResult, targets: list[tuple[str, Path]]) -> None:
+    """`--report json:PATH|junit:PATH`: each report written to its file."""
+    for kind, path in targets:
+        path.write_text(render_json(result) if kind == "json" else render_junit(result))
+
+
 def render_table(result: PublishResult) -> str:
     """`table_lines`, as one text."""
     return "\n".join(table_lines(result))
@@ -72,9 +95,8 @@ def table_lines(result: PublishResult) -> Iterator[str]:
     """
     header = ["card", *STEPS, "result"]
     shared: dict[tuple[object, ...], list[str]] = {}
-    card_width = len(header[0])
+    card_width = max([len(header[0]), *(len(run.display) for run in result.runs)])
     for run in result.runs:
-        card_width = max(card_width, len(run.display))
         verdicts = _verdicts(run)
         if verdicts not in shared:
             shared[verdicts] = _cells(result, run)
@@ -104,7 +126,7 @@ def table_lines(result: PublishResult) -> Iterator[str]:
 def _verdicts(run: CardRun) -> tuple[object, ...]:
     """What a card's cells after its path depend on.  Each step by its object's id, not its value: cards share
     their verdicts' objects (`shared_step`), and hashing 40k dataclasses was a fifth of the table's time."""
-    return (*(id(run.steps.get(name)) for name in STEPS), run.published, run.verified, run.held_because)
+    return (*map(id, map(run.steps.get, STEPS)), run.published, run.verified, run.held_because)
 
 
 def _cells(result: PublishResult, run: CardRun) -> list[str]:

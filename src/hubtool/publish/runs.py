@@ -16,6 +16,8 @@ from ..diagnostics import Diagnostic
 from ..durable import JSON, JSONObject
 
 STEPS = ("check", "fetch", "inspect", "golden")
+#: what a remembered golden verdict holds: 2 keeps every case (the catalog's gallery); older ones are run again
+GOLDEN_RECORD = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from ..legacy import TRANSLATOR_VERSION
 from ..runtimes.registry import runtime_for
 from .isolation import isolated_asset
 from .ledger import Ledger, key_of
-from .runs import PASSED, REMEMBERED, CardRun, FetchedAsset, GoldenSummary, Step, fact_kind, shared_step
+from .runs import GOLDEN_RECORD, PASSED, REMEMBERED, CardRun, FetchedAsset, GoldenSummary, Step, fact_kind, shared_step
 
 
 @dataclass
@@ -139,10 +139,6 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
             # a checkpoint cut short or with tensors that do not fit their shapes: a broken upload, not a model
             problems.append(f"asset {asset.index} is {found.get('description')}")
     run.steps["inspect"] = Step("failed", "; ".join(problems)) if problems else PASSED
-
-
-#: what a remembered golden verdict holds: 2 keeps every case (the catalog's gallery); older ones are run again
-GOLDEN_RECORD = 2
 
 
 class GoldenStep:

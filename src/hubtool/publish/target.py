@@ -7,10 +7,12 @@ swapped symlink) and `s3.S3Target` (immutable objects and create-only generation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..durable import JSONObject
-from .index import Snapshot
+
+if TYPE_CHECKING:  # a replay asks a target its state only: the index's code is not imported
+    from .index import Snapshot
 
 
 @dataclass(frozen=True)

@@ -45,21 +45,17 @@ from .. import __version__
 from ..assets import layout
 from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
-from ..cards import twins
-from ..cards.validate import card_places
+from ..cards.places import card_places
 from ..config import HubConfig
-from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..errors import GoldenSetError
 from ..filestatus import identity, settled
-from ..golden.network import folder_digest
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
-from .carddigests import CardDigests, current_status, status_listing
-from .checkstep import Keyed
+from .carddigests import CardDigests, Keyed, current_status, status_listing
 from .ledger import Ledger, key_of
-from .runs import STEPS, CardRun, PublishOptions, Step, shared_step
-from .steps import GOLDEN_RECORD
+from .runrecord import runs_from, runs_record
+from .runs import GOLDEN_RECORD, STEPS, CardRun, PublishOptions
 from .target import PublishTarget
 
 #: what a remembered run holds; another value is not read
@@ -172,12 +168,12 @@ class RunMemory:
         blobs, golden, files = doc.get("blobs"), doc.get("golden"), doc.get("files")
         if not isinstance(blobs, dict) or not isinstance(golden, dict) or not isinstance(files, dict):
             return None
-        if any(_text(self._blob(d)) != found for d, found in blobs.items()) or not _same_golden(golden, sets):
+        if not self._same_blobs(blobs) or not _same_golden(golden, sets):
             return None
         if any(_text(_regular(f)) != found for f, found in files.items()):
             return None  # a repository-path asset's file (HUB405): gone or written since
         try:
-            runs = _runs(doc, cards)
+            runs = runs_from(doc, cards)
         except (KeyError, TypeError, ValueError, IndexError):
             return None  # not what this version writes: the normal path, which remembers it afresh
         return Recalled(runs, state.where)
@@ -201,44 +197,33 @@ class RunMemory:
             # just fetched or copied: a write in the same tick of the clock would not show in the status
             self.ledger.forget(self.slot)
             return
-        steps: dict[tuple[Step, ...], int] = {}  # a hub's cards share a handful of verdicts: each is kept once
-        rows: list[JSON] = []
-        for run in runs:  # the card's names and key are the run key's listing: not kept again
-            index = steps.setdefault(tuple(run.steps[name] for name in STEPS), len(steps))
-            rows.append([index, run.warnings, [d.as_dict() for d in run.diagnostics]] if run.diagnostics
-                        else [index, run.warnings])
         self.ledger.keep_local(self.slot, STEP, {
             "record": RECORD, "key": self.key(self.cards), "by-status": self.by_status,
             "target": [state.where, state.digest],
             "verdicts": self.ledger.others(STEP), "blobs": {d: _text(found) for d, found in blobs.items()},
-            "golden": dict(golden), "runs": rows, "files": {f: _text(found) for f, found in files.items()},
-            "steps": [[[s.status, s.reason, s.cached] for s in verdicts] for verdicts in steps]})
+            "golden": dict(golden), "files": {f: _text(found) for f, found in files.items()}, **runs_record(runs)})
+
+    def _same_blobs(self, kept: dict[str, Any]) -> bool:
+        """Whether each blob's status in the store is the one kept (None: no regular file held it then either).
+        One loop with no call but lstat's: 10k blobs looked at one call each were a fifth of a replay."""
+        root, hex64, blob_rel, regular = f"{self.store.root}/", layout.HEX64.fullmatch, layout.blob_rel, stat.S_ISREG
+        for digest, found in kept.items():
+            now = None
+            if hex64(digest):
+                try:
+                    st = os.lstat(root + blob_rel(digest))
+                    now = identity(st) if regular(st.st_mode) else None
+                except (OSError, ValueError):
+                    pass  # not there (or not a path): absent
+            if now != found:
+                return False
+        return True
 
     def _blob(self, digest: str) -> os.stat_result | None:
         """The blob's file status; None when no regular file holds it (or the digest is no digest)."""
         if not layout.HEX64.fullmatch(digest):
             return None
         return _regular(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
-
-
-def _runs(doc: dict[str, Any], cards: Sequence[Keyed]) -> list[CardRun]:
-    """The remembered cards' runs; KeyError, TypeError, ValueError or IndexError if the record is not one."""
-    steps = [tuple(shared_step(str(status), str(reason), bool(cached)) for status, reason, cached in verdicts)
-             for verdicts in doc["steps"]]
-    rows = doc["runs"]
-    cards = [card for card in cards if not twins.is_twin(card.file)]  # checked with their English cards: no run
-    if not isinstance(rows, list) or len(rows) != len(cards) or any(len(s) != len(STEPS) for s in steps):
-        raise ValueError("not a row per card, or not a verdict per step")
-    runs = []
-    for card, row in zip(cards, rows, strict=True):
-        if not 0 <= row[0] < len(steps):
-            raise IndexError(f"no verdicts {row[0]!r}")
-        run = CardRun(card.file, card.display, card.card, card.key, warnings=int(row[1]), published=True)
-        run.steps = dict(zip(STEPS, steps[row[0]], strict=True))
-        if len(row) > 2:
-            run.diagnostics = tuple(_diagnostic(d) for d in row[2])
-        runs.append(run)
-    return runs
 
 
 def _regular(path: str) -> os.stat_result | None:
@@ -282,6 +267,8 @@ def _same_golden(golden: dict[str, Any], sets: GoldenSets) -> bool:
             except GoldenSetError:
                 return False
         elif kind == "network":
+            from ..golden.network import folder_digest  # with its fetching code (~20 ms): for network cards only
+
             try:
                 found = folder_digest(Path(what))
             except OSError:
@@ -291,9 +278,3 @@ def _same_golden(golden: dict[str, Any], sets: GoldenSets) -> bool:
         if found != digest:
             return False
     return True
-
-
-def _diagnostic(doc: Any) -> Diagnostic:
-    return Diagnostic(str(doc["path"]), int(doc["line"]), int(doc["col"]), str(doc["code"]),
-                      Severity(doc["severity"]), str(doc["message"]), str(doc["pointer"]), str(doc["hint"]),
-                      baselined=bool(doc["baselined"]))

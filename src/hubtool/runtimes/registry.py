@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..errors import RuntimeUnavailable
+from . import installed
 from .mindspore.session import MindsporeRuntime
 from .mslite.session import MsliteRuntime
 from .onnx import OnnxRuntime
@@ -24,8 +25,6 @@ RUNTIME_FOR_FORMAT = {"mslite": "mindspore-lite", "mindir": "mindspore", "ckpt":
 NOT_RUNNABLE = frozenset({"air", "geir"})
 _RUNTIMES: dict[str, Runtime] = {"mindspore-lite": MsliteRuntime(), "mindspore": MindsporeRuntime(),
                                  "onnxruntime": OnnxRuntime()}
-#: the runtimes hubtool installs itself (`hubtool runtime install`): their versions key the ledger
-MANAGED = ("mindspore-lite", "mindspore")
 
 
 def open_session(path: Path, file_format: str, options: OpenOptions | None = None
@@ -44,8 +43,7 @@ def runtime_for(file_format: str) -> str | None:
 
 def managed_identities() -> dict[str, str]:
     """The versions of the installed managed runtimes, e.g. {"mindspore-lite": "2.0.0", "mindspore": "2.10.0"}."""
-    found = {name: _RUNTIMES[name].identity() for name in MANAGED}
-    return {name: version for name, version in found.items() if version is not None}
+    return installed.managed_identities()
 
 
 def workers_started() -> int:

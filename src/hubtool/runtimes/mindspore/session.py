@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from ...assets.mindir import read_mindir
 from ...durable import JSON, JSONObject
 from ...errors import ModelError, ProtobufFormatError
+from .. import installed
 from ..protocol import Network, OpenOptions
-from .client import DEFAULT_RLIMIT_AS, MindsporeWorker, installed_env
+from .client import DEFAULT_RLIMIT_AS, MindsporeWorker
 
 if TYPE_CHECKING:
     import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
@@ -48,8 +49,7 @@ class MindsporeRuntime:
         return _session(path, file_format, options)
 
     def identity(self) -> str | None:
-        env = installed_env()
-        return env.packages.get("mindspore") if env else None
+        return installed.identity("mindspore")
 
 
 def declared_inputs(path: Path, file_format: str, options: OpenOptions) -> list[JSONObject]:

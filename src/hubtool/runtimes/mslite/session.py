@@ -7,9 +7,9 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import installed
 from ..protocol import OpenOptions
 from .client import MsliteWorker
-from .env import installed_env
 
 if TYPE_CHECKING:
     import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
@@ -37,8 +37,7 @@ class MsliteRuntime:
         return _session(path, file_format, options)
 
     def identity(self) -> str | None:
-        env = installed_env()
-        return env.packages.get("mindspore_lite") if env else None
+        return installed.identity("mindspore-lite")
 
 
 @contextmanager

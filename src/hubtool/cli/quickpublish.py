@@ -1,0 +1,113 @@
+"""`hubtool publish` on a hub where nothing changed, without typer, click or the pipeline.
+
+A re-publish of an unchanged hub replays the last run (`publish/replay.py`), and on a hub of 10k
+cards the imports of typer, click and the pipeline were half of it.  This module reads the publish
+command lines it understands completely with argparse (as `quickcheck` does for check) and tries
+the replay.  When there is none to make, or anything is amiss (a usage error, an unreadable ledger,
+a bad value), it returns None and the typer command runs as if this module were not there: it
+says what is wrong in its own words.  tests/publish/test_quickpublish.py holds the options here
+equal to the typer command's, and the output equal to the typer command's output.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import HubtoolError
+from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, exit_code_for, restore_sigint, say
+from .quickcheck import Parser, parse_command, write_out
+
+FORMATS = ("text", "json", "github")
+
+
+@dataclass
+class PublishArgs:
+    """The `hubtool publish` options (cli/publish.py declares the same ones for typer)."""
+
+    paths: list[Path] = field(default_factory=list)
+    to: str | None = None
+    store: Path | None = None
+    offline: bool = False
+    allow_unverified: bool = False
+    no_cache: bool = False
+    with_assets: bool = False
+    jobs: int = 4
+    ledger: str | None = None
+    shard: str | None = None
+    merge: bool = False
+    executor: str = "local"
+    report: list[str] = field(default_factory=list)
+    fmt: str = "text"
+    config: Path | None = None
+
+
+def _parser() -> Parser:
+    parser = Parser(prog="hubtool publish", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--to")
+    parser.add_argument("--store", type=Path)
+    for flag in ("--offline", "--allow-unverified", "--no-cache", "--with-assets", "--merge"):
+        parser.add_argument(flag, dest=flag[2:].replace("-", "_"), action="store_true")
+    parser.add_argument("--jobs", "-j", type=int, default=4)
+    parser.add_argument("--ledger")
+    parser.add_argument("--shard")
+    parser.add_argument("--executor", default="local")
+    parser.add_argument("--report", action="append", default=[])
+    parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
+    parser.add_argument("--config", type=Path)
+    return parser
+
+
+def parse(argv: list[str]) -> PublishArgs | None:
+    """The publish options of `argv` (global options first), or None when typer should read it."""
+    found = parse_command(argv, "publish", _parser())
+    args = None if found is None else PublishArgs(**found)  # type: ignore[arg-type]  # as the parser declares
+    return args if args is not None and 1 <= args.jobs <= 64 else None  # typer's --jobs range
+
+
+def replays(args: PublishArgs) -> bool:
+    """Whether a run with these options may be a replay at all (`unchanged.applies`): no other job than a
+    plain, cached publish with this machine's ledger."""
+    return not (args.no_cache or args.ledger is not None or args.shard is not None or args.merge
+                or args.executor != "local")
+
+
+def fast_publish(argv: list[str]) -> int | None:
+    """Replay `hubtool publish` when this module can read the command line and nothing changed; its exit code,
+    or None for the typer command to run."""
+    args = parse(argv)
+    if args is None or not replays(args):
+        return None
+    previous = catch_sigint()
+    try:
+        return _replay(args)
+    except HubtoolError:  # the typer command meets it again, and says it as it always does
+        return None
+    except (KeyboardInterrupt, Exception) as exc:  # the fast path's catch-all, as app.handled's
+        return exit_code_for(exc)
+    finally:
+        restore_sigint(previous)
+
+
+def _replay(args: PublishArgs) -> int | None:
+    from ..publish.replay import REPLAYED, replay_unchanged
+    from ..publish.report import printed, write_reports
+    from ..publish.runs import PublishOptions
+    from .common import card_paths, publish_destination, report_targets
+
+    hub, given = card_paths(args.paths, args.config)
+    targets = report_targets(args.report)
+    options = PublishOptions(to=publish_destination(args.to, hub), offline=args.offline,
+                             allow_unverified=args.allow_unverified, with_assets=args.with_assets, jobs=args.jobs)
+    result = replay_unchanged(given, hub, options, store=args.store)
+    if result is None:
+        return None
+    # as TerminalProgress.status shows a status line: on a terminal, or in a log with -v
+    if not SETTINGS.quiet and (sys.stderr.isatty() or SETTINGS.color == "always" or SETTINGS.verbose):
+        say(f"hubtool: {REPLAYED.format(cards=len(result.runs))}")
+    write_reports(result, targets)
+    for text in printed(result, args.fmt):
+        write_out(text)
+    return EXIT_FINDINGS if result.held_back else EXIT_OK
