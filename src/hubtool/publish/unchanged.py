@@ -47,7 +47,7 @@ from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
 from ..cards.places import card_places
 from ..config import HubConfig
-from ..durable import JSON
+from ..durable import JSON, JSONObject
 from ..errors import GoldenSetError
 from ..filestatus import identity, settled
 from ..golden.sets import GoldenSets
@@ -191,17 +191,17 @@ class RunMemory:
                          | ({str(r.golden.translated["sha256"]) for r in runs if r.golden and r.golden.translated
                              and "sha256" in r.golden.translated} if with_assets else set()))
         now = time.time_ns()  # before the statuses: a file written after this cannot pass for settled
-        blobs = {d: self._blob(d) for d in digests}
-        files = {f: _regular(f) for f in sorted(repo_files)}
-        if any(found is not None and not settled(found, now) for found in (*blobs.values(), *files.values())):
+        blobs = _settled_texts({d: f"{self.store.root}/{layout.blob_rel(d)}" if layout.HEX64.fullmatch(d) else None
+                                for d in digests}, now)  # a digest that is no digest: no file holds it
+        files = _settled_texts({f: f for f in sorted(repo_files)}, now)
+        if blobs is None or files is None:
             # just fetched or copied: a write in the same tick of the clock would not show in the status
             self.ledger.forget(self.slot)
             return
         self.ledger.keep_local(self.slot, STEP, {
             "record": RECORD, "key": self.key(self.cards), "by-status": self.by_status,
-            "target": [state.where, state.digest],
-            "verdicts": self.ledger.others(STEP), "blobs": {d: _text(found) for d, found in blobs.items()},
-            "golden": dict(golden), "files": {f: _text(found) for f, found in files.items()}, **runs_record(runs)})
+            "target": [state.where, state.digest], "verdicts": self.ledger.others(STEP), "blobs": blobs,
+            "golden": dict(golden), "files": files, **runs_record(runs)})
 
     def _same_blobs(self, kept: dict[str, Any]) -> bool:
         """Whether each blob's status in the store is the one kept (None: no regular file held it then either).
@@ -219,12 +219,6 @@ class RunMemory:
                 return False
         return True
 
-    def _blob(self, digest: str) -> os.stat_result | None:
-        """The blob's file status; None when no regular file holds it (or the digest is no digest)."""
-        if not layout.HEX64.fullmatch(digest):
-            return None
-        return _regular(f"{self.store.root}/{layout.blob_rel(digest)}")  # a Path per blob: a tenth of a replay
-
 
 def _regular(path: str) -> os.stat_result | None:
     """A regular file's status; None for anything else, or nothing."""
@@ -233,6 +227,19 @@ def _regular(path: str) -> os.stat_result | None:
     except (OSError, ValueError):
         return None
     return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _settled_texts(paths: dict[str, str | None], now: int) -> JSONObject | None:
+    """Each path's status as the record keeps it (None: no regular file there), by the name given; None when
+    one was written too recently for its status to stand for its bytes (`filestatus.settled`).  As text
+    straight away: 10k blobs' stat results were the peak of the run that remembers them."""
+    texts: JSONObject = {}
+    for name, path in paths.items():
+        found = None if path is None else _regular(path)
+        if found is not None and not settled(found, now):
+            return None
+        texts[name] = _text(found)
+    return texts
 
 
 def _text(found: os.stat_result | None) -> str | None:
