@@ -20,7 +20,7 @@ from faultserver import FaultServer
 from helpers import REPO, canary_card, card_text, run_cli, runtime_env
 from hubtool import filestatus
 from hubtool.assets.layout import blob_rel
-from hubtool.cards.places import card_places, display_path, hub_path
+from hubtool.cards.places import absolute_paths, card_places, display_path, hub_path
 from hubtool.golden.network import folder_digest
 from hubtool.golden.sets import GoldenSets
 from hubtool.publish import checkstep, unchanged
@@ -367,6 +367,7 @@ def test_card_places_are_the_display_and_hub_paths(tmp_path: Path, monkeypatch: 
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir({"root": root, "inside": root / "cards", "elsewhere": tmp_path / "elsewhere"}[cwd])
     assert card_places(files, root) == [(display_path(f), hub_path(Path(f), root)) for f in files]
+    assert absolute_paths(files) == [os.path.abspath(f) for f in files]
 
 
 def hub_with_a_repository_file(tmp_path: Path, server: FaultServer) -> Path:

@@ -26,7 +26,7 @@ from ..durable import JSON, JSONObject, canonical, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
 from .crosscard import CardFacts
-from .places import within
+from .places import absolute_paths, within
 
 FORMAT = 3  # rows of [file status or None, facts row or None]
 
@@ -68,8 +68,7 @@ class FactsCache:
         entries: JSONObject = {}  # the cache as it will be: hits keep their stored row as it is
         misses: list[tuple[str, str, str | None]] = []
         taken_at = time.time_ns()
-        for path in files:
-            absolute = os.path.abspath(path)
+        for path, absolute in zip(files, absolute_paths(files), strict=True):
             display = within(absolute, cwd)
             stat = _stat(absolute, taken_at)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
