@@ -18,9 +18,10 @@ What must be the same (else the run takes the normal path, which is always right
 
 A replay does not read the cards whose file status is the one the last normal run found
 (`carddigests`, as git's index does): the status stands for the bytes.  When every card's does (and
-the working directory is the same), the statuses stand for the run key: no card is keyed either.  Likewise a blob's or a
-repository file's status only stands for its bytes once it has settled (`filestatus.settled`): a
-run right after a fetch is not remembered, the next one is.
+the working directory is the same), the statuses stand for the run key: no card is keyed either
+(`recall_unread`, which `replay.py` tries before the pipeline is even imported).  Likewise a blob's
+or a repository file's status only stands for its bytes once it has settled (`filestatus.settled`):
+a run right after a fetch is not remembered, the next one is.
 
 Only a run that is bound to repeat itself is remembered: every card published and verified
 (an internal error in a step holds its card back), each check and golden pass served from the
