@@ -40,7 +40,7 @@ from .isolation import isolated_step
 from .ledger import Ledger
 from .outcomes import outcome_key, outcome_of, replay
 from .replay import REPLAYED, replay_unchanged, replayed_counters
-from .runs import STEPS, CardRun, PublishOptions, PublishResult, shared_step
+from .runs import STEPS, CardRun, PublishOptions, PublishResult, run_counters, shared_step
 from .s3 import S3Target
 from .sharedledger import BucketVerdicts, FolderVerdicts, SharedLedger, VerdictStore
 from .steps import AssetSteps, GoldenStep, StepContext
@@ -194,10 +194,10 @@ class Publisher:
                          runtimes=self.runtime_identity)
 
     def _counters(self, runs: list[CardRun]) -> dict[str, int]:
-        return {"cards": len(runs), "parsed": self.ctx.counters.parsed, "golden-runs": self.ctx.counters.golden_runs,
-                "ledger-hits": self.ledger.hits, "shared-ledger-hits": self.ledger.shared_hits, "unchanged": 0,
-                "outcomes-reused": self.reused, "replayed": 0,
-                "requests": self.fetcher.stats.requests, "workers": workers_started() - self._workers_before}
+        return run_counters(runs, ledger_hits=self.ledger.hits, shared_hits=self.ledger.shared_hits,
+                            parsed=self.ctx.counters.parsed, golden_runs=self.ctx.counters.golden_runs,
+                            outcomes_reused=self.reused, requests=self.fetcher.stats.requests,
+                            workers=workers_started() - self._workers_before)
 
     def _shared(self) -> SharedLedger:
         assert isinstance(self.ledger, SharedLedger), "--shard and --merge are refused without --ledger"

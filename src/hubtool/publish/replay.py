@@ -21,7 +21,7 @@ from ..runtimes import installed
 from .directory import DirectoryTarget
 from .fingerprint import check_fingerprint
 from .ledger import Ledger
-from .runs import CardRun, PublishOptions, PublishResult
+from .runs import CardRun, PublishOptions, PublishResult, run_counters
 from .unchanged import RunMemory, applies
 
 #: the status line of a replayed run
@@ -59,6 +59,4 @@ def replay_unchanged(paths: list[Path], config: HubConfig, options: PublishOptio
 
 def replayed_counters(runs: list[CardRun], ledger: Ledger) -> dict[str, int]:
     """A replayed run's counters: it parsed, fetched and ran nothing."""
-    return {"cards": len(runs), "parsed": 0, "golden-runs": 0, "ledger-hits": ledger.hits,
-            "shared-ledger-hits": ledger.shared_hits, "unchanged": 1, "outcomes-reused": 0, "replayed": 1,
-            "requests": 0, "workers": 0}
+    return run_counters(runs, ledger_hits=ledger.hits, shared_hits=ledger.shared_hits, unchanged=1, replayed=1)

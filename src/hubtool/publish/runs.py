@@ -169,6 +169,16 @@ class PublishResult:
         return [r for r in self.runs if not r.published]
 
 
+def run_counters(runs: list[CardRun], *, ledger_hits: int, shared_hits: int, parsed: int = 0, golden_runs: int = 0,
+                 outcomes_reused: int = 0, requests: int = 0, workers: int = 0, unchanged: int = 0,
+                 replayed: int = 0) -> dict[str, int]:
+    """A publish run's counters, as its reports show them: one place that names them, for the pipeline and for
+    a replay (which parsed, fetched and ran nothing)."""
+    return {"cards": len(runs), "parsed": parsed, "golden-runs": golden_runs, "ledger-hits": ledger_hits,
+            "shared-ledger-hits": shared_hits, "unchanged": unchanged, "outcomes-reused": outcomes_reused,
+            "replayed": replayed, "requests": requests, "workers": workers}
+
+
 def fact_kind(facts: JSONObject) -> str | None:
     """The kind inspection found, interned: 10k cards name a handful of kinds, not 10k copies of them."""
     kind: JSON = facts.get("kind")
