@@ -94,9 +94,10 @@ class Ledger:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(SCHEMA)
             db.execute(STATUS_SCHEMA)
-            verdict = db.execute("PRAGMA quick_check(1)").fetchone() if check else ("ok",)  # a truncated file
-            if verdict is None or verdict[0] != "ok":  # opens, then fails here
-                raise sqlite3.DatabaseError(f"database disk image is malformed ({verdict[0] if verdict else '?'})")
+            if check:  # a truncated file opens, then fails here
+                verdict = db.execute("PRAGMA quick_check(1)").fetchone()
+                if verdict is None or verdict[0] != "ok":
+                    raise sqlite3.DatabaseError(f"database disk image is malformed ({verdict[0] if verdict else '?'})")
         except BaseException:
             db.close()
             raise

@@ -31,7 +31,7 @@ REPLAYED = "{cards} cards: nothing changed since the last run, which is replayed
 def replay_unchanged(paths: list[Path], config: HubConfig, options: PublishOptions, *,
                      store: Path | None = None) -> PublishResult | None:
     """The last publish of the cards under `paths` to `options.to`, replayed; None when it is not to be."""
-    if (not applies(options, distributed=False) or options.executor != "local" or options.ledger is not None
+    if (not applies(options, distributed=options.executor != "local") or options.ledger is not None
             or str(options.to).startswith("s3://")):
         return None
     local = local_store(config, store)
