@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from faultserver import FaultServer
 from test_unchanged import make_hub, settle_at_once  # noqa: F401 - the fixture, used here too
 
 from helpers import argparse_options, run_cli, typer_command, typer_options
+from hubtool.cli import quickpublish
 from hubtool.cli.quickpublish import FORMATS, _parser, parse, replays
 from hubtool.errors import StoreError
+from hubtool.publish import pipeline, replay
 from hubtool.publish.ledger import Ledger
 
 # the fast path's process: what a replay does not need cannot be imported, so a fall-through fails loudly
@@ -138,3 +141,26 @@ def test_a_replay_reads_the_ledger_without_checking_the_whole_file(settled: Path
     assert not any("quick_check" in s for s in statements)
     Ledger(settled / "store" / "ledger.sqlite").close()
     assert any("quick_check" in s for s in statements)
+
+
+def test_a_command_line_the_fast_path_could_not_replay_is_not_tried_again(settled: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quickpublish, "_MISSED", [False])
+    calls: dict[str, int] = {"fast path": 0, "pipeline": 0}
+
+    def counted(name: str, real: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(replay, "replay_unchanged", counted("fast path", replay.replay_unchanged))
+    monkeypatch.setattr(pipeline, "replay_unchanged", counted("pipeline", pipeline.replay_unchanged))
+    argv = _args(settled, "--format", "json")
+    assert run_cli(*argv).exit_code == 0 and calls == {"fast path": 0, "pipeline": 1}  # no fast path before it
+    card = settled / "cards" / "u" / "m1.md"
+    card.write_text(card.read_text().replace("summary: s", "summary: another"))
+    assert quickpublish.fast_publish(argv) is None and calls["fast path"] == 1
+    result = run_cli(*argv)
+    assert result.exit_code == 0 and json.loads(result.output)["counters"]["parsed"] == 1
+    assert calls == {"fast path": 1, "pipeline": 1}  # the typer command went straight to the pipeline

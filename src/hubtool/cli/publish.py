@@ -21,6 +21,7 @@ from .common import (
     shard_option,
 )
 from .progress import TerminalProgress
+from .quickpublish import replay_missed
 
 if TYPE_CHECKING:
     from ..cards.shard import Shard
@@ -71,7 +72,7 @@ def publish(
     options = PublishOptions(to=publish_destination(to, hub), offline=offline, allow_unverified=allow_unverified,
                              no_cache=no_cache, with_assets=with_assets, jobs=jobs, ledger=ledger, shard=spec,
                              merge=merge, executor=executor)
-    result = publish_hub(given, hub, options, store=store, progress=TerminalProgress())
+    result = publish_hub(given, hub, options, store=store, progress=TerminalProgress(), replay=not replay_missed())
     write_reports(result, targets)
     for text in printed(result, fmt.value):
         typer.echo(text)

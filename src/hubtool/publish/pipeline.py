@@ -56,9 +56,10 @@ def target_for(to: Path | str, config: HubConfig) -> PublishTarget:
 
 
 def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *, store: Path | None = None,
-                progress: Progress = SILENT) -> PublishResult:
-    """Publish the cards under `paths` to `options.to`, with the local store's ledger."""
-    replayed = replay_unchanged(paths, config, options, store=store)  # before anything else is made
+                progress: Progress = SILENT, replay: bool = True) -> PublishResult:
+    """Publish the cards under `paths` to `options.to`, with the local store's ledger; `replay` False when the
+    caller has just tried `replay.replay_unchanged` with the same arguments."""
+    replayed = replay_unchanged(paths, config, options, store=store) if replay else None  # before anything else
     if replayed is not None:
         progress.status(REPLAYED.format(cards=len(replayed.runs)))
         return replayed
