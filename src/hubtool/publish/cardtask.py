@@ -47,7 +47,7 @@ def run_card(task: JSONObject) -> JSONObject:
     from ..assets.sources import fetcher_for
     from ..assets.store import local_store
     from ..config import load_config
-    from ..runtimes.registry import managed_identities
+    from ..runtimes import installed
     from .outcomes import outcome_of
     from .pipeline import Publisher, shared_or_local_ledger
     from .runs import PublishOptions
@@ -60,7 +60,7 @@ def run_card(task: JSONObject) -> JSONObject:
         fetcher = fetcher_for(config, store, offline=spec.offline)
         options = PublishOptions(to="", offline=spec.offline, jobs=spec.jobs, timeout=spec.timeout,
                                  ledger=spec.ledger)
-        publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
+        publisher = Publisher(config, fetcher, ledger, options, runtime_identity=installed.managed_identities(),
                               record_outcomes=spec.ledger is not None)
         run = publisher.check.run(publisher.check.keyed([spec.card]))[0]
         publisher.steps([run])

@@ -28,7 +28,8 @@ from ..golden.card import GoldenRunner
 from ..golden.rule import GoldenBlockRule
 from ..golden.sets import GoldenSets
 from ..progress import SILENT, Progress
-from ..runtimes.registry import managed_identities, workers_started
+from ..runtimes import installed
+from ..runtimes.registry import workers_started
 from .blobcheck import carried_blobs, hold_back_bad_blobs
 from .carry import carried_documents, is_transient
 from .checkstep import CheckStep
@@ -71,7 +72,7 @@ def publish_hub(paths: list[Path], config: HubConfig, options: PublishOptions, *
         address = parse_executor(options.executor)
         executor = DaskExecutor(address) if address else None
         fetcher = fetcher_for(config, local, offline=options.offline, progress=progress)
-        publisher = Publisher(config, fetcher, ledger, options, runtime_identity=managed_identities(),
+        publisher = Publisher(config, fetcher, ledger, options, runtime_identity=installed.managed_identities(),
                               progress=progress, executor=executor, store=store)
         return publisher.run(paths, target)
     finally:

@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..errors import RuntimeUnavailable
-from . import installed
 from .mindspore.session import MindsporeRuntime
 from .mslite.session import MsliteRuntime
 from .onnx import OnnxRuntime
@@ -39,11 +38,6 @@ def open_session(path: Path, file_format: str, options: OpenOptions | None = Non
 def runtime_for(file_format: str) -> str | None:
     """The name of the runtime that runs `file_format` assets (None: none does)."""
     return RUNTIME_FOR_FORMAT.get(file_format)
-
-
-def managed_identities() -> dict[str, str]:
-    """The versions of the installed managed runtimes, e.g. {"mindspore-lite": "2.0.0", "mindspore": "2.10.0"}."""
-    return installed.managed_identities()
 
 
 def workers_started() -> int:
