@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from helpers import card_text, check_json, write_hub
 from hubtool import filestatus
+from hubtool.cards import factcache
+from hubtool.cards.factcache import read_rows
 
 
 def test_a_copy_of_an_existing_card_fails_alone(tmp_path: Path) -> None:
@@ -37,8 +39,8 @@ def test_the_cache_follows_edits_to_the_other_cards(tmp_path: Path, fresh: None)
     cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"}),
                                  "u/b.md": card_text(**{"model-name": "b"})})
     assert check_json(str(cards))[0] == 0  # the whole hub: the cache is written
-    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.json")
-    assert len(json.loads(cache.read_text())["cards"]) == 2
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
+    assert len(read_rows(cache)) == 2
     first = cards / "u" / "a.md"  # now claims b's identity; it is first by path, so b is the duplicate
     first.write_text(first.read_text().replace("model-name: a", "model-name: b"))
     code, doc = check_json(str(cards / "u" / "b.md"))
@@ -122,6 +124,55 @@ def test_a_card_rewritten_with_its_size_and_mtime_is_read_again(tmp_path: Path,
 def test_a_card_written_just_before_its_status_is_taken_is_not_trusted(tmp_path: Path, fresh: None) -> None:
     cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"})})
     assert check_json(str(cards))[0] == 0
-    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.json")
-    [row] = json.loads(cache.read_text())["cards"].values()
-    assert row[0] is None and row[1] is not None  # its facts are kept, but not as standing for its bytes
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
+    [row] = read_rows(cache).values()
+    assert row[0] == "" and row[1] != ""  # its facts are kept, but not as standing for its bytes
+
+
+def _warm_hub(tmp_path: Path) -> tuple[Path, Path]:
+    cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"}),
+                                 "u/b.md": card_text(**{"model-name": "b"})})
+    assert check_json(str(cards))[0] == 0
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
+    return cards, cache
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:-7],  # cut in a record
+    lambda data: data.replace(b"\0", b"\1", 1),  # not the header
+    lambda data: data[:data.index(b"[")] + b"[\"u\",{\0",  # a's row is no JSON, its status kept
+    lambda data: data[:data.index(b"[")] + b"[1,2]\0",  # JSON, but not a row
+    lambda data: data[:data.index(b"[")] + b"\xff\xfe\0",  # not UTF-8
+    lambda data: data[:data.index(b"[")] + data[data.index(b"\0", data.index(b"[")):],  # "no facts"
+    lambda data: data.replace(b"\0", b"", 1),  # the header
+    lambda data: b"",
+])
+def test_a_damaged_cache_is_read_around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        damage: Callable[[bytes], bytes]) -> None:
+    """Whatever is in the cache file, the staged card is judged against every card as they are."""
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
+    cards, cache = _warm_hub(tmp_path)
+    first = cards / "u" / "a.md"  # a claims b's identity: found only if a's record is not trusted blindly
+    first.write_text(first.read_text().replace("model-name: a", "model-name: b"))
+    check_json(str(cards / "u" / "a.md"))  # a's new facts are cached
+    cache.write_bytes(damage(cache.read_bytes()))
+    code, doc = check_json(str(cards / "u" / "b.md"))
+    assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB303"]
+    assert len(read_rows(cache)) == 2  # and the cache is whole again
+
+
+def test_rows_without_a_shared_key_are_not_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staged card is judged against the rows whose text holds one of its keys; the others stay text."""
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
+    cards = write_hub(tmp_path, {f"u/c{i}.md": card_text(**{"model-name": f"m{i}"}, sha=f"{i + 1:064x}",
+                                                         link=f"https://download.mindspore.cn/{i}.ckpt")
+                                 for i in range(20)})
+    assert check_json(str(cards))[0] == 0
+    decoded: list[object] = []
+    real = factcache._Keys.shared_by
+    monkeypatch.setattr(factcache._Keys, "shared_by", lambda self, row: decoded.append(row) or real(self, row))
+    (cards / "v").mkdir()
+    (cards / "v" / "copy.md").write_text((cards / "u" / "c3.md").read_text())
+    code, doc = check_json(str(cards / "v" / "copy.md"))
+    assert code == 1 and [d["code"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["HUB303"]
+    assert len(decoded) == 1 and f"{4:064x}" in str(decoded[0])  # c3's row alone

@@ -1,13 +1,18 @@
 """The facts of every card of the hub, cached, so that a pre-commit run on a few cards still applies
 the cross-card rules against all of them in a fraction of a second.
 
-`check/<hub>.json` under the store (hub.yaml `store:`, else hubtool's cache dir) maps each
-card's absolute path to one row: its file status (`filestatus`: device, inode, size, mtime and
-ctime, so that a card rewritten with its size and mtime kept is still seen) and its facts; a
-card whose status changed, or that was written just before its status was taken, is read
-again.  The cache is keyed on what the facts depend on (hubtool's version and the card
-schema), written atomically, and only ever a cache: a broken or stale file is rebuilt, never
-trusted.
+`check/<hub>.facts` under the store (hub.yaml `store:`, else hubtool's cache dir) holds one record
+per card of the hub: its absolute path, its file status (`filestatus`: device, inode, size, mtime
+and ctime, so that a card rewritten with its size and mtime kept is still seen) and its facts
+(CardFacts.to_row as canonical JSON text); a card whose status changed, or that was written just
+before its status was taken, is read again.  The cache is keyed on what the facts depend on
+(hubtool's version and the card schema), written atomically, and only ever a cache: a broken or
+stale file is rebuilt, never trusted.
+
+Fields and records end with NUL, which no path holds and JSON text escapes: the file is split in
+one call, and a row's JSON is decoded only when one of the checked cards' keys is in its text
+(a pre-commit run on a 3,000-card hub decodes a handful of 3,000; a JSON document of them all
+took longer to parse than the rest of the cache's work together).
 """
 
 from __future__ import annotations
@@ -17,43 +22,58 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..config import HubConfig
-from ..durable import JSON, JSONObject, canonical, write_atomic
+from ..durable import JSONObject, canonical, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
 from .crosscard import CardFacts
 from .places import absolute_paths, within
 
-FORMAT = 3  # rows of [file status or None, facts row or None]
+FORMAT = 4  # "hubtool-facts", FORMAT, key, SHA-256 of the rest; then path, file status, facts row per card;
+#            each field ends with NUL
+MAGIC = "hubtool-facts"
+#: a card's record: its file status ("" if it may not stand for the bytes) and its facts row ("" if none)
+Row = tuple[str, str]
 
 
-def _stat(path: str, taken_at_ns: int) -> str | None:
-    """The file's status, if it may stand for its bytes next time (`filestatus.settled`); else None."""
+def _stat(path: str, taken_at_ns: int) -> str:
+    """The file's status, if it may stand for its bytes next time (`filestatus.settled`); else ""."""
     try:
         st = os.stat(path)
     except OSError:
-        return None
-    return identity(st) if settled(st, taken_at_ns) else None
+        return ""
+    return identity(st) if settled(st, taken_at_ns) else ""
+
+
+def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
+    """The records of a facts cache file by absolute path; {} if it is missing, damaged (its SHA-256 is in
+    its header: a record is never half-trusted) or, given `key`, keyed on other facts than these."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return {}
+    header = data.split(b"\0", 4)
+    if len(header) != 5 or header[:2] != [MAGIC.encode(), str(FORMAT).encode()] \
+            or (key is not None and header[2] != key.encode()) or hashlib.sha256(header[4]).hexdigest() != \
+            header[3].decode("ascii", errors="replace"):
+        return {}
+    fields = header[4].decode("utf-8", errors="surrogateescape").split("\0")
+    if len(fields) % 3 != 1 or fields[-1] != "":
+        return {}
+    return {fields[i]: (fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 1, 3)}
 
 
 class FactsCache:
     def __init__(self, config: HubConfig, schema: JSONObject) -> None:
         hub = hashlib.sha256(os.path.abspath(config.root).encode()).hexdigest()[:16]
-        self.file = (config.store or cache_dir() / "store") / "check" / f"{hub}.json"
+        self.file = (config.store or cache_dir() / "store") / "check" / f"{hub}.facts"
         self.key = hashlib.sha256(canonical([__version__, FORMAT, schema])).hexdigest()
 
-    def _read(self) -> JSONObject:
-        try:
-            doc = json.loads(self.file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        cards = doc.get("cards") if isinstance(doc, dict) and doc.get("key") == self.key else None
-        return cards if isinstance(cards, dict) else {}
-
+    # long: one pass over the hub's cards, with the cases a commit meets (fresh, hit, miss) side by side
     def facts(self, files: list[str], fresh: dict[str, CardFacts | None],
               examine: Callable[[list[str]], list[CardFacts | None]]) -> list[CardFacts]:
         """The facts the cross-card rules need to judge the `fresh` cards (just checked) against every file:
@@ -61,12 +81,12 @@ class FactsCache:
         link: what the rules compare), and those `examine` reads again (all misses at once, so that a first
         run on a big hub can spread them over the CPUs).  The other cached cards cannot change a finding on
         a fresh card, so their rows are not even decoded (a pre-commit run on a 3,000-card hub)."""
-        cached = self._read()
+        cached = read_rows(self.file, self.key)
         related = _Keys([f for f in fresh.values() if f is not None])
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
-        entries: JSONObject = {}  # the cache as it will be: hits keep their stored row as it is
-        misses: list[tuple[str, str, str | None]] = []
+        entries: dict[str, Row] = {}  # the cache as it will be: hits keep their stored record as it is
+        misses: list[tuple[str, str, str]] = []
         taken_at = time.time_ns()
         for path, absolute in zip(files, absolute_paths(files), strict=True):
             display = within(absolute, cwd)
@@ -76,12 +96,14 @@ class FactsCache:
                 entries[absolute] = _row(stat, fresh[display])
                 continue
             row = cached.get(absolute)
-            hit = self._cached(row, stat, display, related)
-            if hit:
-                known[path] = hit.facts
-                entries[absolute] = row
-            else:
-                misses.append((path, absolute, stat))
+            if row is not None and stat and row[0] == stat:
+                try:
+                    known[path] = related.facts(row[1], display)
+                    entries[absolute] = row
+                    continue
+                except (KeyError, TypeError, ValueError, IndexError):
+                    pass  # not a row this module writes: read the card again
+            misses.append((path, absolute, stat))
         for (path, absolute, stat), facts in zip(misses, examine([m[0] for m in misses]) if misses else [],
                                                   strict=True):
             known[path] = facts
@@ -90,39 +112,24 @@ class FactsCache:
             self._write(entries)
         return [f for f in (known[path] for path in files) if f is not None]
 
-    @staticmethod
-    def _cached(row: JSON, stat: str | None, display: str, related: _Keys) -> _Hit | None:
-        """The cached facts if the file is unchanged since (no facts when they cannot matter); None (a miss)
-        otherwise, and for a row that is not what this module writes."""
-        if not isinstance(row, list) or len(row) != 2 or stat is None or row[0] != stat:
-            return None
-        if row[1] is None:
-            return _Hit(None)  # not an English card that parses: nothing to know
+    def _write(self, entries: dict[str, Row]) -> None:
         try:
-            if not related.shared_by(row[1]):
-                return _Hit(None)
-            return _Hit(CardFacts.from_row(row[1], display))
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
-
-    def _write(self, entries: JSONObject) -> None:
-        try:
-            data = canonical({"key": self.key, "cards": entries})
-        except UnicodeEncodeError:  # a file name that is not UTF-8: that card is read afresh every time
-            data = canonical({"key": self.key, "cards": {k: v for k, v in entries.items() if _encodable(k, v)}})
+            data = self._encoded(entries)
+        except UnicodeEncodeError:  # a name no file system gives (a lone surrogate): that card is not kept
+            data = self._encoded({path: row for path, row in entries.items() if _storable(path)})
         try:
             write_atomic(self.file, data, durable=False)
+            self.file.with_suffix(".json").unlink(missing_ok=True)  # the cache as FORMAT 3 wrote it
         except OSError:
             pass  # a read-only checkout still gets its check, only slower next time
 
-
-def _encodable(key: str, row: JSON) -> bool:
-    try:
-        canonical([key, row])
-    except UnicodeEncodeError:
-        return False
-    return True
-
+    def _encoded(self, entries: dict[str, Row]) -> bytes:
+        parts: list[str] = []
+        for path, (stat, row) in entries.items():
+            parts += (path, stat, row)
+        body = "".join(part + "\0" for part in parts).encode("utf-8", errors="surrogateescape")
+        return b"\0".join([MAGIC.encode(), str(FORMAT).encode(), self.key.encode(),
+                            hashlib.sha256(body).hexdigest().encode(), body])
 
 
 class _Keys:
@@ -133,8 +140,19 @@ class _Keys:
         self.identities = {f.identity for f in facts if f.identity is not None}
         self.hashes = {(f.folder, a.sha256) for f in facts for a in f.assets}
         self.links = {a.link for f in facts for a in f.assets}
+        # each key as canonical JSON writes it into a row: a row without any of these texts shares no key
+        self.needles = {_text(list(i)) for i in self.identities} | {_text(h) for _, h in self.hashes} \
+            | {_text(link) for link in self.links}
 
-    def shared_by(self, row: JSON) -> bool:
+    def facts(self, text: str, display: str) -> CardFacts | None:
+        """A cached row's facts if they can matter to the checked cards, else None (its text is not decoded
+        when no key's text is in it); KeyError, TypeError, ValueError or IndexError if it is no row."""
+        if not text or not any(needle in text for needle in self.needles):
+            return None
+        row = json.loads(text)
+        return CardFacts.from_row(row, display) if self.shared_by(row) else None
+
+    def shared_by(self, row: object) -> bool:
         """Whether a cached facts row (CardFacts.to_row) shares a key; TypeError/IndexError if it is no row."""
         fields: Any = row  # hubtool's own cache row: indexed as written, checked by the exceptions
         folder, ident, assets = fields[0], fields[2], fields[5]
@@ -143,10 +161,22 @@ class _Keys:
         return any((folder, a[1]) in self.hashes or a[2] in self.links for a in assets)
 
 
-def _row(stat: str | None, facts: CardFacts | None) -> JSON:
-    return [stat, facts.to_row() if facts else None]  # no status: a miss next time too
+def _text(value: object) -> str:
+    """Canonical JSON as text (durable.canonical without its encoding: a key with a surrogate is a key too)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-@dataclass(frozen=True)
-class _Hit:
-    facts: CardFacts | None
+def _row(stat: str, facts: CardFacts | None) -> Row:
+    """A card's record; facts with a name that is not UTF-8 are not kept (the card is read every time)."""
+    if facts is None:
+        return stat, ""
+    text = _text(facts.to_row())
+    return (stat, text) if _storable(text) else ("", "")
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
