@@ -15,6 +15,7 @@ from . import baseline
 from .card import card_files, discover
 from .crosscard import CardFacts
 from .factcache import FactsCache
+from .places import absolute_paths
 from .validate import CardChecker, CardVerdict, CheckResult, Run, cross_findings, finish
 
 #: below this many cards a worker pool costs more than it saves
@@ -60,14 +61,15 @@ def check_paths(paths: list[Path], checker: CardChecker, run: Run) -> CheckResul
     files = discover(paths)
     verdicts = all_verdicts(checker, files)
     hub = hub_card_files(checker)
+    hub_absolute = absolute_paths(hub)
     fresh = {v.display: v.facts for v in verdicts}
-    if hub and {os.path.abspath(p) for p in files} <= {os.path.abspath(p) for p in hub}:
+    if hub and set(absolute_paths([str(p) for p in files])) <= set(hub_absolute):
         cache = FactsCache(checker.config, checker.schema)
 
         def examine(misses: list[str]) -> list[CardFacts | None]:
             return [v.facts for v in all_verdicts(checker, [Path(p) for p in misses])]
 
-        facts = cache.facts(hub, fresh, examine)
+        facts = cache.facts(hub, hub_absolute, fresh, examine)
     else:  # cards outside the hub's folder: judged among themselves
         facts = [f for f in fresh.values() if f is not None]
     cross = cross_findings(facts, checker.config, set(fresh))

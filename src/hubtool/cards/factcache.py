@@ -31,7 +31,7 @@ from ..durable import JSONObject, canonical, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
 from .crosscard import CardFacts
-from .places import absolute_paths, within
+from .places import within
 
 FORMAT = 4  # "hubtool-facts", FORMAT, key, SHA-256 of the rest; then path, file status, facts row per card;
 #            each field ends with NUL
@@ -74,13 +74,14 @@ class FactsCache:
         self.key = hashlib.sha256(canonical([__version__, FORMAT, schema])).hexdigest()
 
     # long: one pass over the hub's cards, with the cases a commit meets (fresh, hit, miss) side by side
-    def facts(self, files: list[str], fresh: dict[str, CardFacts | None],
+    def facts(self, files: list[str], absolute: list[str], fresh: dict[str, CardFacts | None],
               examine: Callable[[list[str]], list[CardFacts | None]]) -> list[CardFacts]:
-        """The facts the cross-card rules need to judge the `fresh` cards (just checked) against every file:
-        theirs, those of every cached card that shares a key with one of them (identity, folder and SHA-256,
-        link: what the rules compare), and those `examine` reads again (all misses at once, so that a first
-        run on a big hub can spread them over the CPUs).  The other cached cards cannot change a finding on
-        a fresh card, so their rows are not even decoded (a pre-commit run on a 3,000-card hub)."""
+        """The facts the cross-card rules need to judge the `fresh` cards (just checked) against every file
+        (`absolute`: the files' places.absolute_paths): theirs, those of every cached card that shares a key
+        with one of them (identity, folder and SHA-256, link: what the rules compare), and those `examine`
+        reads again (all misses at once, so that a first run on a big hub can spread them over the CPUs).
+        The other cached cards cannot change a finding on a fresh card, so their rows are not even decoded
+        (a pre-commit run on a 3,000-card hub)."""
         cached = read_rows(self.file, self.key)
         related = _Keys([f for f in fresh.values() if f is not None])
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
@@ -88,26 +89,26 @@ class FactsCache:
         entries: dict[str, Row] = {}  # the cache as it will be: hits keep their stored record as it is
         misses: list[tuple[str, str, str]] = []
         taken_at = time.time_ns()
-        for path, absolute in zip(files, absolute_paths(files), strict=True):
-            display = within(absolute, cwd)
-            stat = _stat(absolute, taken_at)  # before any read: a card edited meanwhile is a miss next time
+        for path, place in zip(files, absolute, strict=True):
+            display = within(place, cwd)
+            stat = _stat(place, taken_at)  # before any read: a card edited meanwhile is a miss next time
             if display in fresh:
                 known[path] = fresh[display]
-                entries[absolute] = _row(stat, fresh[display])
+                entries[place] = _row(stat, fresh[display])
                 continue
-            row = cached.get(absolute)
+            row = cached.get(place)
             if row is not None and stat and row[0] == stat:
                 try:
                     known[path] = related.facts(row[1], display)
-                    entries[absolute] = row
+                    entries[place] = row
                     continue
                 except (KeyError, TypeError, ValueError, IndexError):
                     pass  # not a row this module writes: read the card again
-            misses.append((path, absolute, stat))
-        for (path, absolute, stat), facts in zip(misses, examine([m[0] for m in misses]) if misses else [],
-                                                  strict=True):
+            misses.append((path, place, stat))
+        for (path, place, stat), facts in zip(misses, examine([m[0] for m in misses]) if misses else [],
+                                               strict=True):
             known[path] = facts
-            entries[absolute] = _row(stat, facts)
+            entries[place] = _row(stat, facts)
         if entries != cached:  # a commit of one card rewrites the cache; a re-run leaves it be
             self._write(entries)
         return [f for f in (known[path] for path in files) if f is not None]
