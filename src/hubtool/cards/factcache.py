@@ -168,7 +168,8 @@ def _text(value: object) -> str:
 
 
 def _row(stat: str, facts: CardFacts | None) -> Row:
-    """A card's record; facts with a name that is not UTF-8 are not kept (the card is read every time)."""
+    """A card's record; facts with a lone surrogate in them (a YAML escape can write one; a file name's
+    undecodable bytes are kept) are not stored, and the card is read again every time."""
     if facts is None:
         return stat, ""
     text = _text(facts.to_row())
