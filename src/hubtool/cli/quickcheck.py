@@ -70,12 +70,24 @@ def run_check(args: CheckArgs) -> CheckOutput:
 class Parser(argparse.ArgumentParser):
     """argparse that never prints or exits: a command line it cannot read goes to typer."""
 
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog=prog, add_help=False, allow_abbrev=False, exit_on_error=False,
+                         formatter_class=_Formatter)
+
     def error(self, message: str) -> None:  # type: ignore[override]  # never exits: typer says it instead
         raise argparse.ArgumentError(None, message)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """A fixed width: Parser never prints help, and asking for the terminal's width imports shutil with
+    bz2, lzma and zlib (3 ms of a pre-commit run; argparse makes a formatter for every add_argument)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=80)
+
+
 def _parser() -> Parser:
-    parser = Parser(prog="hubtool check", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser = Parser("hubtool check")
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
     parser.add_argument("--strict", action="store_true")

@@ -47,7 +47,7 @@ class PublishArgs:
 
 
 def _parser() -> Parser:
-    parser = Parser(prog="hubtool publish", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser = Parser("hubtool publish")
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--to")
     parser.add_argument("--store", type=Path)
