@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import HubConfig
-from ..durable import JSONObject, canonical, write_atomic
+from ..durable import JSONObject, canonical, compact_text, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
 from .crosscard import CardFacts
@@ -141,9 +141,9 @@ class _Keys:
         self.identities = {f.identity for f in facts if f.identity is not None}
         self.hashes = {(f.folder, a.sha256) for f in facts for a in f.assets}
         self.links = {a.link for f in facts for a in f.assets}
-        # each key as canonical JSON writes it into a row: a row without any of these texts shares no key
-        self.needles = {_text(list(i)) for i in self.identities} | {_text(h) for _, h in self.hashes} \
-            | {_text(link) for link in self.links}
+        # each key as compact_text writes it into a row: a row without any of these texts shares no key
+        self.needles = {compact_text(list(i)) for i in self.identities} | {compact_text(h) for _, h in self.hashes} \
+            | {compact_text(link) for link in self.links}
 
     def facts(self, text: str, display: str) -> CardFacts | None:
         """A cached row's facts if they can matter to the checked cards, else None (its text is not decoded
@@ -162,17 +162,12 @@ class _Keys:
         return any((folder, a[1]) in self.hashes or a[2] in self.links for a in assets)
 
 
-def _text(value: object) -> str:
-    """Canonical JSON as text (durable.canonical without its encoding: a key with a surrogate is a key too)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def _row(stat: str, facts: CardFacts | None) -> Row:
     """A card's record; facts with a lone surrogate in them (a YAML escape can write one; a file name's
     undecodable bytes are kept) are not stored, and the card is read again every time."""
     if facts is None:
         return stat, ""
-    text = _text(facts.to_row())
+    text = compact_text(facts.to_row())
     return (stat, text) if _storable(text) else ("", "")
 
 
