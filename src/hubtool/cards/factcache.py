@@ -36,6 +36,7 @@ from .places import within
 FORMAT = 4  # "hubtool-facts", FORMAT, key, SHA-256 of the rest; then path, file status, facts row per card;
 #            each field ends with NUL
 MAGIC = "hubtool-facts"
+_TAG = [MAGIC.encode(), str(FORMAT).encode()]  # the header's first two fields, as read and as written
 #: a card's record: its file status ("" if it may not stand for the bytes) and its facts row ("" if none)
 Row = tuple[str, str]
 
@@ -57,9 +58,8 @@ def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
     except OSError:
         return {}
     header = data.split(b"\0", 4)
-    if len(header) != 5 or header[:2] != [MAGIC.encode(), str(FORMAT).encode()] \
-            or (key is not None and header[2] != key.encode()) or hashlib.sha256(header[4]).hexdigest() != \
-            header[3].decode("ascii", errors="replace"):
+    if len(header) != 5 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \
+            or header[3] != hashlib.sha256(header[4]).hexdigest().encode():
         return {}
     fields = header[4].decode("utf-8", errors="surrogateescape").split("\0")
     if len(fields) % 3 != 1 or fields[-1] != "":
@@ -73,7 +73,6 @@ class FactsCache:
         self.file = (config.store or cache_dir() / "store") / "check" / f"{hub}.facts"
         self.key = hashlib.sha256(canonical([__version__, FORMAT, schema])).hexdigest()
 
-    # long: one pass over the hub's cards, with the cases a commit meets (fresh, hit, miss) side by side
     def facts(self, files: list[str], absolute: list[str], fresh: dict[str, CardFacts | None],
               examine: Callable[[list[str]], list[CardFacts | None]]) -> list[CardFacts]:
         """The facts the cross-card rules need to judge the `fresh` cards (just checked) against every file
@@ -125,12 +124,9 @@ class FactsCache:
             pass  # a read-only checkout still gets its check, only slower next time
 
     def _encoded(self, entries: dict[str, Row]) -> bytes:
-        parts: list[str] = []
-        for path, (stat, row) in entries.items():
-            parts += (path, stat, row)
-        body = "".join(part + "\0" for part in parts).encode("utf-8", errors="surrogateescape")
-        return b"\0".join([MAGIC.encode(), str(FORMAT).encode(), self.key.encode(),
-                            hashlib.sha256(body).hexdigest().encode(), body])
+        body = "".join(f"{path}\0{stat}\0{row}\0" for path, (stat, row) in entries.items())
+        data = body.encode("utf-8", errors="surrogateescape")
+        return b"\0".join([*_TAG, self.key.encode(), hashlib.sha256(data).hexdigest().encode(), data])
 
 
 class _Keys:
