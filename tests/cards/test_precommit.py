@@ -176,3 +176,15 @@ def test_rows_without_a_shared_key_are_not_decoded(tmp_path: Path, monkeypatch: 
     code, doc = check_json(str(cards / "v" / "copy.md"))
     assert code == 1 and [d["code"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["HUB303"]
     assert len(decoded) == 1 and f"{4:064x}" in str(decoded[0])  # c3's row alone
+
+
+def test_the_cache_as_format_3_wrote_it_goes(tmp_path: Path, fresh: None) -> None:
+    """hubtool 0.1's `<hub>.json` beside the cache is removed when the cache is written, not left to grow stale."""
+    cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"})})
+    assert check_json(str(cards))[0] == 0
+    [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
+    old = cache.with_suffix(".json")
+    old.write_text('{"key": "k", "cards": {}}')
+    (cards / "u" / "b.md").write_text(card_text(**{"model-name": "b"}))  # a new card: the cache is rewritten
+    assert check_json(str(cards / "u" / "b.md"))[0] == 0
+    assert not old.exists() and len(read_rows(cache)) == 2
