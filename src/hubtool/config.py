@@ -1,15 +1,17 @@
 """The hub's configuration: hub/hub.yaml, validated, with defaults and environment overrides.
 
 Every setting a part needs is a typed field here; no part reads the YAML document itself.
+The settings are named tuples, not dataclasses: every `hubtool check` defines them, and a
+pre-commit run cannot afford dataclasses (see diagnostics.Diagnostic).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import codes, profile
 from .diagnostics import Severity
@@ -21,8 +23,7 @@ CONFIG_RELPATH = Path("hub") / "hub.yaml"
 DEFAULT_MAX_CARD_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """Download policy (DESIGN.md section 5)."""
 
     allowed_schemes: tuple[str, ...] = ("https",)
@@ -47,14 +48,12 @@ class Policy:
         return False
 
 
-@dataclass(frozen=True)
-class Mirror:
+class Mirror(NamedTuple):
     url: str
     layout: str = "by-hash"  # by-hash | by-path
 
 
-@dataclass(frozen=True)
-class ObjectStoreSettings:
+class ObjectStoreSettings(NamedTuple):
     """`object-store:` in hub/hub.yaml: how to reach s3:// targets and mirrors."""
 
     endpoint_url: str | None = None
@@ -63,8 +62,7 @@ class ObjectStoreSettings:
     ca_bundle: Path | None = None  # resolved against the hub root
 
 
-@dataclass(frozen=True)
-class RuntimeSettings:
+class RuntimeSettings(NamedTuple):
     """`runtimes:` in hub/hub.yaml."""
 
     mslite_python: str | None = None  # runtimes.mindspore-lite.python: the CPython 3.7 to build the env with
@@ -72,8 +70,7 @@ class RuntimeSettings:
     mindspore_address_space: int | None = None  # runtimes.mindspore.address-space (bytes)
 
 
-@dataclass(frozen=True)
-class ModuleTypes:
+class ModuleTypes(NamedTuple):
     """The module-type vocabulary: '<base>' (when `bare`) or '<base>-<task>'."""
 
     bases: tuple[str, ...]
@@ -81,8 +78,7 @@ class ModuleTypes:
     max_tasks: int | None = None
 
 
-@dataclass(frozen=True)
-class CardSettings:
+class CardSettings(NamedTuple):
     """`card:` in hub/hub.yaml (after its profile): what the hub's cards must look like."""
 
     required: tuple[str, ...]
@@ -92,19 +88,18 @@ class CardSettings:
     licenses: tuple[str, ...]  # exact spellings, and "spdx" for any SPDX expression
     code_hosts: tuple[str, ...]
     identity: str  # metadata | path
-    twin_keys: dict[str, str] = field(default_factory=dict)
-    twin_values: dict[str, str] = field(default_factory=dict)
+    twin_keys: dict[str, str]
+    twin_values: dict[str, str]
 
 
 #: a rule's level: a severity, or None for off
 Level = Severity | None
 
 
-@dataclass(frozen=True)
-class RuleSettings:
+class RuleSettings(NamedTuple):
     """`rules:` and `per-path:`: the severity of each code, hub-wide and for path globs."""
 
-    rules: dict[str, Level] = field(default_factory=dict)  # code -> level
+    rules: dict[str, Level]  # code -> level
     per_path: tuple[tuple[str, dict[str, Level]], ...] = ()  # (glob, code -> level), later wins
 
 
@@ -113,19 +108,12 @@ def _default_document() -> tuple[str, dict[str, Any]]:
     return profile.resolved({})
 
 
-def _default_card() -> CardSettings:
-    return _card(_default_document()[1].get("card", {}))
-
-
-def _default_rules() -> RuleSettings:
-    return _rule_settings(_default_document()[1])
-
-
-@dataclass(frozen=True)
-class HubConfig:
-    """Everything hubtool needs to know about one hub."""
+class HubConfig(NamedTuple):
+    """Everything hubtool needs to know about one hub (`default_config` for a hub without hub.yaml)."""
 
     root: Path
+    card: CardSettings
+    rules: RuleSettings
     path: Path | None = None  # the hub.yaml read, if any
     name: str = "hub"
     cards_dir: Path = Path("cards")
@@ -133,19 +121,24 @@ class HubConfig:
     extra_module_types: tuple[str, ...] = ()
     extra_file_formats: tuple[str, ...] = ()
     extra_backends: tuple[str, ...] = ()
-    policy: Policy = field(default_factory=Policy)
+    policy: Policy = Policy()
     mirrors: tuple[Mirror, ...] = ()
     store: Path | None = None
     publish_to: Path = Path("dist/hub")
-    default_golden_sets: dict[str, str] = field(default_factory=dict)
-    networks: dict[str, JSON] = field(default_factory=dict)  # golden.networks: model-name -> network source
-    repositories: dict[str, JSON] = field(default_factory=dict)  # golden.repositories: repository URL -> pin
-    object_store: ObjectStoreSettings = field(default_factory=ObjectStoreSettings)
-    runtimes: RuntimeSettings = field(default_factory=RuntimeSettings)
+    # read-only: a named tuple's defaults are shared by every instance
+    default_golden_sets: Mapping[str, str] = {}
+    networks: Mapping[str, JSON] = {}  # golden.networks: model-name -> network source
+    repositories: Mapping[str, JSON] = {}  # golden.repositories: repository URL -> pin
+    object_store: ObjectStoreSettings = ObjectStoreSettings()
+    runtimes: RuntimeSettings = RuntimeSettings()
     profile: str = profile.DEFAULT
-    card: CardSettings = field(default_factory=_default_card)
-    rules: RuleSettings = field(default_factory=_default_rules)
     baseline: Path | None = None
+
+
+def default_config(root: Path) -> HubConfig:
+    """The configuration of a hub without hub/hub.yaml: the default profile's card and rules."""
+    document = _default_document()[1]
+    return HubConfig(root=root, card=_card(document.get("card", {})), rules=_rule_settings(document))
 
 
 def find_hub_root(start: Path) -> Path | None:
@@ -162,7 +155,7 @@ def load_config(config_path: Path | None = None, *, start: Path | None = None) -
     if config_path is None:
         root = find_hub_root(start or Path.cwd())
         if root is None:
-            return HubConfig(root=(start or Path.cwd()).resolve())
+            return default_config((start or Path.cwd()).resolve())
         config_path = root / CONFIG_RELPATH
     config_path = config_path.resolve()
     root = config_path.parent.parent if config_path.parent.name == "hub" else config_path.parent

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import NamedTuple
 
 from .durable import JSONObject
 
@@ -14,13 +14,15 @@ class Severity(str, Enum):
     INFO = "info"  # worth knowing, never a failure
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One finding at an exact place in a card file.
 
     `line` and `col` are 1-based positions in the card file itself (not in its
     YAML block); 0 means "the whole file".  `pointer` is the RFC 6901 JSON
     pointer of the field concerned ("" for the whole document).
+
+    A named tuple, as every record on the pre-commit path is: a dataclass costs ten times as
+    much to define, and `dataclasses` imports `inspect` (together a fifth of a pre-commit run).
     """
 
     path: str
@@ -32,7 +34,7 @@ class Diagnostic:
     pointer: str = ""
     hint: str = ""
     # what the finding is about, independent of its line: the baseline's key (see cards/baseline.py)
-    fingerprint: str = field(default="", compare=False)
+    fingerprint: str = ""
     baselined: bool = False  # listed in the hub's baseline: reported, counted, never a failure
 
     @property
@@ -45,7 +47,7 @@ class Diagnostic:
         return not self.baselined
 
     def with_severity(self, severity: Severity) -> Diagnostic:
-        return replace(self, severity=severity)
+        return self._replace(severity=severity)
 
     def as_dict(self) -> JSONObject:
         return {

@@ -12,7 +12,6 @@ card layer can keep them as strings where the schema wants strings.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
@@ -42,8 +41,7 @@ class Pos(NamedTuple):
     col: int
 
 
-@dataclass(frozen=True)
-class RawScalar:
+class RawScalar(NamedTuple):
     """A plain scalar whose YAML type is not string: the text as written."""
 
     text: str
@@ -51,17 +49,24 @@ class RawScalar:
     tag: str
 
 
-@dataclass
 class YamlDoc:
-    data: JSON = None
-    values: dict[str, Pos] = field(default_factory=dict)  # pointer -> value position
-    keys: dict[str, Pos] = field(default_factory=dict)  # pointer -> key position
-    raw: dict[str, RawScalar] = field(default_factory=dict)  # pointer -> non-string plain scalar
-    angled: list[str] = field(default_factory=list)  # pointers of strings written <like this>
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    unreadable: set[str] = field(default_factory=set)  # pointers of numbers kept as text (HUB111)
-    # a syntax error's file line: where the construct YAML could not finish began (0: no syntax error)
-    broken_line: int = 0
+    """A parsed YAML block: its data, where each value and key is, and what reading it found.
+
+    A plain class, not a dataclass: see diagnostics.Diagnostic for why the pre-commit path has none.
+    """
+
+    __slots__ = ("data", "values", "keys", "raw", "angled", "diagnostics", "unreadable", "broken_line")
+
+    def __init__(self, data: JSON = None) -> None:
+        self.data = data
+        self.values: dict[str, Pos] = {}  # pointer -> value position
+        self.keys: dict[str, Pos] = {}  # pointer -> key position
+        self.raw: dict[str, RawScalar] = {}  # pointer -> non-string plain scalar
+        self.angled: list[str] = []  # pointers of strings written <like this>
+        self.diagnostics: list[Diagnostic] = []
+        self.unreadable: set[str] = set()  # pointers of numbers kept as text (HUB111)
+        # a syntax error's file line: where the construct YAML could not finish began (0: no syntax error)
+        self.broken_line = 0
 
 
 def _hint_for(problem: str, line_text: str) -> str:

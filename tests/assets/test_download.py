@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,7 +102,7 @@ def test_range_ignored_restarts_cleanly(server: FaultServer, store: DirectorySto
 
 def test_changed_etag_restarts(server: FaultServer, store: DirectoryStore) -> None:
     route = server.add("/m.ms", BODY, cut_after=CUT, etag='"v1"')
-    f = fetcher(store, policy=replace(POLICY, retries=0))
+    f = fetcher(store, policy=POLICY._replace(retries=0))
     with pytest.raises(TransferError):
         f.fetch(server.url("/m.ms"), SHA)
     assert_store_invariant(store, temps=True)  # the partial is kept for a resume
@@ -165,14 +164,14 @@ def test_404_is_final(server: FaultServer, store: DirectoryStore) -> None:
 
 def test_slow_body_times_out(server: FaultServer, store: DirectoryStore) -> None:
     server.add("/m.ms", BODY, delay=1.0)
-    f = fetcher(store, policy=replace(POLICY, read_timeout=0.2, retries=1))
+    f = fetcher(store, policy=POLICY._replace(read_timeout=0.2, retries=1))
     with pytest.raises(TransferError, match="timed out|Read timed out|connection lost"):
         f.fetch(server.url("/m.ms"), SHA)
 
 
 def test_content_length_larger_than_body(server: FaultServer, store: DirectoryStore) -> None:
     server.add("/m.ms", BODY[:1000], content_length=5000, no_length=False)
-    f = fetcher(store, policy=replace(POLICY, read_timeout=0.3, retries=1))
+    f = fetcher(store, policy=POLICY._replace(read_timeout=0.3, retries=1))
     with pytest.raises(TransferError):
         f.fetch(server.url("/m.ms"), hashlib.sha256(BODY[:1000]).hexdigest())
 
@@ -212,14 +211,14 @@ def test_keep_bad_quarantines_with_reason(server: FaultServer, store: DirectoryS
 def test_size_cap_from_content_length(server: FaultServer, store: DirectoryStore) -> None:
     server.add("/m.ms", BODY)
     with pytest.raises(PolicyError, match="over the hub's limit"):
-        fetcher(store, policy=replace(POLICY, max_asset_bytes=1024)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, policy=POLICY._replace(max_asset_bytes=1024)).fetch(server.url("/m.ms"), SHA)
     assert_store_invariant(store)
 
 
 def test_size_cap_while_streaming(server: FaultServer, store: DirectoryStore) -> None:
     server.add("/m.ms", BODY, no_length=True)
     with pytest.raises(PolicyError, match="more than the hub's limit"):
-        fetcher(store, policy=replace(POLICY, max_asset_bytes=1024 * 1024)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, policy=POLICY._replace(max_asset_bytes=1024 * 1024)).fetch(server.url("/m.ms"), SHA)
     assert_store_invariant(store)
 
 
@@ -241,7 +240,7 @@ def test_redirect_hops_are_checked(server: FaultServer, store: DirectoryStore, t
 
 
 def test_redirect_to_private_address_is_refused(server: FaultServer, store: DirectoryStore) -> None:
-    policy = replace(POLICY, allowed_hosts=())  # no host list: only the address rule stands
+    policy = POLICY._replace(allowed_hosts=())  # no host list: only the address rule stands
     server.add("/m.ms", redirect="http://10.1.2.3/m.ms")
     with pytest.raises(PolicyError, match="10.1.2.3, a private"):
         fetcher(store, policy=policy).fetch(server.url("/m.ms"), SHA)

@@ -15,7 +15,6 @@ import subprocess
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,7 +73,7 @@ def test_a_new_etag_on_every_answer_cannot_keep_the_budget_full(server: FaultSer
 def test_progress_forever_is_bounded_by_max_attempts(server: FaultServer, store: DirectoryStore) -> None:
     route = server.add("/m.ms", BODY, cut_after=1000, cut_times=10**6, etag='"v1"')  # 1,000 new bytes per request
     with pytest.raises(TransferError, match=r"after 8 requests \(policy.max-attempts\)"):
-        fetcher(store, replace(POLICY, max_attempts=8)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, POLICY._replace(max_attempts=8)).fetch(server.url("/m.ms"), SHA)
     assert route.hits == 8
     assert_store_invariant(store, temps=True)
 
@@ -85,7 +84,7 @@ def test_a_byte_just_inside_the_read_timeout_fails_at_the_deadline(server: Fault
     server.add("/m.ms", BODY, trickle=0.05, endless=endless)
     start = time.monotonic()
     with pytest.raises(TransferError, match="asset deadline of 1.5 s"):
-        fetcher(store, replace(POLICY, read_timeout=1, asset_deadline=1.5)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, POLICY._replace(read_timeout=1, asset_deadline=1.5)).fetch(server.url("/m.ms"), SHA)
     assert time.monotonic() - start < 4
     assert_store_invariant(store, temps=True)
 
@@ -94,7 +93,7 @@ def test_headers_a_byte_at_a_time_fail_at_the_deadline(server: FaultServer, stor
     server.add("/m.ms", BODY, slow_headers=0.05)
     start = time.monotonic()
     with pytest.raises(TransferError, match="asset deadline of 1.5 s"):
-        fetcher(store, replace(POLICY, read_timeout=1, asset_deadline=1.5)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, POLICY._replace(read_timeout=1, asset_deadline=1.5)).fetch(server.url("/m.ms"), SHA)
     assert time.monotonic() - start < 4
     assert_store_invariant(store)
 
@@ -103,7 +102,7 @@ def test_a_long_retry_after_never_outlasts_the_deadline(server: FaultServer, sto
     server.add("/m.ms", BODY, fail=[503] * 10, retry_after="50")
     start = time.monotonic()
     with pytest.raises(TransferError, match="the next try would be after 50 s"):
-        fetcher(store, replace(POLICY, asset_deadline=5)).fetch(server.url("/m.ms"), SHA)
+        fetcher(store, POLICY._replace(asset_deadline=5)).fetch(server.url("/m.ms"), SHA)
     assert time.monotonic() - start < 2
 
 
@@ -221,7 +220,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(rebinding: tuple[Fa
     allowed, private = rebinding
     good = allowed.add("/m.ms", BODY)
     secret = private.add("/m.ms", b"internal service")
-    policy = replace(POLICY, allowed_hosts=("rebind.test",), allow_private=("127.0.0.2",))
+    policy = POLICY._replace(allowed_hosts=("rebind.test",), allow_private=("127.0.0.2",))
     url = f"http://rebind.test:{allowed.port}/m.ms"
     assert fetcher(store, policy).fetch(url, SHA).size == len(BODY)
     assert secret.hits == 0 and good.hits == 1
@@ -233,7 +232,7 @@ def test_a_name_that_resolves_private_is_refused_before_connecting(rebinding: tu
                                                                    store: DirectoryStore) -> None:
     allowed, private = rebinding
     secret = private.add("/m.ms", b"internal service")
-    policy = replace(POLICY, allowed_hosts=("rebind.test",), allow_private=("127.0.0.2",))
+    policy = POLICY._replace(allowed_hosts=("rebind.test",), allow_private=("127.0.0.2",))
     url = f"http://rebind.test:{allowed.port}/m.ms"
     f = fetcher(store, policy)
     allowed.add("/m.ms", BODY)
@@ -252,7 +251,7 @@ def test_repository_assets_are_regular_files_under_the_cap(tmp_path: Path, store
     assets.mkdir(parents=True)
     os.mkfifo(assets / "pipe.ms")  # a read would wait for a writer forever
     (assets / "big.ms").write_bytes(BODY)
-    f = fetcher(store, replace(POLICY, max_asset_bytes=len(BODY) - 1), hub_root=tmp_path / "hub")
+    f = fetcher(store, POLICY._replace(max_asset_bytes=len(BODY) - 1), hub_root=tmp_path / "hub")
     with pytest.raises(PolicyError, match="pipe.ms is a FIFO, not a regular file"):
         f.fetch("assets/pipe.ms", SHA)
     with pytest.raises(PolicyError, match=f"{len(BODY):,} bytes is over the hub's limit of {len(BODY) - 1:,}"):
@@ -295,7 +294,7 @@ def test_a_pinned_https_connection_keeps_the_name_for_sni_and_the_certificate(
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     try:
         tls.add("/m.ms", BODY)
-        policy = replace(POLICY, allowed_schemes=("https",), allowed_hosts=("tls.test",))
+        policy = POLICY._replace(allowed_schemes=("https",), allowed_hosts=("tls.test",))
         http = HttpDownloader(backoff=0.01)
         http._session().verify = str(cert)  # the test's own CA: hubtool itself never turns verification off
         outcome = http.download(f"https://tls.test:{tls.port}/m.ms", SHA, store, policy)

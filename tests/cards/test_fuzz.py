@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubtool.cards.validate import CardChecker
-from hubtool.config import HubConfig
+from hubtool.config import default_config
 from hubtool.golden.rule import GoldenBlockRule
 
-CONFIG = HubConfig(root=Path("/nonexistent-hub-root"))
+CONFIG = default_config(Path("/nonexistent-hub-root"))
 CHECKER = CardChecker(CONFIG, extra_rules=[GoldenBlockRule(CONFIG)])  # as `hubtool check` builds it
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

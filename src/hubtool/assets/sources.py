@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -157,7 +156,7 @@ def _mirror_policy(policy: Policy, mirror: Mirror) -> Policy:
     if not policy.allowed_hosts:
         return policy
     host = (urlsplit(mirror.url.rstrip("/")).hostname or "").lower()
-    return replace(policy, allowed_hosts=policy.allowed_hosts + (host,))
+    return policy._replace(allowed_hosts=policy.allowed_hosts + (host,))
 
 
 def build_fetcher(store: DirectoryStore, policy: Policy, *, hub_root: Path | None = None,

@@ -13,9 +13,9 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, Severity, info
 from ..durable import JSON, pretty_json, write_atomic
@@ -26,8 +26,7 @@ FORMAT = "hubtool-baseline/1"
 _NOT_BASELINED = frozenset({"HUB005", "HUB006"})
 
 
-@dataclass(frozen=True, order=True)
-class Key:
+class Key(NamedTuple):
     path: str
     code: str
     pointer: str
@@ -85,7 +84,7 @@ def apply(diags: list[Diagnostic], entries: Counter[Key], root: Path,
         key = key_of(diag, root)
         if eligible(diag) and left[key] > 0:
             left[key] -= 1
-            diag = replace(diag, baselined=True)
+            diag = diag._replace(baselined=True)
         out.append(diag)
     checked_rel = {_rel(display, root): display for display in checked}
     for key, count in sorted(left.items()):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import textdecode, yamlsource
 from ..diagnostics import Diagnostic, error, pointer_tokens, warning
@@ -20,30 +19,35 @@ _LINK = re.compile(r"<([^<>\s]+)>")
 _NUMBERISH = {"int", "float"}
 
 
-@dataclass(frozen=True)
 class Asset:
-    """One entry of a card's `asset` list (fields may be missing in a broken card)."""
+    """One entry of a card's `asset` list (fields may be missing in a broken card).
 
-    index: int
-    file_format: str | None
-    link: str | None
-    sha256: str | None
+    A plain class: a named tuple's `index` field would hide tuple.index (and see
+    diagnostics.Diagnostic for why the pre-commit path has no dataclasses).
+    """
+
+    __slots__ = ("index", "file_format", "link", "sha256")
+
+    def __init__(self, index: int, file_format: str | None, link: str | None, sha256: str | None) -> None:
+        self.index = index
+        self.file_format = file_format
+        self.link = link
+        self.sha256 = sha256
 
     @property
     def pointer(self) -> str:
         return f"/asset/{self.index}"
 
 
-@dataclass(frozen=True)
-class Card:
+class Card(NamedTuple):
     """A parsed card. `metadata` holds values as the hub means them (see load_card)."""
 
     path: Path
     display: str  # the path as reported in diagnostics
     title: str | None
     metadata: JSONObject
-    doc: YamlDoc = field(repr=False)
-    front: frontmatter.FrontMatter = field(repr=False)
+    doc: YamlDoc
+    front: frontmatter.FrontMatter
     dropped: tuple[str, ...] = ()  # top-level entries left out because they are not valid YAML
 
     def value_pos(self, pointer: str) -> Pos:
@@ -68,8 +72,7 @@ class Card:
         return self.path.name.endswith("_cn.md")
 
 
-@dataclass(frozen=True)
-class LoadedCard:
+class LoadedCard(NamedTuple):
     """The outcome of loading one card file: a Card, or none, and what was found."""
 
     path: Path

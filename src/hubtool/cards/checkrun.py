@@ -8,7 +8,6 @@ facts cache, and only the files given are reported on.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from . import baseline
@@ -84,5 +83,5 @@ def write_baseline_file(result: CheckResult, path: Path, run: Run) -> CheckResul
     current = [d for d in result.diagnostics if d.code != "HUB006"]
     keep = baseline.read(path) if path.exists() else run.baseline
     baseline.write(path, current, run.root, checked=result.files, keep=keep)
-    marked = [replace(d, baselined=True) if baseline.eligible(d) else d for d in current]
+    marked = [d._replace(baselined=True) if baseline.eligible(d) else d for d in current]
     return CheckResult(files=result.files, diagnostics=marked)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostic, error
@@ -147,7 +146,7 @@ def link_hash_rule(facts: Iterable[CardFacts]) -> list[Diagnostic]:
 
 
 def _fp(diag: Diagnostic, value: object) -> Diagnostic:
-    return replace(diag, fingerprint=fingerprint(value if isinstance(value, str) else repr(value)))
+    return diag._replace(fingerprint=fingerprint(value if isinstance(value, str) else repr(value)))
 
 
 def cross_card(facts: list[CardFacts], *, identity: str) -> list[Diagnostic]:

@@ -12,7 +12,7 @@ unclosed fence is answered in milliseconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, error
 
@@ -22,8 +22,7 @@ _FENCE_HINT = ("a card starts with an optional '# Title' line, then a line '---'
                "the YAML metadata, and a closing line '---'")
 
 
-@dataclass(frozen=True)
-class FrontMatter:
+class FrontMatter(NamedTuple):
     """The parts of a card; line numbers are 1-based lines of the card file."""
 
     title: str | None

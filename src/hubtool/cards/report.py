@@ -6,8 +6,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..diagnostics import Diagnostic, Severity
 
@@ -118,8 +117,7 @@ def render_github(diags: list[Diagnostic]) -> str:
     return "\n".join(out)
 
 
-@dataclass(frozen=True)
-class JUnitCase:
+class JUnitCase(NamedTuple):
     """One card's step, in the one JUnit layout check, golden and publish share: classname = the card's
     path, name = the step; a failure, a skip (with why) or a pass, and anything else in system-out."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from .. import codes
 from ..diagnostics import Diagnostic, info
@@ -22,14 +21,19 @@ _COMMENT = re.compile(r"(?:^|\s)#\s*hubtool:\s*(?P<kind>ignore-file|ignore)\s*\[
 _META = frozenset({"HUB005", "HUB006"})
 
 
-@dataclass
 class Suppression:
-    line: int
-    col: int
-    tokens: tuple[str, ...]
-    whole_file: bool
-    codes: frozenset[str] = field(default_factory=frozenset)
-    used: set[str] = field(default_factory=set)
+    """One `# hubtool: ignore[...]` comment: where it is, what it names, and which of its codes it used."""
+
+    __slots__ = ("line", "col", "tokens", "whole_file", "codes", "used")
+
+    def __init__(self, line: int, col: int, tokens: tuple[str, ...], whole_file: bool,
+                 codes: frozenset[str] = frozenset()) -> None:
+        self.line = line
+        self.col = col
+        self.tokens = tokens
+        self.whole_file = whole_file
+        self.codes = codes
+        self.used: set[str] = set()
 
     def covers(self, diag: Diagnostic) -> bool:
         return diag.code in self.codes and diag.code not in _META and (self.whole_file or diag.line == self.line)

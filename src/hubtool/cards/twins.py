@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -39,13 +38,15 @@ def english_path(twin: Path) -> Path:
     return twin.with_name(twin.name[: -len("_cn.md")] + ".md")
 
 
-@dataclass
 class TwinView:
     """A twin's metadata as English keys and values, and the file position of each."""
 
-    metadata: JSONObject = field(default_factory=dict)
-    positions: dict[str, Pos] = field(default_factory=dict)  # pointer -> position of the entry
-    raw_keys: dict[str, str] = field(default_factory=dict)  # pointer -> the key as the twin wrote it
+    __slots__ = ("metadata", "positions", "raw_keys")
+
+    def __init__(self, metadata: JSONObject | None = None, positions: dict[str, Pos] | None = None) -> None:
+        self.metadata: JSONObject = {} if metadata is None else metadata
+        self.positions: dict[str, Pos] = {} if positions is None else positions  # pointer -> position of the entry
+        self.raw_keys: dict[str, str] = {}  # pointer -> the key as the twin wrote it
 
     def pos(self, pointer: str) -> Pos:
         return self.positions.get(pointer) or self.positions.get("", Pos(1, 1))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from ..config import HubConfig
 from ..diagnostics import Diagnostic, Severity
@@ -25,12 +25,11 @@ from .levels import Levels
 from .places import display_path
 
 
-@dataclass
-class CheckResult:
+class CheckResult(NamedTuple):
     """All findings of one `check` run (baselined ones included, marked)."""
 
-    files: list[str] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str]
+    diagnostics: list[Diagnostic]
 
     def _count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity and not d.baselined)
@@ -52,14 +51,13 @@ class CheckResult:
         return sum(1 for d in self.diagnostics if d.baselined)
 
 
-@dataclass(frozen=True)
-class CardVerdict:
+class CardVerdict(NamedTuple):
     """What checking one card file found: small, so that worker processes return it cheaply."""
 
     display: str
     diagnostics: list[Diagnostic]  # with their default severities
-    facts: CardFacts | None = None  # for the cross-card rules (English cards that parse)
-    suppressions: list[suppress.Suppression] = field(default_factory=list)
+    facts: CardFacts | None  # for the cross-card rules (English cards that parse)
+    suppressions: list[suppress.Suppression]
 
 
 class CardChecker:
@@ -159,17 +157,16 @@ def _fingerprinted(diags: list[Diagnostic], item: LoadedCard) -> list[Diagnostic
             value = lines[d.line - first].strip()
         else:
             value = f"{d.code} {d.message}"
-        out.append(replace(d, fingerprint=baseline.fingerprint(value)))
+        out.append(d._replace(fingerprint=baseline.fingerprint(value)))
     return out
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     """How a run treats its findings: the hub's severities, the command line's selection, a baseline."""
 
     levels: Levels
-    baseline: Counter[baseline.Key] = field(default_factory=Counter)
-    root: Path = Path(".")
+    baseline: Counter[baseline.Key]
+    root: Path
 
 
 def run_for(config: HubConfig, *, select: Sequence[str] = (), ignore: Sequence[str] = (),

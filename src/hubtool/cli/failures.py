@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .. import cancel
 from ..errors import HubtoolError
@@ -23,13 +22,15 @@ EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell shows for `yes | head`
 _PRINTERS = {("click.utils", "echo"), ("hubtool.cli.quickcheck", "write_out")}
 
 
-@dataclass
 class Settings:
     """The global options, for the CLI's own rendering (the library never sees them)."""
 
-    color: str = "auto"  # auto | always | never
-    quiet: bool = False
-    verbose: bool = False
+    __slots__ = ("color", "quiet", "verbose")
+
+    def __init__(self) -> None:
+        self.color = "auto"  # auto | always | never
+        self.quiet = False
+        self.verbose = False
 
 
 SETTINGS = Settings()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, color, exit_code_for, restore_sigint
 
@@ -24,23 +25,21 @@ _GLOBAL_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose"
 _COLORS = ("auto", "always", "never")
 
 
-@dataclass
-class CheckArgs:
+class CheckArgs(NamedTuple):
     """The `hubtool check` options (cli/check.py declares the same ones for typer)."""
 
-    paths: list[Path] = field(default_factory=list)
+    paths: Sequence[Path] = ()
     fmt: str = "text"
     strict: bool = False
     config: Path | None = None
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
+    select: Sequence[str] = ()
+    ignore: Sequence[str] = ()
     exit_zero: bool = False
     baseline: Path | None = None
     write_baseline: Path | None = None
 
 
-@dataclass(frozen=True)
-class CheckOutput:
+class CheckOutput(NamedTuple):
     text: str
     colored: bool
     code: int

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..durable import JSONObject
 from ..errors import GoldenSetError, SpecialFile
@@ -17,8 +17,7 @@ GOLDEN_DIR = Path("hub") / "golden"
 MAX_GOLDEN_FILE = 64 * 1024 * 1024  # an image, labels or reference outputs: far above any real one
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(NamedTuple):
     image: str
     expect: str
     top_k: int
@@ -27,8 +26,7 @@ class Case:
     why: str = ""
 
 
-@dataclass(frozen=True)
-class GoldenSet:
+class GoldenSet(NamedTuple):
     name: str
     folder: Path
     images_dir: Path
@@ -117,7 +115,7 @@ def _content_hash(path: Path, folder: Path, images_dir: Path, cases: list[Case],
     return digest.hexdigest()
 
 
-def set_for_card(metadata: JSONObject, default_sets: dict[str, str]) -> str | None:
+def set_for_card(metadata: JSONObject, default_sets: Mapping[str, str]) -> str | None:
     """The card's golden set: its own `golden.set`, else the hub's default for its train-dataset."""
     golden = metadata.get("golden")
     if isinstance(golden, dict) and isinstance(golden.get("set"), str):
