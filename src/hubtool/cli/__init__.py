@@ -5,7 +5,8 @@ library, and renders what it returns (about 20 lines each).  A failure becomes
 its message and exit code in one place (`failures.exit_code_for`).  Nothing
 imports this package; it imports every part.  Heavy modules are imported inside
 the commands that need them, and `hubtool check` (the pre-commit hook) is read
-without typer at all when it can be (`quickcheck`), so that it starts fast; the
+without typer at all when it can be (`quickcheck`), so that it starts fast (and so are a
+publish replay and `upgrade-ms`: `quickpublish`, `quickupgrade`); the
 typer application with every command is `hubtool.cli.commands.app`.
 
 Once a command has finished, the process ends without the interpreter's teardown (see
@@ -73,6 +74,10 @@ def _run() -> None:
             from .quickpublish import fast_publish  # a replay of an unchanged hub
 
             code = fast_publish(sys.argv[1:])
+        elif code is None and _command(sys.argv[1:]) == "upgrade-ms":
+            from .quickupgrade import fast_upgrade
+
+            code = fast_upgrade(sys.argv[1:])
         if code is not None:
             sys.exit(code)
     from .commands import app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,8 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app, exit_with, handled
-from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, existing, hub_cards, shard_option
-from .failures import EXIT_FINDINGS
+from .common import CONFIG_HELP, FORMAT_HELP, AssetFormat, hub_cards, shard_option
 from .progress import TerminalProgress
 
 if TYPE_CHECKING:
@@ -94,37 +92,11 @@ def upgrade_ms_cmd(
     in_place: bool = typer.Option(False, "--in-place", help="Replace the input file with its translation."),
 ) -> None:
     """Translate a MindSpore Lite 1.0/1.1 model to the MSL2 format that runtime 2.x loads."""
-    from ..errors import LegacyFormatError, TranslationRefused
-    from ..legacy.upgrade import upgrade_ms
+    from .quickupgrade import run_upgrade  # the command without typer, when it can be read so
 
-    existing([source])
-    dest = _upgrade_destination(source, dest, in_place=in_place)
-    try:
-        size = upgrade_ms(source, dest)
-    except OSError as exc:
-        raise UsageError(f"cannot write {dest}: {exc.strerror or exc}") from exc
-    except TranslationRefused as exc:
-        typer.echo(f"hubtool: refused: {source} cannot be translated faithfully:", err=True)
-        for reason in exc.reasons:
-            typer.echo(f"  - {reason}", err=True)
-        raise typer.Exit(EXIT_FINDINGS) from None
-    except LegacyFormatError as exc:
-        typer.echo(f"hubtool: {source}: {exc.message}", err=True)
-        raise typer.Exit(EXIT_FINDINGS) from None
-    typer.echo(f"{dest}: MSL2, {size:,} bytes (translated from {source})")
-
-
-def _upgrade_destination(source: Path, dest: Path | None, *, in_place: bool) -> Path:
-    """The file upgrade-ms writes; a folder, a missing folder or the input itself is refused clearly."""
-
-    if dest is None:
-        if not in_place:
-            raise UsageError("give the MSL2 file to write (upgrade-ms IN.ms OUT.ms), or --in-place to replace IN")
-        return source
-    if dest.is_dir():
-        raise UsageError(f"{dest} is a folder: give the file to write, e.g. {dest / (source.stem + '.msl2.ms')}")
-    if not dest.parent.is_dir():
-        raise UsageError(f"the folder {dest.parent} does not exist: create it first")
-    if dest.exists() and os.path.samefile(source, dest) and not in_place:
-        raise UsageError(f"{dest} is the input itself: pass --in-place to replace it with its translation")
-    return dest
+    done = run_upgrade(source, dest, in_place=in_place)
+    for line in done.err:
+        typer.echo(line, err=True)
+    if done.out is not None:
+        typer.echo(done.out)
+    raise typer.Exit(done.code)
