@@ -90,13 +90,13 @@ def test_the_fast_path_imports_neither_typer_nor_numpy(tmp_path: Path) -> None:
     folder = _files(tmp_path / "files")
     shutil.copyfile(folder / "m.ms", folder / "copy.ms")
     code = ("import sys\nfrom hubtool.cli import main\ntry:\n    main()\nexcept SystemExit:\n"
-            "    print(sorted(m for m in ('typer', 'click', 'rich', 'hubtool.cli.commands', 'numpy')"
+            "    print(sorted(m for m in ('typer', 'click', 'rich', 'hubtool.cli.commands', 'numpy', 'dataclasses')"
             " if m in sys.modules),"
             " file=sys.stderr)\n    raise\n")
     proc = subprocess.run([sys.executable, "-c", code, "upgrade-ms", "copy.ms", "--in-place"], cwd=folder,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "[]"  # nor numpy: flatbuffers does not need it
+    assert proc.stderr.strip().splitlines()[-1] == "[]"  # nor numpy (flatbuffers does not need it), nor dataclasses
 
 
 def test_numpy_is_hidden_from_flatbuffers_only_while_it_is_imported() -> None:

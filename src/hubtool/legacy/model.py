@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import LegacyFormatError
 from .flatread import Buffer, Scalar, Table
@@ -16,8 +16,7 @@ MAX_NODES = 200_000
 MAX_TENSORS = 1_000_000
 
 
-@dataclass
-class LegacyTensor:
+class LegacyTensor(NamedTuple):
     node_type: int
     data_type: int
     dims: list[int]
@@ -29,8 +28,7 @@ class LegacyTensor:
     data_offset: int = 0  # where `data` starts in the file
 
 
-@dataclass
-class LegacyNode:
+class LegacyNode(NamedTuple):
     name: str
     op: str  # the v0 union member name, or "#<n>" for an unknown type
     attrs: dict[str, Attr]
@@ -39,16 +37,22 @@ class LegacyNode:
     quant_type: int
 
 
-@dataclass
 class LegacyModel:
-    format: str  # "v0" (1.0, no identifier) or "MSL1" (1.1)
-    name: str
-    version: str
-    fmk_type: int
-    inputs: list[int]
-    outputs: list[int]
-    nodes: list[LegacyNode] = field(default_factory=list)
-    tensors: list[LegacyTensor] = field(default_factory=list)
+    """A 1.0/1.1 graph as read: named tuples and a plain class, not dataclasses (whose module and
+    definitions were ~10% of an `upgrade-ms` run, as in diagnostics.Diagnostic)."""
+
+    __slots__ = ("format", "name", "version", "fmk_type", "inputs", "outputs", "nodes", "tensors")
+
+    def __init__(self, format: str, name: str, version: str, fmk_type: int,
+                 inputs: list[int], outputs: list[int]) -> None:
+        self.format = format  # "v0" (1.0, no identifier) or "MSL1" (1.1)
+        self.name = name
+        self.version = version
+        self.fmk_type = fmk_type
+        self.inputs = inputs
+        self.outputs = outputs
+        self.nodes: list[LegacyNode] = []
+        self.tensors: list[LegacyTensor] = []
 
 
 def _attrs(table: Table | None, op: str, is_1_0: bool) -> dict[str, Attr]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import schema_msl2 as m2
 from . import schema_v0 as v0
@@ -16,16 +16,14 @@ FLOAT32, INT32, INT64, BOOL = 43, 34, 35, 30
 ACCEPTED_DTYPES = {FLOAT32, INT32, INT64, BOOL}
 
 
-@dataclass
-class NewTensor:
+class NewTensor(NamedTuple):
     """An int32 constant the translation adds (attributes that became inputs in MSL2)."""
 
     values: list[int]
     shape: list[int]
 
 
-@dataclass
-class NewNode:
+class NewNode(NamedTuple):
     name: str
     op: str  # MSL2 table name
     attrs: dict[str, Attr]
@@ -37,15 +35,18 @@ def _at(node: LegacyNode) -> str:
     return f"node {node.name!r}"
 
 
-@dataclass
 class Translation:
-    nodes: list[NewNode] = field(default_factory=list)
-    extra: list[NewTensor] = field(default_factory=list)  # appended after the original tensors
-    refusals: list[Refusal] = field(default_factory=list)
+    """The MSL2 graph's nodes and added constants, or why it cannot be written."""
+
+    __slots__ = ("nodes", "extra", "refusals")
+
+    def __init__(self) -> None:
+        self.nodes: list[NewNode] = []
+        self.extra: list[NewTensor] = []  # appended after the original tensors
+        self.refusals: list[Refusal] = []
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(NamedTuple):
     format: str
     version: str
     histogram: dict[str, int]
