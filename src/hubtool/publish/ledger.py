@@ -25,6 +25,9 @@ from ..durable import JSON, JSONObject
 from ..errors import StoreError
 from ..progress import SILENT, Progress
 
+#: how long a publisher waits for another to let go of the ledger (SQLite busy timeout)
+BUSY_SECONDS = 60
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
     key TEXT PRIMARY KEY,
@@ -87,10 +90,10 @@ class Ledger:
     def _open(self, *, check: bool = True) -> sqlite3.Connection:
         """The connection; `check` reads the whole file first (~35 ms for 10k cards' verdicts), for a caller that
         repairs what it finds: one that does not meets any damage as a StoreError where it reads."""
-        db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(str(self.path), timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA busy_timeout=60000")
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+            _use_wal(db, time.monotonic() + BUSY_SECONDS)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(SCHEMA)
             db.execute(STATUS_SCHEMA)
@@ -208,6 +211,22 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _use_wal(db: sqlite3.Connection, deadline: float) -> None:
+    """Switch the file to WAL.  SQLite answers a journal-mode change that meets another connection's
+    lock with "database is locked" at once, without its busy handler: two publishers opening a new
+    ledger together failed so (~1 in 60 such races).  Retried until `deadline`, as a busy wait would."""
+    delay = 0.002
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _corrupt(exc: sqlite3.DatabaseError) -> bool:
