@@ -157,3 +157,15 @@ def catch_sigint() -> Handler:
 def restore_sigint(previous: Handler) -> None:
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
+
+
+def run_guarded(command: Callable[[], int]) -> int:
+    """A fast path's command, run as `app.handled` runs a typer one: Ctrl-C and every failure become
+    their message and exit code (`exit_code_for`)."""
+    previous = catch_sigint()
+    try:
+        return command()
+    except (KeyboardInterrupt, Exception) as exc:  # the fast paths' catch-all, as app.handled's
+        return exit_code_for(exc)
+    finally:
+        restore_sigint(previous)

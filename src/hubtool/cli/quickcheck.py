@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, color, exit_code_for, restore_sigint
+from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, color, run_guarded
 
 FORMATS = ("text", "json", "github", "junit")
 _GLOBAL_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
@@ -158,12 +158,10 @@ def fast_check(argv: list[str]) -> int | None:
     args = parse(argv)
     if args is None:
         return None
-    previous = catch_sigint()
-    try:
+
+    def command() -> int:
         out = run_check(args)
         write_out(out.text)
         return out.code
-    except (KeyboardInterrupt, Exception) as exc:  # the fast path's catch-all, as app.handled's
-        return exit_code_for(exc)
-    finally:
-        restore_sigint(previous)
+
+    return run_guarded(command)

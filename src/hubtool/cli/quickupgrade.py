@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import NamedTuple
 
 from ..errors import UsageError
-from .failures import EXIT_FINDINGS, EXIT_OK, catch_sigint, exit_code_for, restore_sigint, say
+from .failures import EXIT_FINDINGS, EXIT_OK, run_guarded, say
 from .quickcheck import Parser, parse_command, write_out
 
 
@@ -107,15 +107,13 @@ def fast_upgrade(argv: list[str]) -> int | None:
     source, dest, in_place = found["source"], found["dest"], found["in_place"]
     if not isinstance(source, Path) or not isinstance(dest, Path | None) or not isinstance(in_place, bool):
         return None  # not what the parser declares: cannot happen, typer would say what is wrong
-    previous = catch_sigint()
-    try:
+
+    def command() -> int:
         done = run_upgrade(source, dest, in_place=in_place)
         for line in done.err:
             say(line)
         if done.out is not None:
             write_out(done.out)
         return done.code
-    except (KeyboardInterrupt, Exception) as exc:  # the fast path's catch-all, as app.handled's
-        return exit_code_for(exc)
-    finally:
-        restore_sigint(previous)
+
+    return run_guarded(command)
