@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
-from ..errors import UsageError
+from ..errors import LegacyFormatError, TranslationRefused, UsageError
 from .failures import EXIT_FINDINGS, EXIT_OK, run_guarded, say
 from .quickcheck import Parser, parse_command, write_out
 
@@ -32,7 +32,6 @@ class Upgraded(NamedTuple):
 
 def run_upgrade(source: Path, dest: Path | None, *, in_place: bool) -> Upgraded:
     """Translate `source` to MSL2 at `dest` (or over itself); usage errors raise UsageError."""
-    from ..errors import LegacyFormatError, TranslationRefused
     from ..legacy.upgrade import upgrade_ms
     from .common import existing
 
