@@ -456,3 +456,43 @@ def test_upgrade_ms_writes_the_same_bytes_whichever_way_it_builds(how: str, tmp_
     assert upgrade_ms(src, dest) == len(expected)
     assert dest.read_bytes() == expected
     assert [p.name for p in dest.parent.iterdir()] == ["model.ms"]
+
+
+@pytest.mark.parametrize("sync_file_range", [True, False], ids=["sync_file_range", "not on this platform"])
+def test_upgrade_ms_starts_each_tensors_writeback_after_copying_it(sync_file_range: bool, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the kernel copies a tensor's weights into the output, writeback of exactly those output bytes
+    is started (so that the fsync waits for the tail only); where sync_file_range is missing nothing is
+    asked and nothing waits (no fdatasync per tensor): the bytes are the same either way."""
+    import hubtool.durable as durable
+
+    data = write_v0(resnet50_plain(widths=(8, 16, 32, 64)))
+    src = tmp_path / "model.ms"
+    src.write_bytes(data)
+    copies: list[tuple[int, int]] = []
+    hints: list[tuple[int, int, bool]] = []
+    real_copy, real_hint = durable._copy_range, durable.writeback_hint
+
+    def copy(src_fd: int, dst_fd: int, offset: int, length: int) -> None:
+        copies.append((offset, length))
+        real_copy(src_fd, dst_fd, offset, length)
+
+    def hint(fd: int, offset: int, length: int) -> bool:
+        started = real_hint(fd, offset, length)
+        hints.append((offset, length, started))
+        return started
+
+    monkeypatch.setattr(durable, "_copy_range", copy)
+    monkeypatch.setattr(durable, "writeback_hint", hint)
+    if not sync_file_range:
+        monkeypatch.setattr(durable, "_libc", lambda: None)
+    syncs: list[int] = []
+    monkeypatch.setattr(durable.os, "fdatasync", syncs.append)
+    dest = tmp_path / "out.ms"
+    upgrade_ms(src, dest)
+    out = dest.read_bytes()
+    assert out == bytes(upgrade_bytes(data)) and syncs == []
+    assert len(copies) == len(hints) == sum(1 for t in read_model(data).tensors if len(t.data))
+    for (source_at, length), (dest_at, hinted, started) in zip(copies, hints, strict=True):
+        assert hinted == length and out[dest_at:dest_at + length] == data[source_at:source_at + length]
+        assert started is sync_file_range
