@@ -57,14 +57,28 @@ def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
         data = file.read_bytes()
     except OSError:
         return {}
-    header = data.split(b"\0", 4)
-    if len(header) != 5 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \
-            or header[3] != hashlib.sha256(header[4]).hexdigest().encode():
+    header, body = _split_header(data)
+    if len(header) != 4 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \
+            or header[3] != hashlib.sha256(body).hexdigest().encode():
         return {}
-    fields = header[4].decode("utf-8", errors="surrogateescape").split("\0")
+    fields = str(body, "utf-8", "surrogateescape").split("\0")
     if len(fields) % 3 != 1 or fields[-1] != "":
         return {}
     return {fields[i]: (fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 1, 3)}
+
+
+def _split_header(data: bytes) -> tuple[list[bytes], memoryview]:
+    """The header's four fields and a view of the records after them (not a copy: the records are most of
+    a big hub's 2 MB file); fewer fields if the file is cut short."""
+    header: list[bytes] = []
+    start = 0
+    while len(header) < 4:
+        end = data.find(b"\0", start)
+        if end == -1:
+            break
+        header.append(data[start:end])
+        start = end + 1
+    return header, memoryview(data)[start:]
 
 
 class FactsCache:
