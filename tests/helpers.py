@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from hubtool.assets.store import DirectoryStore
 from hubtool.assets.writer import hash_file
 from hubtool.cli.commands import app
+from hubtool.cli.plainargs import Command
 from hubtool.runtimes import managed
 from hubtool.runtimes.managed import RuntimeEnv, RuntimeSpec
 from hubtool.runtimes.mindspore.env import SPEC as mindspore_spec
@@ -54,15 +54,19 @@ def typer_options(command: click.Command) -> OptionShape:
     return found
 
 
-def argparse_options(parser: argparse.ArgumentParser) -> OptionShape:
-    """The same for a fast path's argparse parser (cli/quickcheck.py, cli/quickpublish.py)."""
-    found: OptionShape = {}
-    for action in parser._actions:
-        if action.option_strings:
-            multiple = type(action).__name__ == "_AppendAction"
-            choices = tuple(action.choices) if action.choices else None
-            found[tuple(sorted(action.option_strings))] = (action.nargs == 0, multiple, choices)
-    return found
+def plain_options(command: Command) -> OptionShape:
+    """The same for a fast path's command (cli/plainargs.py: quickcheck, quickpublish, quickupgrade)."""
+    return {tuple(sorted(o.names)): (o.takes == "flag", o.takes == "values", o.choices or None)
+            for o in command.options}
+
+
+def positionals(command: click.Command) -> list[tuple[str, bool, bool]]:
+    """A typer command's arguments: name, whether it takes any number, whether it is required."""
+    return [(p.name or "", p.nargs == -1, p.required) for p in command.params if isinstance(p, click.Argument)]
+
+
+def plain_positionals(command: Command) -> list[tuple[str, bool, bool]]:
+    return [(p.dest, p.many, p.required and not p.many) for p in command.positionals]
 
 
 def check_json(*args: str) -> tuple[int, dict[str, Any]]:

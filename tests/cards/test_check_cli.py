@@ -122,7 +122,7 @@ def _run_hubtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     code = ("import sys, runpy; from hubtool.cli import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n"
             "    heavy = sorted(m for m in ('requests', 'numpy', 'PIL', 'rich.progress', 'urllib3', 'shutil',"
-            " 'dataclasses', 'inspect') if m in sys.modules)\n"
+            " 'dataclasses', 'inspect', 'argparse', 'locale') if m in sys.modules)\n"
             "    print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n    raise\n")
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "NO_COLOR": "1"}, timeout=60)

@@ -14,8 +14,17 @@ from pathlib import Path
 import click
 import pytest
 
-from helpers import argparse_options, card_text, run_cli, typer_command, typer_options, write_hub
-from hubtool.cli.quickcheck import FORMATS, _parser, parse
+from helpers import (
+    card_text,
+    plain_options,
+    plain_positionals,
+    positionals,
+    run_cli,
+    typer_command,
+    typer_options,
+    write_hub,
+)
+from hubtool.cli.quickcheck import COMMAND, FORMATS, parse
 
 # the fast path's process: typer and click cannot be imported, so a fall-through fails loudly
 NO_TYPER = ("import sys\nfor m in ('typer', 'click'): sys.modules[m] = None\n"
@@ -28,7 +37,8 @@ def typer_check() -> click.Command:
 
 
 def test_the_fast_parser_has_the_typer_commands_options() -> None:
-    assert argparse_options(_parser()) == typer_options(typer_check())
+    assert plain_options(COMMAND) == typer_options(typer_check())
+    assert plain_positionals(COMMAND) == positionals(typer_check())
     assert FORMATS == tuple(typer_check().params[1].type.choices)  # type: ignore[attr-defined]
 
 

@@ -17,8 +17,8 @@ import pytest
 from legacy_graphs import resnet50_plain
 from legacy_writer import write_v0
 
-from helpers import argparse_options, run_cli, typer_command, typer_options
-from hubtool.cli.quickupgrade import parser
+from helpers import plain_options, plain_positionals, positionals, run_cli, typer_command, typer_options
+from hubtool.cli.quickupgrade import COMMAND
 
 NO_TYPER = ("import sys\nfor m in ('typer', 'click'): sys.modules[m] = None\n"
             "from hubtool.cli import main\nmain()")
@@ -26,9 +26,8 @@ NO_TYPER = ("import sys\nfor m in ('typer', 'click'): sys.modules[m] = None\n"
 
 def test_the_fast_parser_has_the_typer_commands_options() -> None:
     command = typer_command("upgrade-ms")
-    assert argparse_options(parser()) == typer_options(command)
-    positional = [a.dest for a in parser()._actions if not a.option_strings]
-    assert positional == [p.name for p in command.params if not p.opts[0].startswith("-")]
+    assert plain_options(COMMAND) == typer_options(command)
+    assert plain_positionals(COMMAND) == positionals(command)
 
 
 def _files(folder: Path) -> Path:
@@ -90,7 +89,8 @@ def test_the_fast_path_imports_neither_typer_nor_numpy(tmp_path: Path) -> None:
     folder = _files(tmp_path / "files")
     shutil.copyfile(folder / "m.ms", folder / "copy.ms")
     code = ("import sys\nfrom hubtool.cli import main\ntry:\n    main()\nexcept SystemExit:\n"
-            "    print(sorted(m for m in ('typer', 'click', 'rich', 'hubtool.cli.commands', 'numpy', 'dataclasses')"
+            "    print(sorted(m for m in ('typer', 'click', 'rich', 'hubtool.cli.commands', 'numpy', 'dataclasses',"
+            " 'argparse')"
             " if m in sys.modules),"
             " file=sys.stderr)\n    raise\n")
     proc = subprocess.run([sys.executable, "-c", code, "upgrade-ms", "copy.ms", "--in-place"], cwd=folder,

@@ -20,9 +20,9 @@ import pytest
 from faultserver import FaultServer
 from test_unchanged import make_hub, settle_at_once  # noqa: F401 - the fixture, used here too
 
-from helpers import argparse_options, run_cli, typer_command, typer_options
+from helpers import plain_options, plain_positionals, positionals, run_cli, typer_command, typer_options
 from hubtool.cli import quickpublish
-from hubtool.cli.quickpublish import FORMATS, _parser, parse, replays
+from hubtool.cli.quickpublish import COMMAND, FORMATS, parse, replays
 from hubtool.errors import StoreError
 from hubtool.publish import pipeline, replay
 from hubtool.publish.ledger import Ledger
@@ -35,7 +35,8 @@ FULL = "from hubtool.cli import main\nmain()"
 
 def test_the_fast_parser_has_the_typer_commands_options() -> None:
     publish = typer_command("publish")
-    assert argparse_options(_parser()) == typer_options(publish)
+    assert plain_options(COMMAND) == typer_options(publish)
+    assert plain_positionals(COMMAND) == positionals(publish)
     assert FORMATS == next(tuple(p.type.choices) for p in publish.params if p.name == "fmt")  # type: ignore
 
 

@@ -2,23 +2,22 @@
 
 A pre-commit hook runs `hubtool check FILES` on every commit, so its start-up is the
 whole cost for one staged card; importing typer and building its command tree was
-~80 ms of it.  This module reads the check command line with argparse (a few ms to
-import) and runs the check itself.  It only takes
-command lines it understands completely: `--help`, an unknown option, a bad value, any
-other command, fall through to the typer application, which reads them as it always
-did (same help, same usage errors).  tests/cards/test_quickcheck.py holds the options
+~80 ms of it.  This module reads the check command line (`plainargs`) and runs the
+check itself.  It only takes command lines it understands completely: `--help`, an
+unknown option, a bad value, any other command, fall through to the typer application,
+which reads them as it always did (same help, same usage errors).  tests/cards/test_quickcheck.py holds the options
 here equal to the typer command's.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, color, run_guarded
+from .plainargs import Command, Option, Positional
 
 FORMATS = ("text", "json", "github", "junit")
 _GLOBAL_FLAGS = {"-q": "quiet", "--quiet": "quiet", "-v": "verbose", "--verbose": "verbose"}
@@ -66,56 +65,30 @@ def run_check(args: CheckArgs) -> CheckOutput:
                        EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK)
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that never prints or exits: a command line it cannot read goes to typer."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog=prog, add_help=False, allow_abbrev=False, exit_on_error=False,
-                         formatter_class=_Formatter)
-
-    def error(self, message: str) -> None:  # type: ignore[override]  # never exits: typer says it instead
-        raise argparse.ArgumentError(None, message)
-
-
-class _Formatter(argparse.HelpFormatter):
-    """A fixed width: Parser never prints help, and asking for the terminal's width imports shutil with
-    bz2, lzma and zlib (3 ms of a pre-commit run; argparse makes a formatter for every add_argument)."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=80)
-
-
-def _parser() -> Parser:
-    parser = Parser("hubtool check")
-    parser.add_argument("paths", nargs="*", type=Path)
-    parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
-    parser.add_argument("--strict", action="store_true")
-    parser.add_argument("--config", type=Path)
-    parser.add_argument("--select", action="append", default=[])
-    parser.add_argument("--ignore", action="append", default=[])
-    parser.add_argument("--exit-zero", dest="exit_zero", action="store_true")
-    parser.add_argument("--baseline", type=Path)
-    parser.add_argument("--write-baseline", dest="write_baseline", type=Path)
-    return parser
+#: `hubtool check` as cli/check.py declares it for typer
+COMMAND = Command((Positional("paths", Path, many=True),), (
+    Option(("--format", "-f"), "fmt", choices=FORMATS, default="text"),
+    Option(("--strict",), "strict", "flag"),
+    Option(("--config",), "config", convert=Path),
+    Option(("--select",), "select", "values"),
+    Option(("--ignore",), "ignore", "values"),
+    Option(("--exit-zero",), "exit_zero", "flag"),
+    Option(("--baseline",), "baseline", convert=Path),
+    Option(("--write-baseline",), "write_baseline", convert=Path),
+))
 
 
 def parse(argv: list[str]) -> CheckArgs | None:
     """The check options of `argv` (global options first), or None when typer should read it."""
-    found = parse_command(argv, "check", _parser())
-    return None if found is None else CheckArgs(**found)  # type: ignore[arg-type]  # as the parser declares
+    found = parse_command(argv, "check", COMMAND)
+    return None if found is None else CheckArgs(**found)  # type: ignore[arg-type]  # as COMMAND declares
 
 
-def parse_command(argv: list[str], command: str, parser: Parser) -> dict[str, object] | None:
-    """The options of `command` in `argv` as `parser` reads them (global options first, applied to SETTINGS);
-    None when anything is left that it does not know, or a value is bad: typer reads it and says so."""
-    rest = command_args(argv, command)
-    if rest is None:
-        return None
-    try:
-        namespace, unknown = parser.parse_known_intermixed_args(rest)
-    except argparse.ArgumentError:
-        return None
-    return None if unknown else vars(namespace)
+def parse_command(argv: list[str], name: str, command: Command) -> dict[str, object] | None:
+    """The options of command `name` in `argv` as `command` reads them (global options first, applied to
+    SETTINGS); None when anything is left that it does not know, or a value is bad: typer reads it and says so."""
+    rest = command_args(argv, name)
+    return None if rest is None else command.read(rest)
 
 
 def command_args(argv: list[str], command: str) -> list[str] | None:

@@ -2,7 +2,7 @@
 
 A re-publish of an unchanged hub replays the last run (`publish/replay.py`), and on a hub of 10k
 cards the imports of typer, click and the pipeline were half of it.  This module reads the publish
-command lines it understands completely with argparse (as `quickcheck` does for check) and tries
+command lines it understands completely (`plainargs`, as `quickcheck` does for check) and tries
 the replay.  When there is none to make, or anything is amiss (a usage error, an unreadable ledger,
 a bad value), it returns None and the typer command runs as if this module were not there: it
 says what is wrong in its own words.  tests/publish/test_quickpublish.py holds the options here
@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..errors import HubtoolError
 from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, exit_code_for, restore_sigint, say
-from .quickcheck import Parser, parse_command, write_out
+from .plainargs import Command, Option, Positional
+from .quickcheck import parse_command, write_out
 
 FORMATS = ("text", "json", "github")
 #: this process's command line was tried and there was no replay to make: the typer command does not try again
@@ -46,27 +47,26 @@ class PublishArgs:
     config: Path | None = None
 
 
-def _parser() -> Parser:
-    parser = Parser("hubtool publish")
-    parser.add_argument("paths", nargs="*", type=Path)
-    parser.add_argument("--to")
-    parser.add_argument("--store", type=Path)
-    for flag in ("--offline", "--allow-unverified", "--no-cache", "--with-assets", "--merge"):
-        parser.add_argument(flag, dest=flag[2:].replace("-", "_"), action="store_true")
-    parser.add_argument("--jobs", "-j", type=int, default=4)
-    parser.add_argument("--ledger")
-    parser.add_argument("--shard")
-    parser.add_argument("--executor", default="local")
-    parser.add_argument("--report", action="append", default=[])
-    parser.add_argument("--format", "-f", dest="fmt", choices=FORMATS, default="text")
-    parser.add_argument("--config", type=Path)
-    return parser
+#: `hubtool publish` as cli/publish.py declares it for typer
+COMMAND = Command((Positional("paths", Path, many=True),), (
+    Option(("--to",), "to"),
+    Option(("--store",), "store", convert=Path),
+    *(Option((flag,), flag[2:].replace("-", "_"), "flag")
+      for flag in ("--offline", "--allow-unverified", "--no-cache", "--with-assets", "--merge")),
+    Option(("--jobs", "-j"), "jobs", convert=int, default=4),
+    Option(("--ledger",), "ledger"),
+    Option(("--shard",), "shard"),
+    Option(("--executor",), "executor", default="local"),
+    Option(("--report",), "report", "values"),
+    Option(("--format", "-f"), "fmt", choices=FORMATS, default="text"),
+    Option(("--config",), "config", convert=Path),
+))
 
 
 def parse(argv: list[str]) -> PublishArgs | None:
     """The publish options of `argv` (global options first), or None when typer should read it."""
-    found = parse_command(argv, "publish", _parser())
-    args = None if found is None else PublishArgs(**found)  # type: ignore[arg-type]  # as the parser declares
+    found = parse_command(argv, "publish", COMMAND)
+    args = None if found is None else PublishArgs(**found)  # type: ignore[arg-type]  # as COMMAND declares
     return args if args is not None and 1 <= args.jobs <= 64 else None  # typer's --jobs range
 
 

@@ -1,7 +1,7 @@
 """`hubtool upgrade-ms` without typer or click, as `quickcheck` does for `hubtool check`.
 
 Translating a 80 MB model takes ~0.15 s; importing typer and building the command tree
-added ~0.1 s to that.  The command line is read with argparse when it can be; `--help`,
+added ~0.1 s to that.  The command line is read with `plainargs` when it can be; `--help`,
 an unknown option or a missing argument fall through to the typer command, which calls
 `run_upgrade` too (tests/legacy/test_quickupgrade.py holds the two equal).  This path also
 imports flatbuffers as if numpy were not installed (`_flatbuffers_without_numpy`).
@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 from ..errors import LegacyFormatError, TranslationRefused, UsageError
 from .failures import EXIT_FINDINGS, EXIT_OK, run_guarded, say
-from .quickcheck import Parser, parse_command, write_out
+from .plainargs import Command, Option, Positional
+from .quickcheck import parse_command, write_out
 
 
 class Upgraded(NamedTuple):
@@ -65,12 +66,9 @@ def destination(source: Path, dest: Path | None, *, in_place: bool) -> Path:
     return dest
 
 
-def parser() -> Parser:
-    found = Parser("hubtool upgrade-ms")
-    found.add_argument("source", type=Path)
-    found.add_argument("dest", nargs="?", type=Path)
-    found.add_argument("--in-place", dest="in_place", action="store_true")
-    return found
+#: `hubtool upgrade-ms` as cli/assets.py declares it for typer
+COMMAND = Command((Positional("source", Path), Positional("dest", Path, required=False)),
+                  (Option(("--in-place",), "in_place", "flag"),))
 
 
 def _flatbuffers_without_numpy() -> None:
@@ -99,13 +97,13 @@ def _flatbuffers_without_numpy() -> None:
 
 def fast_upgrade(argv: list[str]) -> int | None:
     """Run `hubtool upgrade-ms` when this module can read the command line; its exit code, or None."""
-    found = parse_command(argv, "upgrade-ms", parser())
+    found = parse_command(argv, "upgrade-ms", COMMAND)
     if found is None:
         return None
     _flatbuffers_without_numpy()
     source, dest, in_place = found["source"], found["dest"], found["in_place"]
     if not isinstance(source, Path) or not isinstance(dest, Path | None) or not isinstance(in_place, bool):
-        return None  # not what the parser declares: cannot happen, typer would say what is wrong
+        return None  # not what COMMAND declares: cannot happen, typer would say what is wrong
 
     def command() -> int:
         done = run_upgrade(source, dest, in_place=in_place)
