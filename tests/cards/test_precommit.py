@@ -126,7 +126,7 @@ def test_a_card_written_just_before_its_status_is_taken_is_not_trusted(tmp_path:
     assert check_json(str(cards))[0] == 0
     [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
     [row] = read_rows(cache).values()
-    assert row[0] == "" and row[1] != ""  # its facts are kept, but not as standing for its bytes
+    assert row[0] == "" and row[2] != ""  # its facts are kept, but not as standing for its bytes
 
 
 def _warm_hub(tmp_path: Path) -> tuple[Path, Path]:
@@ -188,3 +188,27 @@ def test_the_cache_as_format_3_wrote_it_goes(tmp_path: Path, fresh: None) -> Non
     (cards / "u" / "b.md").write_text(card_text(**{"model-name": "b"}))  # a new card: the cache is rewritten
     assert check_json(str(cards / "u" / "b.md"))[0] == 0
     assert not old.exists() and len(read_rows(cache)) == 2
+
+
+def test_the_key_lines_find_the_records_that_share_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each record's line holds the digests of its identity, SHA-256s and links; a search finds the records by
+    them, whatever their paths hold (a newline, a NUL-free name of any bytes) and wherever they are."""
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
+    names = ["u/plain.md", "u/new\nline.md", "v/x.md", "v/\udcff-undecodable.md", "w/last.md"]
+    cards = write_hub(tmp_path, {name: card_text(**{"model-name": f"m{i}"}, sha=f"{i + 1:064x}",
+                                                 link=f"https://download.mindspore.cn/{i}.ckpt")
+                                 for i, name in enumerate(names)})
+    assert check_json(str(cards))[0] == 0
+    [file] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
+    cache = factcache.read_cache(file)
+    assert len(cache.order) == len(names) and all(len(row[1].split()) == 3 for row in cache.rows.values())
+    for name in names:
+        place = str(cards / name)
+        keys = cache.rows[place][1].split()
+        assert cache.sharing(keys[:1]) == cache.sharing(keys) == {place}
+    assert cache.sharing(["0" * factcache.DIGEST_CHARS]) == set()
+    assert cache.sharing([d for row in cache.rows.values() for d in row[1].split()]) == set(cache.order)
+    (cards / "z").mkdir()
+    (cards / "z" / "copy.md").write_text((cards / "u" / "new\nline.md").read_text())
+    code, doc = check_json(str(cards / "z" / "copy.md"))  # the same identity, SHA-256 and link as that card
+    assert code == 1 and [d["code"] for d in doc["diagnostics"] if d["severity"] == "error"] == ["HUB303"]

@@ -10,9 +10,12 @@ before its status was taken, is read again.  The cache is keyed on what the fact
 stale file is rebuilt, never trusted.
 
 Fields and records end with NUL, which no path holds and JSON text escapes: the file is split in
-one call, and a row's JSON is decoded only when one of the checked cards' keys is in its text
-(a pre-commit run on a 3,000-card hub decodes a handful of 3,000; a JSON document of them all
-took longer to parse than the rest of the cache's work together).
+one call.  After the records, a line per record lists the digests of its keys (what the cross-card
+rules compare: identity, SHA-256, link); a row's JSON is decoded only when one of the checked cards'
+key digests is on its line.  A pre-commit run on a 3,000-card hub decodes a handful of 3,000 rows
+(a JSON document of them all took longer to parse than the rest of the cache's work together), and
+finds them with one search per key in the ~0.2 MB of key lines (searching every row's text for the
+keys' texts took 4 ms, a twentieth of the run).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config import HubConfig
@@ -33,12 +36,13 @@ from ..places import cache_dir
 from .crosscard import CardFacts
 from .places import within
 
-FORMAT = 4  # "hubtool-facts", FORMAT, key, SHA-256 of the rest; then path, file status, facts row per card;
-#            each field ends with NUL
+FORMAT = 5  # "hubtool-facts", FORMAT, key, SHA-256 of the rest; then path, file status, facts row per card,
+#            each field ending with NUL; then a line of key digests per record, in the records' order
 MAGIC = "hubtool-facts"
 _TAG = [MAGIC.encode(), str(FORMAT).encode()]  # the header's first two fields, as read and as written
-#: a card's record: its file status ("" if it may not stand for the bytes) and its facts row ("" if none)
-Row = tuple[str, str]
+#: a card's record: its file status ("" if it may not stand for the bytes), the digests of its keys
+#: (`key_digests`) and its facts row ("" if none)
+Row = tuple[str, str, str]
 
 
 def _stat(path: str, taken_at_ns: int) -> str:
@@ -50,21 +54,56 @@ def _stat(path: str, taken_at_ns: int) -> str:
     return identity(st) if settled(st, taken_at_ns) else ""
 
 
+class CacheFile(NamedTuple):
+    rows: dict[str, Row]  # by absolute path
+    order: list[str]  # the paths in the file's order: the key lines'
+    key_lines: str  # a line of digests per record
+
+    def sharing(self, digests: Collection[str]) -> set[str]:
+        """The paths of the records with any of these key digests (one search per digest, not per row)."""
+        found: list[int] = []
+        for digest in digests:
+            at = self.key_lines.find(digest)
+            while at != -1:
+                found.append(at)
+                at = self.key_lines.find(digest, at + DIGEST_CHARS)
+        paths: set[str] = set()
+        line = last = 0
+        for at in sorted(found):  # the line of each hit, counted on from the one before
+            line += self.key_lines.count("\n", last, at)
+            last = at
+            paths.add(self.order[line])
+        return paths
+
+
+_EMPTY = CacheFile({}, [], "")
+
+
 def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
-    """The records of a facts cache file by absolute path; {} if it is missing, damaged (its SHA-256 is in
-    its header: a record is never half-trusted) or, given `key`, keyed on other facts than these."""
+    """The records of a facts cache file by absolute path (`read_cache`)."""
+    return read_cache(file, key).rows
+
+
+def read_cache(file: Path, key: str | None = None) -> CacheFile:
+    """A facts cache file's records; none if it is missing, damaged (its SHA-256 is in its header: a record
+    is never half-trusted) or, given `key`, keyed on other facts than these."""
     try:
         data = file.read_bytes()
     except OSError:
-        return {}
+        return _EMPTY
     header, body = _split_header(data)
     if len(header) != 4 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \
             or header[3] != hashlib.sha256(body).hexdigest().encode():
-        return {}
+        return _EMPTY
     fields = str(body, "utf-8", "surrogateescape").split("\0")
-    if len(fields) % 3 != 1 or fields[-1] != "":
-        return {}
-    return {fields[i]: (fields[i + 1], fields[i + 2]) for i in range(0, len(fields) - 1, 3)}
+    key_lines = fields[-1]
+    lines = key_lines.split("\n")
+    count = (len(fields) - 1) // 3
+    if len(fields) % 3 != 1 or len(lines) != count + 1 or lines[-1] != "":
+        return _EMPTY
+    order = fields[0:-1:3]
+    rows = {order[i]: (fields[3 * i + 1], lines[i], fields[3 * i + 2]) for i in range(count)}
+    return CacheFile(rows, order, key_lines) if len(rows) == count else _EMPTY  # a path twice: not ours
 
 
 def _split_header(data: bytes) -> tuple[list[bytes], memoryview]:
@@ -95,8 +134,10 @@ class FactsCache:
         reads again (all misses at once, so that a first run on a big hub can spread them over the CPUs).
         The other cached cards cannot change a finding on a fresh card, so their rows are not even decoded
         (a pre-commit run on a 3,000-card hub)."""
-        cached = read_rows(self.file, self.key)
+        cache = read_cache(self.file, self.key)
+        cached = cache.rows
         related = _Keys([f for f in fresh.values() if f is not None])
+        sharing = cache.sharing(related.digests)
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
         entries: dict[str, Row] = {}  # the cache as it will be: hits keep their stored record as it is
@@ -112,7 +153,7 @@ class FactsCache:
             row = cached.get(place)
             if row is not None and stat and row[0] == stat:
                 try:
-                    known[path] = related.facts(row[1], display)
+                    known[path] = related.facts(row[2], display) if place in sharing else None
                     entries[place] = row
                     continue
                 except (KeyError, TypeError, ValueError, IndexError):
@@ -138,7 +179,8 @@ class FactsCache:
             pass  # a read-only checkout still gets its check, only slower next time
 
     def _encoded(self, entries: dict[str, Row]) -> bytes:
-        body = "".join(f"{path}\0{stat}\0{row}\0" for path, (stat, row) in entries.items())
+        body = "".join(f"{path}\0{stat}\0{row}\0" for path, (stat, _, row) in entries.items()) \
+            + "".join(f"{keys}\n" for _, keys, _ in entries.values())
         data = body.encode("utf-8", errors="surrogateescape")
         return b"\0".join([*_TAG, self.key.encode(), hashlib.sha256(data).hexdigest().encode(), data])
 
@@ -151,14 +193,13 @@ class _Keys:
         self.identities = {f.identity for f in facts if f.identity is not None}
         self.hashes = {(f.folder, a.sha256) for f in facts for a in f.assets}
         self.links = {a.link for f in facts for a in f.assets}
-        # each key as compact_text writes it into a row: a row without any of these texts shares no key
-        self.needles = {compact_text(list(i)) for i in self.identities} | {compact_text(h) for _, h in self.hashes} \
-            | {compact_text(link) for link in self.links}
+        # a record without any of these digests on its key line shares no key
+        self.digests = {d for f in facts for d in key_digests(f).split()}
 
     def facts(self, text: str, display: str) -> CardFacts | None:
-        """A cached row's facts if they can matter to the checked cards, else None (its text is not decoded
-        when no key's text is in it); KeyError, TypeError, ValueError or IndexError if it is no row."""
-        if not text or not any(needle in text for needle in self.needles):
+        """A cached row's facts if they can matter to the checked cards, else None; KeyError, TypeError,
+        ValueError or IndexError if it is no row."""
+        if not text:
             return None
         row = json.loads(text)
         return CardFacts.from_row(row, display) if self.shared_by(row) else None
@@ -172,13 +213,26 @@ class _Keys:
         return any((folder, a[1]) in self.hashes or a[2] in self.links for a in assets)
 
 
+DIGEST_CHARS = 16  # of a key's SHA-256, in hex: a false match (1 in 2**64 a pair) only decodes a row
+
+
+def key_digests(facts: CardFacts) -> str:
+    """The digests of what the cross-card rules compare a card by, space-separated: its identity, and each
+    asset's SHA-256 and link (the folder of a SHA-256 is compared once the row is decoded)."""
+    keys = {"\0".join(("identity", *facts.identity))} if facts.identity is not None else set()
+    for asset in facts.assets:
+        keys.update((f"sha256\0{asset.sha256}", f"link\0{asset.link}"))
+    return " ".join(sorted(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+                           for key in keys))
+
+
 def _row(stat: str, facts: CardFacts | None) -> Row:
     """A card's record; facts with a lone surrogate in them (a YAML escape can write one; a file name's
     undecodable bytes are kept) are not stored, and the card is read again every time."""
     if facts is None:
-        return stat, ""
+        return stat, "", ""
     text = compact_text(facts.to_row())
-    return (stat, text) if _storable(text) else ("", "")
+    return (stat, key_digests(facts), text) if _storable(text) else ("", "", "")
 
 
 def _storable(text: str) -> bool:
