@@ -105,3 +105,10 @@ def test_a_card_path_that_is_not_utf8_is_printed_as_its_bytes(tmp_path: Path) ->
     assert fast.returncode == 1, fast.stderr
     assert b"cards/" + name + b":" in fast.stdout
     assert b"Traceback" not in fast.stderr
+    # read by typer (a cluster), with stdout strict as under a UTF-8 locale other than C.UTF-8: the same bytes out
+    for argv in (["check", "-fjson"], ["check", "-ftext"]):
+        env = {**os.environ, "HUBTOOL_HOME": str(tmp_path / "home"), "PYTHONIOENCODING": "utf-8:strict"}
+        typer = subprocess.run([sys.executable, "-c", FULL, *argv], cwd=tmp_path, capture_output=True, timeout=60,
+                               env=env)
+        assert typer.returncode == 1 and typer.stderr == b"", typer.stderr
+        assert b"cards/" + name in typer.stdout

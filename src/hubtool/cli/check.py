@@ -11,7 +11,7 @@ from ..diagnostics import Severity
 from ..errors import UsageError
 from .app import app, handled
 from .common import hub_config
-from .quickcheck import CheckArgs, run_check
+from .quickcheck import CheckArgs, run_check, write_out
 
 
 class CheckFormat(str, Enum):
@@ -40,7 +40,7 @@ def check(
     # the pre-commit hook's command lines are read by quickcheck without typer; this is the same check
     out = run_check(CheckArgs(list(paths or []), fmt.value, strict, config, list(select or []), list(ignore or []),
                               exit_zero, baseline, write_baseline))
-    typer.echo(out.text, color=out.colored or None)  # click strips ANSI off a tty unless told
+    write_out(out.text)  # as bytes, as the fast path writes it: a card path may be no UTF-8 (click's echo fails)
     raise typer.Exit(out.code)
 
 
