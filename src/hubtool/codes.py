@@ -24,7 +24,7 @@ _ALL = [
     Code("HUB001", "card-file", Severity.ERROR, "the card cannot be read, or is over limits.max-card-bytes"),
     Code("HUB002", "no-front-matter", Severity.ERROR, "no '---' fenced YAML front matter where the dialect wants it"),
     Code("HUB003", "unclosed-front-matter", Severity.ERROR, "the front matter's closing '---' is missing"),
-    Code("HUB004", "not-utf8", Severity.ERROR, "the card is not UTF-8 text"),
+    Code("HUB004", "not-utf8", Severity.ERROR, "the card, or its path, is not UTF-8"),
     Code("HUB005", "unused-suppression", Severity.INFO, "a `# hubtool: ignore[...]` comment suppresses nothing"),
     Code("HUB006", "stale-baseline", Severity.INFO, "a baselined finding no longer occurs"),
     # HUB1xx: YAML

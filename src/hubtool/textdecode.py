@@ -80,3 +80,33 @@ def decode(data: bytes, path: str) -> str | Diagnostic:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def undecodable_name(display: str) -> Diagnostic | None:
+    """HUB004 for a card whose path (as shown) is not UTF-8 (bytes the file system gave, kept by os.fsdecode
+    as lone surrogates): the index, the catalog, the ledger and a mirror's manifest name cards in UTF-8, and
+    cannot name it.  (`check` names the card by its bytes, as every finding on it; publish by `utf8_name`.)"""
+    if is_utf8(display):
+        return None
+    return error(display, 0, 0, "HUB004", f"the card's path is not UTF-8: {utf8_name(display)}",
+                 hint="rename it in UTF-8: the hub's index, catalog and mirrors name cards in UTF-8")
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def utf8_name(path: str) -> str:
+    """`path` as UTF-8 text: the bytes of a name that is not UTF-8 (which os.fsdecode keeps as lone
+    surrogates, and no UTF-8 document can hold) written as escapes, `caf\\xe9.md`.  Such a card is
+    held back (HUB004); this is the name it is shown by."""
+    if path.isascii() or is_utf8(path):
+        return path
+    try:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file name decodes to: as its code point, \\ud800
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")

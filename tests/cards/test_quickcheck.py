@@ -103,7 +103,7 @@ def test_a_card_path_that_is_not_utf8_is_printed_as_its_bytes(tmp_path: Path) ->
     fast = subprocess.run([sys.executable, "-c", NO_TYPER, "check"], cwd=tmp_path, capture_output=True,
                           timeout=60, env={**os.environ, "HUBTOOL_HOME": str(tmp_path / "home")})
     assert fast.returncode == 1, fast.stderr
-    assert b"cards/" + name + b":" in fast.stdout
+    assert b"cards/" + name + b": HUB004 error: the card's path is not UTF-8: cards/caf\\xe9.md" in fast.stdout
     assert b"Traceback" not in fast.stderr
     # read by typer (a cluster), with stdout strict as under a UTF-8 locale other than C.UTF-8: the same bytes out
     for argv in (["check", "-fjson"], ["check", "-ftext"]):

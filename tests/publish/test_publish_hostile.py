@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import resource
 import subprocess
@@ -121,6 +122,29 @@ def test_with_assets_never_publishes_a_tampered_blob(tmp_path: Path, server: Fau
         for asset in card["assets"]:
             data = (root / "dist" / "hub" / asset["path"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == asset["sha256"]
+
+
+def test_a_card_whose_path_is_not_utf8_is_held_back_by_an_escaped_name(tmp_path: Path, server: FaultServer) -> None:
+    """A file name of bytes that are not UTF-8 (os.fsdecode keeps them as lone surrogates, which no UTF-8
+    document holds) is HUB004: the card is held back, named `caf\\xe9.md` in the report, the index and the
+    catalog, which stay UTF-8; the other cards publish, the first run and the re-run alike."""
+    root = make_hub(tmp_path, server, ("fine",))
+    odd = root / "cards" / "u" / os.fsdecode(b"caf\xe9.md")
+    odd.write_text((root / "cards" / "u" / "fine.md").read_text().replace("model-name: fine", "model-name: cafe"))
+    for _ in range(2):
+        code, doc, output = publish(root)
+        assert code == 1 and "Traceback" not in output, output
+        assert held(doc) == {"fine": "published", "caf\\xe9": held(doc)["caf\\xe9"]}
+        assert "HUB004" in held(doc)["caf\\xe9"] and "cards/u/caf\\xe9.md" in output
+        for page in (root / "dist" / "hub").rglob("*"):
+            if page.suffix in (".json", ".html", ".md"):
+                page.read_bytes().decode("utf-8")  # strictly
+        index = json.loads((root / "dist" / "hub" / "index.json").read_bytes().decode("utf-8"))
+        assert [c["id"] for c in index["cards"]] == ["u/fine@1.0"]
+        assert "caf\\xe9.md" in (root / "dist" / "hub" / "run.html").read_text()
+    checked = subprocess.run([sys.executable, "-c", "from hubtool.cli import main; main()", "check", str(odd)],
+                             capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=60)
+    assert checked.returncode == 1 and b"HUB004" in checked.stdout and checked.stderr == b""
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-rows"])

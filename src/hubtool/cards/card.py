@@ -102,6 +102,9 @@ def _str_or_none(value: JSON) -> str | None:
 def load_card(path: Path, *, display: str, max_bytes: int,
               wants_string: Callable[[tuple[str | int, ...]], bool]) -> LoadedCard:
     """Read, split and parse one card; never raises for anything wrong in the file."""
+    named = textdecode.undecodable_name(display)
+    if named is not None:
+        return LoadedCard(path, display, None, [named])
     try:
         data = textdecode.read_regular(path, max_bytes)
     except SpecialFile as exc:

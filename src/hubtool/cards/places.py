@@ -7,6 +7,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..textdecode import utf8_name
+
 
 def display_path(path: str | Path) -> str:
     """A path as a linter prints it: relative to the working directory when inside it."""
@@ -14,10 +16,12 @@ def display_path(path: str | Path) -> str:
 
 
 def card_places(files: Sequence[str], root: Path) -> list[tuple[str, str]]:
-    """Each card's (display path, hub path), as `display_path` and `hub_path` make them one at a time:
-    a re-publish of 10k unchanged cards does little else."""
+    """Each card's (display path, hub path), as `display_path` and `hub_path` make them one at a time (a
+    re-publish of 10k unchanged cards does little else), as UTF-8 text (`textdecode.utf8_name`): the names
+    the index, the catalog and the ledger hold."""
     cwd, base = os.getcwd() + os.sep, os.path.join(os.path.abspath(root), "")
-    return [(within(absolute, cwd), within(absolute, base).replace(os.sep, "/")) for absolute in absolute_paths(files)]
+    return [(utf8_name(within(absolute, cwd)), utf8_name(within(absolute, base).replace(os.sep, "/")))
+            for absolute in absolute_paths(files)]
 
 
 def absolute_paths(files: Sequence[str]) -> list[str]:

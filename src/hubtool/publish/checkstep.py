@@ -23,6 +23,7 @@ from ..cards.places import card_places
 from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON, JSONObject
+from ..textdecode import utf8_name
 from .carddigests import CardDigests, Keyed
 from .fingerprint import check_fingerprint
 from .isolation import isolated_step
@@ -86,7 +87,7 @@ class CheckStep:
             return
         self.ctx.counters.parsed += 1
         verdict, card = self.checker.examine(path)
-        run.diagnostics = tuple(finish([verdict], [], self.run_settings))
+        run.diagnostics = tuple(_named_in_utf8(d) for d in finish([verdict], [], self.run_settings))
         run.card_facts, run.suppressions = verdict.facts, tuple(verdict.suppressions)
         if card is not None:
             run.metadata, run.title = card.metadata, card.title
@@ -149,6 +150,13 @@ class CheckStep:
                 run.steps["check"] = Step("failed", f"{diag.code} {diag.message}")
         for run in runs:  # needed by nothing after this: 10k cards' facts are ~10 MiB
             run.card_facts, run.suppressions = None, ()
+
+
+def _named_in_utf8(found: Diagnostic) -> Diagnostic:
+    """A finding named as the index and the catalog name its card: a path that is no UTF-8 (HUB004) by its
+    escapes (`utf8_name`)."""
+    name = utf8_name(found.path)
+    return found if name is found.path else found._replace(path=name)
 
 
 def _failures(diags: Sequence[Diagnostic]) -> list[Diagnostic]:

@@ -24,6 +24,7 @@ from .. import __version__
 from ..durable import JSON, JSONObject
 from ..errors import StoreError
 from ..progress import SILENT, Progress
+from ..textdecode import is_utf8
 
 #: how long a publisher waits for another to let go of the ledger (SQLite busy timeout)
 BUSY_SECONDS = 60
@@ -57,7 +58,7 @@ def key_of(step: str, *parts: JSON) -> str:
         blob = "\0".join([step, __version__, *("\1" if p is None else f"{type(p).__name__}:{p}" for p in parts)])
     else:
         blob = json.dumps([step, __version__, *parts], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()  # a path may be no UTF-8 (HUB004)
 
 
 class Ledger:
@@ -163,8 +164,9 @@ class Ledger:
         run that wrote it."""
         with self._transaction():
             self.db.execute("DELETE FROM card_status WHERE key = ?", (key,))
+            # SQLite's text is UTF-8: a card whose path is not (HUB004, held back) has its digest taken again
             self.db.executemany("INSERT INTO card_status VALUES (?, ?, ?)",
-                                ((key, file, entry) for file, entry in entries.items()))
+                                ((key, file, entry) for file, entry in entries.items() if is_utf8(file)))
 
     def statuses(self, key: str) -> dict[str, str]:
         """The card statuses kept under `key` (file -> entry)."""
