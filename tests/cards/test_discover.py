@@ -1,4 +1,4 @@
-"""Which files under a folder are cards (cards/card.py `card_files`, `discover`): the listing a check, a
+"""Which files under a folder are cards (cards/listing.py `card_files`, `discover`): the listing a check, a
 publish and the facts cache share, held to the os.walk listing it replaced, on a tree with the cases a hub
 can hold (links, loops, another hub, hidden folders, READMEs, special files)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtool.cards.card import _path_parts, card_files, discover
+from hubtool.cards.listing import _path_parts, card_files, discover
 
 
 def walked(paths: list[Path]) -> list[str]:

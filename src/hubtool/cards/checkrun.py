@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from . import baseline
-from .card import card_files, discover
 from .crosscard import CardFacts
 from .factcache import FactsCache
+from .listing import card_files, discover
 from .places import absolute_paths
 from .validate import CardChecker, CardVerdict, CheckResult, Run, cross_findings, finish
 

@@ -19,9 +19,10 @@ from ..diagnostics import Diagnostic, Severity
 from ..durable import JSON
 from ..schema import Validator, hub_card_schema, wants_string
 from . import baseline, rules, suppress, twins
-from .card import Card, LoadedCard, discover, load_card, walk
+from .card import Card, LoadedCard, load_card, walk
 from .crosscard import CardFacts, cross_card, facts_of
 from .levels import Levels
+from .listing import discover
 from .places import display_path
 
 

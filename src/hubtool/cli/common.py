@@ -106,7 +106,7 @@ def hub_cards(paths: list[Path] | None, config: Path | None,
               picked: Shard | None = None) -> tuple[HubConfig, list[Card], list[Diagnostic]]:
     """The hub, its parsed cards, and the cards that do not parse (reported on stderr); with a shard,
     only that shard's cards (cards/shard.py), said on stderr."""
-    from ..cards.card import discover
+    from ..cards.listing import discover
     from ..cards.places import hub_path
     from ..cards.validate import load_cards
 

@@ -18,7 +18,7 @@ from ..assets.s3.client import S3Location, client_for
 from ..assets.s3.refs import S3RefStore
 from ..assets.sources import fetcher_for
 from ..assets.store import local_store
-from ..cards.card import card_files
+from ..cards.listing import card_files
 from ..cards.report import counted, first_few
 from ..cards.validate import CardChecker, run_for
 from ..config import HubConfig

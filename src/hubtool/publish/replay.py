@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import cancel
 from ..assets.store import local_store
-from ..cards.card import card_files
+from ..cards.listing import card_files
 from ..config import HubConfig
 from ..errors import StoreError
 from ..golden.sets import GoldenSets
