@@ -98,6 +98,10 @@ def test_one_card_at_a_time_finds_what_the_whole_hub_finds(tmp_path: Path, monke
         _, alone = check_json(file)
         assert sorted((d["code"], d["line"], d["message"]) for d in alone["diagnostics"]
                       if d["code"] in cross) == findings, file
+    half = sorted(expected)[::2]  # more keys than a search each is worth: the key lines are read another way
+    _, together = check_json(*half)
+    assert {f: sorted((d["code"], d["line"], d["message"]) for d in together["diagnostics"]
+                      if d["path"] == f and d["code"] in cross) for f in half} == {f: expected[f] for f in half}
 
 
 def _rewrite_keeping_size_and_mtime(card: Path, old: str, new: str) -> None:
@@ -190,10 +194,13 @@ def test_the_cache_as_format_3_wrote_it_goes(tmp_path: Path, fresh: None) -> Non
     assert not old.exists() and len(read_rows(cache)) == 2
 
 
-def test_the_key_lines_find_the_records_that_share_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("searches", [10**9, 0], ids=["a search per digest", "one pass over the lines"])
+def test_the_key_lines_find_the_records_that_share_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         searches: int) -> None:
     """Each record's line holds the digests of its identity, SHA-256s and links; a search finds the records by
-    them, whatever their paths hold (a newline, any UTF-8) and wherever they are."""
+    them, whatever their paths hold (a newline, any UTF-8) and wherever they are, both ways it can look."""
     monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
+    monkeypatch.setattr(factcache, "_SEARCHES_AT_MOST", searches)
     names = ["u/plain.md", "u/new\nline.md", "v/x.md", "v/模型 é\t.md", "w/last.md"]
     cards = write_hub(tmp_path, {name: card_text(**{"model-name": f"m{i}"}, sha=f"{i + 1:064x}",
                                                  link=f"https://download.mindspore.cn/{i}.ckpt")
@@ -205,9 +212,9 @@ def test_the_key_lines_find_the_records_that_share_a_key(tmp_path: Path, monkeyp
     for name in names:
         place = str(cards / name)
         keys = cache.rows[place][1].split()
-        assert cache.sharing(keys[:1]) == cache.sharing(keys) == {place}
-    assert cache.sharing(["0" * factcache.DIGEST_CHARS]) == set()
-    assert cache.sharing([d for row in cache.rows.values() for d in row[1].split()]) == set(cache.order)
+        assert cache.sharing(set(keys[:1])) == cache.sharing(set(keys)) == {place}
+    assert cache.sharing({"0" * factcache.DIGEST_CHARS}) == set()
+    assert cache.sharing({d for row in cache.rows.values() for d in row[1].split()}) == set(cache.order)
     (cards / "z").mkdir()
     (cards / "z" / "copy.md").write_text((cards / "u" / "new\nline.md").read_text())
     code, doc = check_json(str(cards / "z" / "copy.md"))  # the same identity, SHA-256 and link as that card

@@ -24,7 +24,8 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -59,8 +60,13 @@ class CacheFile(NamedTuple):
     order: list[str]  # the paths in the file's order: the key lines'
     key_lines: str  # a line of digests per record
 
-    def sharing(self, digests: Collection[str]) -> set[str]:
-        """The paths of the records with any of these key digests (one search per digest, not per row)."""
+    def sharing(self, digests: AbstractSet[str]) -> set[str]:
+        """The paths of the records with any of these key digests: one search per digest for a few (a
+        pre-commit run), else one pass over the lines (each search scans the lines: a run on a whole hub
+        has a digest per card or more)."""
+        if len(digests) > _SEARCHES_AT_MOST:
+            return {path for path, line in zip(self.order, self.key_lines.split("\n"), strict=False)
+                    if not digests.isdisjoint(line.split())}
         found: list[int] = []
         for digest in digests:
             at = self.key_lines.find(digest)
@@ -77,6 +83,9 @@ class CacheFile(NamedTuple):
 
 
 _EMPTY = CacheFile({}, [], "")
+#: up to this many digests, one search each in the key lines (~0.1 ms on a 3,000-card hub's); beyond, the
+#: lines are split and each compared (~5 ms)
+_SEARCHES_AT_MOST = 32
 
 
 def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
@@ -136,8 +145,7 @@ class FactsCache:
         (a pre-commit run on a 3,000-card hub)."""
         cache = read_cache(self.file, self.key)
         cached = cache.rows
-        related = _Keys([f for f in fresh.values() if f is not None])
-        sharing = cache.sharing(related.digests)
+        related = _Keys([f for f in fresh.values() if f is not None], cache)
         cwd = os.getcwd() + os.sep  # display paths as validate.display_path gives them, without a getcwd per card
         known: dict[str, CardFacts | None] = {}
         entries: dict[str, Row] = {}  # the cache as it will be: hits keep their stored record as it is
@@ -153,7 +161,7 @@ class FactsCache:
             row = cached.get(place)
             if row is not None and stat and row[0] == stat:
                 try:
-                    known[path] = related.facts(row[2], display) if place in sharing else None
+                    known[path] = related.facts(place, row[2], display)
                     entries[place] = row
                     continue
                 except (KeyError, TypeError, ValueError, IndexError):
@@ -189,17 +197,22 @@ class _Keys:
     """What the cross-card rules compare, for a set of cards: two cards with none of it in common cannot
     produce a finding on each other (crosscard.py: identity, SHA-256 within a folder, link)."""
 
-    def __init__(self, facts: list[CardFacts]) -> None:
+    def __init__(self, facts: list[CardFacts], cache: CacheFile) -> None:
         self.identities = {f.identity for f in facts if f.identity is not None}
         self.hashes = {(f.folder, a.sha256) for f in facts for a in f.assets}
         self.links = {a.link for f in facts for a in f.assets}
         # a record without any of these digests on its key line shares no key
         self.digests = {d for f in facts for d in key_digests(f).split()}
+        self._cache = cache
+        self._sharing: set[str] | None = None  # looked up at the first cached row: never on a whole-hub run
 
-    def facts(self, text: str, display: str) -> CardFacts | None:
-        """A cached row's facts if they can matter to the checked cards, else None; KeyError, TypeError,
-        ValueError or IndexError if it is no row."""
-        if not text:
+    def facts(self, place: str, text: str, display: str) -> CardFacts | None:
+        """The facts of the cached row of `place` if they can matter to the checked cards, else None (its text
+        is not decoded when its record has none of their key digests); KeyError, TypeError, ValueError or
+        IndexError if it is no row."""
+        if self._sharing is None:
+            self._sharing = self._cache.sharing(self.digests)
+        if not text or place not in self._sharing:
             return None
         row = json.loads(text)
         return CardFacts.from_row(row, display) if self.shared_by(row) else None
