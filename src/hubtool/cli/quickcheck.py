@@ -5,8 +5,8 @@ whole cost for one staged card; importing typer and building its command tree wa
 ~80 ms of it.  This module reads the check command line (`plainargs`) and runs the
 check itself.  It only takes command lines it understands completely: `--help`, an
 unknown option, a bad value, any other command, fall through to the typer application,
-which reads them as it always did (same help, same usage errors).  tests/cards/test_quickcheck.py holds the options
-here equal to the typer command's.
+which reads them as it always did (same help, same usage errors).
+tests/cards/test_quickcheck.py holds the options here equal to the typer command's.
 """
 
 from __future__ import annotations
