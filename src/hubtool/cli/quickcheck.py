@@ -39,8 +39,7 @@ class CheckArgs(NamedTuple):
 
 
 class CheckOutput(NamedTuple):
-    text: str
-    colored: bool
+    text: str  # with ANSI colours only when `color()` said so for a text report
     code: int
 
 
@@ -61,8 +60,8 @@ def run_check(args: CheckArgs) -> CheckOutput:
         result = write_baseline_file(result, args.write_baseline, run)
     colored = color() and args.fmt == "text"
     findings = result.errors > 0 or (args.strict and result.warnings > 0)
-    return CheckOutput(render(result, args.fmt, color=colored), colored,
-                       EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK)
+    return CheckOutput(render(result, args.fmt, color=colored), EXIT_FINDINGS if findings and not args.exit_zero
+                       else EXIT_OK)
 
 
 #: `hubtool check` as cli/check.py declares it for typer
