@@ -93,6 +93,9 @@ def undecodable_name(display: str) -> Diagnostic | None:
 
 
 def is_utf8(text: str) -> bool:
+    """Whether `text` has UTF-8 bytes (no lone surrogate); ASCII, nearly every path, without encoding it."""
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -104,7 +107,7 @@ def utf8_name(path: str) -> str:
     """`path` as UTF-8 text: the bytes of a name that is not UTF-8 (which os.fsdecode keeps as lone
     surrogates, and no UTF-8 document can hold) written as escapes, `caf\\xe9.md`.  Such a card is
     held back (HUB004); this is the name it is shown by."""
-    if path.isascii() or is_utf8(path):
+    if is_utf8(path):
         return path
     try:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
