@@ -13,7 +13,7 @@ import pytest
 from helpers import card_text, check_json, write_hub
 from hubtool import filestatus
 from hubtool.cards import factcache
-from hubtool.cards.factcache import read_rows
+from hubtool.cards.factcache import read_cache
 
 
 def test_a_copy_of_an_existing_card_fails_alone(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_the_cache_follows_edits_to_the_other_cards(tmp_path: Path, fresh: None)
                                  "u/b.md": card_text(**{"model-name": "b"})})
     assert check_json(str(cards))[0] == 0  # the whole hub: the cache is written
     [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
-    assert len(read_rows(cache)) == 2
+    assert len(read_cache(cache).rows) == 2
     first = cards / "u" / "a.md"  # now claims b's identity; it is first by path, so b is the duplicate
     first.write_text(first.read_text().replace("model-name: a", "model-name: b"))
     code, doc = check_json(str(cards / "u" / "b.md"))
@@ -129,7 +129,7 @@ def test_a_card_written_just_before_its_status_is_taken_is_not_trusted(tmp_path:
     cards = write_hub(tmp_path, {"u/a.md": card_text(**{"model-name": "a"})})
     assert check_json(str(cards))[0] == 0
     [cache] = Path(os.environ["HUBTOOL_HOME"]).glob("store/check/*.facts")
-    [row] = read_rows(cache).values()
+    [row] = read_cache(cache).rows.values()
     assert row[0] == "" and row[2] != ""  # its facts are kept, but not as standing for its bytes
 
 
@@ -162,7 +162,7 @@ def test_a_damaged_cache_is_read_around(tmp_path: Path, monkeypatch: pytest.Monk
     cache.write_bytes(damage(cache.read_bytes()))
     code, doc = check_json(str(cards / "u" / "b.md"))
     assert code == 1 and [d["code"] for d in doc["diagnostics"]] == ["HUB303"]
-    assert len(read_rows(cache)) == 2  # and the cache is whole again
+    assert len(read_cache(cache).rows) == 2  # and the cache is whole again
 
 
 def test_rows_without_a_shared_key_are_not_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,7 +191,7 @@ def test_the_cache_as_format_3_wrote_it_goes(tmp_path: Path, fresh: None) -> Non
     old.write_text('{"key": "k", "cards": {}}')
     (cards / "u" / "b.md").write_text(card_text(**{"model-name": "b"}))  # a new card: the cache is rewritten
     assert check_json(str(cards / "u" / "b.md"))[0] == 0
-    assert not old.exists() and len(read_rows(cache)) == 2
+    assert not old.exists() and len(read_cache(cache).rows) == 2
 
 
 @pytest.mark.parametrize("searches", [10**9, 0], ids=["a search per digest", "one pass over the lines"])

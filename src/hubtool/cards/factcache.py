@@ -88,11 +88,6 @@ _EMPTY = CacheFile({}, [], "")
 _SEARCHES_AT_MOST = 32
 
 
-def read_rows(file: Path, key: str | None = None) -> dict[str, Row]:
-    """The records of a facts cache file by absolute path (`read_cache`)."""
-    return read_cache(file, key).rows
-
-
 def read_cache(file: Path, key: str | None = None) -> CacheFile:
     """A facts cache file's records; none if it is missing, damaged (its SHA-256 is in its header: a record
     is never half-trusted) or, given `key`, keyed on other facts than these."""
