@@ -145,6 +145,12 @@ def test_a_card_whose_path_is_not_utf8_is_held_back_by_an_escaped_name(tmp_path:
     checked = subprocess.run([sys.executable, "-c", "from hubtool.cli import main; main()", "check", str(odd)],
                              capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=60)
     assert checked.returncode == 1 and b"HUB004" in checked.stdout and checked.stderr == b""
+    fetched = subprocess.run([sys.executable, "-c", "from hubtool.cli import main; main()", "fetch", "--store",
+                              str(root / "store"), "--config", str(root / "hub" / "hub.yaml"), "cards"], cwd=root,
+                             capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=60)
+    assert fetched.returncode == 1 and b"Traceback" not in fetched.stderr  # the card is skipped, said so
+    assert b"HUB004 skipped, the card does not parse: the card's path is not UTF-8: cards/u/caf\\xe9.md" \
+        in fetched.stderr and b"1 asset: 1 ok" in fetched.stdout
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-rows"])
