@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import queue
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -168,7 +167,7 @@ class BlobWriter:
             self.path.unlink(missing_ok=True)
             self.meta_path.unlink(missing_ok=True)
             return
-        abandoned = self.path.with_name(f"{self.digest}.0.{secrets.token_hex(6)}.part")
+        abandoned = self.path.with_name(f"{self.digest}.0.{os.urandom(6).hex()}.part")
         meta = self.meta_path
         os.rename(self.path, abandoned)
         if meta.exists():

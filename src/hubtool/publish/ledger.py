@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -244,6 +243,8 @@ def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
 
 
 def _unwritable(folder: Path) -> str | None:
+    import tempfile  # on this error path only: with random, ~2 ms of a replay
+
     try:
         with tempfile.TemporaryFile(dir=folder):
             return None
