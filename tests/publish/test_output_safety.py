@@ -64,8 +64,8 @@ def test_xml_attributes_and_text_always_parse(attr: str, text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(display=ANY_TEXT, reason=ANY_TEXT)
 def test_publish_reports_of_hostile_cards(display: str, reason: str) -> None:
-    run = CardRun(file="c.md", display=display, card="c.md", held_because=reason,
-                  steps={"check": Step("failed", reason)})
+    run = CardRun(file="c.md", display=display, card="c.md")
+    run.held_because, run.steps = reason, {"check": Step("failed", reason)}
     result = PublishResult(runs=[run], generation=None, counters={})
     [line] = render_annotations(result).split("\n")
     assert parse_command(line) == ("error", {"file": display, "title": "held back"}, reason)
@@ -119,8 +119,8 @@ def test_check_golden_and_publish_share_one_junit_layout() -> None:
     check = CheckResult(files=["cards/u/a.md"], diagnostics=[diag])
     golden = golden_junit([("cards/u/a.md", GoldenResult("failed", "wrong")),
                            ("cards/u/b.md", GoldenResult("offline", "not here"))])
-    run = CardRun(file="a.md", display="cards/u/a.md", card="cards/u/a.md",
-                  steps={"check": Step("passed"), "fetch": Step("failed", "HTTP 404")})
+    run = CardRun(file="a.md", display="cards/u/a.md", card="cards/u/a.md")
+    run.steps = {"check": Step("passed"), "fetch": Step("failed", "HTTP 404")}
     publish = render_junit(PublishResult(runs=[run], generation=None, counters={}))
     found = {}
     for suite, text in (("check", check_junit(check)), ("golden", golden), ("publish", publish)):

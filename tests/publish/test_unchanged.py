@@ -3,7 +3,6 @@ and anything that run depended on, once moved, sends the next run down the norma
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -217,8 +216,8 @@ def test_a_generation_published_by_another_after_the_commit_is_not_remembered(
     root = make_hub(tmp_path, server)
     publish(root)
     real = DirectoryTarget.state
-    monkeypatch.setattr(DirectoryTarget, "state", lambda self: dataclasses.replace(
-        real(self), where=str(root / "dist" / "hub.generations" / "00000002")))  # type: ignore[arg-type]
+    monkeypatch.setattr(DirectoryTarget, "state", lambda self: real(self)._replace(
+        where=str(root / "dist" / "hub.generations" / "00000002")))
     assert publish(root)[1]["counters"]["unchanged"] == 1
     monkeypatch.undo()
     assert publish(root)[1]["counters"]["replayed"] == 0

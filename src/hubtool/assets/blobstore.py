@@ -8,13 +8,11 @@ every backend through the same cases.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class BlobInfo:
+class BlobInfo(NamedTuple):
     """A blob in a store: its name (digest), size, and where it is (a path or an s3:// URL)."""
 
     digest: str
@@ -22,8 +20,7 @@ class BlobInfo:
     location: str
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     """The outcome of a put: the blob, and whether this call created it."""
 
     info: BlobInfo

@@ -7,10 +7,11 @@ refuse MindSpore Lite files that runtime 2.0.0 cannot load before spawning it.
 
 from __future__ import annotations
 
-import mmap
 import struct
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from .. import textdecode
 
@@ -18,15 +19,16 @@ HEAD_BYTES = 64 * 1024
 #: bumped whenever a verdict on the same bytes can change: ledgers key the remembered facts on it
 INSPECTOR = 2  # 2: checkpoints are read in full (their parameters)
 _LFS = b"version https://git-lfs.github.com/spec/v1"
+_NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class FileFacts:
-    """The verdict on one file: a kind, a one-line description, and details."""
+class FileFacts(NamedTuple):
+    """The verdict on one file: a kind, a one-line description, and details.  (Named tuples, not dataclasses,
+    here: a replay imports this module for INSPECTOR, and `dataclasses` was ~10 ms of it with runs.py's.)"""
 
     kind: str  # mslite, onnx, mindir, ckpt, lfs-pointer, html, zip, empty, unknown
     description: str
-    details: dict[str, str] = field(default_factory=dict)
+    details: Mapping[str, str] = _NO_DETAILS
     built_by: str | None = None  # for 1.0/1.1 MindSpore Lite files: the release that wrote them
 
     @property
@@ -35,8 +37,7 @@ class FileFacts:
         return self.details.get("format") if self.kind == "mslite" else None
 
 
-@dataclass(frozen=True)
-class MsHeader:
+class MsHeader(NamedTuple):
     """What the first table of a MindSpore Lite file says."""
 
     format: str  # MSL2, MSL1 or v0
@@ -48,6 +49,8 @@ def inspect_file(path: Path) -> FileFacts:
     """Classify a file; .ms headers are read through mmap, so size does not matter.
 
     Only a regular file is read (SpecialFile otherwise): a FIFO would never answer."""
+    import mmap  # here: a replay imports this module for INSPECTOR only, and mmap's import was ~1.7 ms of it
+
     with textdecode.open_regular(path) as fh:
         head = fh.read(HEAD_BYTES)
         size = fh.seek(0, 2)

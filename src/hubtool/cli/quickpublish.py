@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import HubtoolError
 from .failures import EXIT_FINDINGS, EXIT_OK, SETTINGS, catch_sigint, exit_code_for, restore_sigint, say
@@ -26,25 +26,25 @@ FORMATS = ("text", "json", "github")
 _MISSED: list[bool] = [False]
 
 
-@dataclass
-class PublishArgs:
-    """The `hubtool publish` options (cli/publish.py declares the same ones for typer)."""
+class PublishArgs(NamedTuple):
+    """The `hubtool publish` options (cli/publish.py declares the same ones for typer), every one as `COMMAND`
+    reads it (its default when not given)."""
 
-    paths: list[Path] = field(default_factory=list)
-    to: str | None = None
-    store: Path | None = None
-    offline: bool = False
-    allow_unverified: bool = False
-    no_cache: bool = False
-    with_assets: bool = False
-    jobs: int = 4
-    ledger: str | None = None
-    shard: str | None = None
-    merge: bool = False
-    executor: str = "local"
-    report: list[str] = field(default_factory=list)
-    fmt: str = "text"
-    config: Path | None = None
+    paths: list[Path]
+    to: str | None
+    store: Path | None
+    offline: bool
+    allow_unverified: bool
+    no_cache: bool
+    with_assets: bool
+    jobs: int
+    ledger: str | None
+    shard: str | None
+    merge: bool
+    executor: str
+    report: list[str]
+    fmt: str
+    config: Path | None
 
 
 #: `hubtool publish` as cli/publish.py declares it for typer

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..cards.card import Asset, assets_from
-from ..cards.crosscard import CardFacts
-from ..cards.shard import Shard
-from ..cards.suppress import Suppression
-from ..diagnostics import Diagnostic
 from ..durable import JSON, JSONObject
+
+if TYPE_CHECKING:
+    from ..cards.crosscard import CardFacts
+    from ..cards.shard import Shard
+    from ..cards.suppress import Suppression
+    from ..diagnostics import Diagnostic
 
 STEPS = ("check", "fetch", "inspect", "golden")
 #: what a remembered golden verdict holds: 2 keeps every case (the catalog's gallery); older ones are run again
 GOLDEN_RECORD = 2
 
+# Records here are named tuples and plain slotted classes, not dataclasses: a replay (publish/replay.py) imports
+# this module, and making its classes with `dataclasses` (and importing it, with inspect) was ~10 ms of 0.23 s.
 
-@dataclass(frozen=True, slots=True)
-class Step:
+
+class Step(NamedTuple):
     status: str  # passed | failed | skipped | unavailable | offline
     reason: str = ""
     cached: bool = False  # served from the ledger
@@ -38,15 +42,13 @@ PASSED = shared_step("passed")
 REMEMBERED = shared_step("passed", cached=True)  # served from the ledger
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedAsset:
+class FetchedAsset(NamedTuple):
     size: int
     action: str  # present | copied | downloaded
     kind: str | None = None  # what inspection found it is (the rest of the facts stay in the ledger)
 
 
-@dataclass(frozen=True, slots=True)
-class GoldenSummary:
+class GoldenSummary(NamedTuple):
     """A golden verdict as the index and the ledger keep it."""
 
     set: str | None
@@ -81,32 +83,40 @@ class GoldenSummary:
                    tuple(r for r in results if isinstance(r, dict)) if isinstance(results, list) else ())
 
 
-@dataclass(slots=True)
 class CardRun:
     """One card's way through the steps.  A run of 10,000 cards keeps 10,000 of these until the index
     is written, so the card's metadata is held as its compact JSON (a fifth of the dict's size) and
     decoded where a step reads it, its path as text, and what it had found empty as shared tuples."""
 
-    file: str  # the card's path as found (`path` makes the Path: kept, one is ~200 B per card)
-    display: str  # as messages show it: relative to the working directory
-    card: str  # as the index records it: relative to the hub root, whatever the working directory
-    check_key: str = ""  # the ledger key of its check: everything the card's verdicts depend on but the steps'
-    steps: dict[str, Step] = field(default_factory=dict)
-    diagnostics: tuple[Diagnostic, ...] = ()
-    # `metadata` as compact JSON text: on a re-run, the very string the ledger's record decodes to
-    metadata_json: str | None = None
-    title: str | None = None
-    card_facts: CardFacts | None = None  # for the cross-card rules
-    suppressions: tuple[Suppression, ...] = ()  # the card's `# hubtool: ignore` comments
-    warnings: int = 0  # what the check found, besides errors
-    # digest -> how it got into the store, and what inspection found it is
-    fetched: dict[str, FetchedAsset] = field(default_factory=dict)
-    golden: GoldenSummary | None = None
-    published: bool = False
-    verified: bool = True
-    held_because: str = ""
-    held_transient: bool = False  # held back only for a network, offline or runtime-unavailable reason
-    _assets: list[Asset] | None = None
+    __slots__ = ("file", "display", "card", "check_key", "steps", "diagnostics", "metadata_json", "title",
+                 "card_facts", "suppressions", "warnings", "fetched", "golden", "published", "verified",
+                 "held_because", "held_transient", "_assets")
+
+    def __init__(self, file: str, display: str, card: str, check_key: str = "", *, warnings: int = 0,
+                 published: bool = False) -> None:
+        self.file = file  # the card's path as found (`path` makes the Path: kept, one is ~200 B per card)
+        self.display = display  # as messages show it: relative to the working directory
+        self.card = card  # as the index records it: relative to the hub root, whatever the working directory
+        self.check_key = check_key  # the ledger key of its check: everything its verdicts depend on but the steps'
+        self.steps: dict[str, Step] = {}
+        self.diagnostics: tuple[Diagnostic, ...] = ()
+        # `metadata` as compact JSON text: on a re-run, the very string the ledger's record decodes to
+        self.metadata_json: str | None = None
+        self.title: str | None = None
+        self.card_facts: CardFacts | None = None  # for the cross-card rules
+        self.suppressions: tuple[Suppression, ...] = ()  # the card's `# hubtool: ignore` comments
+        self.warnings = warnings  # what the check found, besides errors
+        # digest -> how it got into the store, and what inspection found it is
+        self.fetched: dict[str, FetchedAsset] = {}
+        self.golden: GoldenSummary | None = None
+        self.published = published
+        self.verified = True
+        self.held_because = ""
+        self.held_transient = False  # held back only for a network, offline or runtime-unavailable reason
+        self._assets: list[Asset] | None = None
+
+    def __repr__(self) -> str:
+        return f"CardRun({self.display!r}, published={self.published}, steps={self.steps!r})"
 
     @property
     def path(self) -> Path:
@@ -142,27 +152,43 @@ class CardRun:
         return self.steps[step].status == "passed"
 
 
-@dataclass
 class PublishOptions:
-    to: Path | str  # a folder, or s3://bucket/prefix
-    offline: bool = False
-    allow_unverified: bool = False
-    no_cache: bool = False
-    with_assets: bool = False
-    jobs: int = 4
-    timeout: float = 120.0
-    ledger: str | None = None  # a shared ledger (folder or s3://bucket/prefix) the local one caches
-    shard: Shard | None = None  # run the steps of this shard's cards, record their outcomes, commit nothing
-    merge: bool = False  # replay every card's recorded outcome, then commit
-    executor: str = "local"  # or dask://HOST:PORT: where the cards' steps run
+    """How a publish runs (the CLI's options)."""
+
+    __slots__ = ("to", "offline", "allow_unverified", "no_cache", "with_assets", "jobs", "timeout", "ledger",
+                 "shard", "merge", "executor")
+
+    def __init__(self, to: Path | str, *, offline: bool = False, allow_unverified: bool = False,
+                 no_cache: bool = False, with_assets: bool = False, jobs: int = 4, timeout: float = 120.0,
+                 ledger: str | None = None, shard: Shard | None = None, merge: bool = False,
+                 executor: str = "local") -> None:
+        self.to = to  # a folder, or s3://bucket/prefix
+        self.offline = offline
+        self.allow_unverified = allow_unverified
+        self.no_cache = no_cache
+        self.with_assets = with_assets
+        self.jobs = jobs
+        self.timeout = timeout
+        self.ledger = ledger  # a shared ledger (folder or s3://bucket/prefix) the local one caches
+        self.shard = shard  # run the steps of this shard's cards, record their outcomes, commit nothing
+        self.merge = merge  # replay every card's recorded outcome, then commit
+        self.executor = executor  # or dask://HOST:PORT: where the cards' steps run
+
+    def __repr__(self) -> str:
+        return "PublishOptions(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
-@dataclass
 class PublishResult:
-    runs: list[CardRun]
-    generation: str | None  # where the published hub now is (a generation folder, or an s3:// ref)
-    counters: dict[str, int]
-    shard: Shard | None = None  # a shard's run: its cards only, nothing committed
+    """A publish run's cards, where it published, and its counters."""
+
+    __slots__ = ("runs", "generation", "counters", "shard")
+
+    def __init__(self, runs: list[CardRun], generation: str | None, counters: dict[str, int],
+                 shard: Shard | None = None) -> None:
+        self.runs = runs
+        self.generation = generation  # where the published hub now is (a generation folder, or an s3:// ref)
+        self.counters = counters
+        self.shard = shard  # a shard's run: its cards only, nothing committed
 
     @property
     def held_back(self) -> list[CardRun]:

@@ -7,7 +7,6 @@ anything.  Only passes are remembered; failures are looked at again.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 from ..assets.fetcher import Fetcher, FetchOutcome
@@ -129,7 +128,7 @@ def _inspect_verdict(run: CardRun, facts: dict[str, JSONObject]) -> None:
         found = facts[asset.sha256]
         fetched = run.fetched.get(asset.sha256)
         if fetched is not None:
-            run.fetched[asset.sha256] = dataclasses.replace(fetched, kind=fact_kind(found))
+            run.fetched[asset.sha256] = fetched._replace(kind=fact_kind(found))
         expected = {"mslite": "mslite", "onnx": "onnx"}.get(asset.file_format or "")
         if found.get("kind") == "internal-error":
             problems.append(f"asset {asset.index}: {found.get('description')}")

@@ -6,8 +6,7 @@ swapped symlink) and `s3.S3Target` (immutable objects and create-only generation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..durable import JSONObject
 
@@ -15,28 +14,29 @@ if TYPE_CHECKING:  # a replay asks a target its state only: the index's code is 
     from .index import Snapshot
 
 
-@dataclass(frozen=True)
-class Committed:
+class Committed(NamedTuple):
     where: str  # the generation now published: a folder, or an s3:// generation ref
     unchanged: bool  # the hub already said exactly this: no new generation was made
 
 
-@dataclass(frozen=True)
 class Published:
-    generation: str
-    index: JSONObject
+    """The published generation and its index (a plain class: a named tuple's `index` is tuple.index)."""
+
+    __slots__ = ("generation", "index")
+
+    def __init__(self, generation: str, index: JSONObject) -> None:
+        self.generation = generation
+        self.index = index
 
 
-@dataclass(frozen=True)
-class PublishedState:
+class PublishedState(NamedTuple):
     """What a target publishes now, as a re-run compares it with what its last run found."""
 
     where: str  # the generation, as `Committed.where` says it
     digest: str  # over its index (and whether it has a catalog): any other publish changes it
 
 
-@dataclass(frozen=True)
-class Collected:
+class Collected(NamedTuple):
     """What a GC removed (or, in a dry run, would remove)."""
 
     removed: list[str]

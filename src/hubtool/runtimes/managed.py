@@ -15,9 +15,8 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..durable import JSONObject
 from ..errors import RuntimeUnavailable
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
     from ..config import HubConfig
 
 
-@dataclass(frozen=True)
-class RuntimeSpec:
+class RuntimeSpec(NamedTuple):
     name: str  # as the CLI names it: mindspore-lite, mindspore
     version: str
     tag: str  # the interpreter, in the env's folder name: py37, py311
@@ -41,8 +39,7 @@ class RuntimeSpec:
     what: str  # for messages: "the MindSpore Lite environment"
 
 
-@dataclass(frozen=True)
-class RuntimeEnv:
+class RuntimeEnv(NamedTuple):
     python: Path  # the env's interpreter
     root: Path
     base_python: Path
