@@ -37,13 +37,11 @@ import os
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
-from ..assets import layout
 from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
 from ..cards.places import card_places
@@ -53,6 +51,7 @@ from ..errors import GoldenSetError
 from ..filestatus import identity, settled
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
+from .blobstatus import blob_path, same_blobs
 from .carddigests import CardDigests, Keyed, current_status, status_listing
 from .ledger import Ledger, key_of
 from .runrecord import runs_from, runs_record
@@ -90,8 +89,7 @@ def applies(options: PublishOptions, *, distributed: bool) -> bool:
     return not (options.no_cache or options.shard is not None or options.merge or distributed)
 
 
-@dataclass(frozen=True)
-class Recalled:
+class Recalled(NamedTuple):
     runs: list[CardRun]
     where: str  # the generation that is published
 
@@ -169,7 +167,7 @@ class RunMemory:
         blobs, golden, files = doc.get("blobs"), doc.get("golden"), doc.get("files")
         if not isinstance(blobs, dict) or not isinstance(golden, dict) or not isinstance(files, dict):
             return None
-        if not self._same_blobs(blobs) or not _same_golden(golden, sets):
+        if not same_blobs(self.store.root, blobs) or not _same_golden(golden, sets):
             return None
         if any(_text(_regular(f)) != found for f, found in files.items()):
             return None  # a repository-path asset's file (HUB405): gone or written since
@@ -192,7 +190,7 @@ class RunMemory:
                          | ({str(r.golden.translated["sha256"]) for r in runs if r.golden and r.golden.translated
                              and "sha256" in r.golden.translated} if with_assets else set()))
         now = time.time_ns()  # before the statuses: a file written after this cannot pass for settled
-        blobs = _settled_texts({d: _blob_path(self.store.root, d) for d in digests}, now)
+        blobs = _settled_texts({d: blob_path(self.store.root, d) for d in digests}, now)
         files = _settled_texts({f: f for f in sorted(repo_files)}, now)
         if blobs is None or files is None:
             # just fetched or copied: a write in the same tick of the clock would not show in the status
@@ -202,28 +200,6 @@ class RunMemory:
             "record": RECORD, "key": self.key(self.cards), "by-status": self.by_status,
             "target": [state.where, state.digest], "verdicts": self.ledger.others(STEP), "blobs": blobs,
             "golden": dict(golden), "files": files, **runs_record(runs)})
-
-    def _same_blobs(self, kept: dict[str, Any]) -> bool:
-        """Whether each blob's status in the store is the one kept (None: no regular file held it then either).
-        One loop, with lstat inline: 10k blobs are a fifth of a replay."""
-        root, regular = self.store.root, stat.S_ISREG
-        for digest, found in kept.items():
-            now, path = None, _blob_path(root, digest)
-            if path is not None:
-                try:
-                    st = os.lstat(path)
-                    now = identity(st) if regular(st.st_mode) else None
-                except (OSError, ValueError):
-                    pass  # not there (or not a path): absent
-            if now != found:
-                return False
-        return True
-
-
-def _blob_path(root: Path, digest: str) -> str | None:
-    """Where the store keeps a blob, as text (a Path per blob was a tenth of a replay); None for a digest that
-    is no digest: no file holds it."""
-    return f"{root}/{layout.blob_rel(digest)}" if layout.HEX64.fullmatch(digest) else None
 
 
 def _regular(path: str) -> os.stat_result | None:
