@@ -94,18 +94,22 @@ def table_lines(result: PublishResult) -> Iterator[str]:
     held per card: 10k cards' rows were ~7 MiB).
     """
     header = ["card", *STEPS, "result"]
-    shared: dict[tuple[object, ...], list[str]] = {}
+    shared: dict[tuple[object, ...], int] = {}  # distinct verdicts -> their place in `cells`
+    cells: list[list[str]] = []
     card_width = max([len(header[0]), *(len(run.display) for run in result.runs)])
+    kinds = []  # each card's verdicts by their place: made once, not once per loop (a small int per card)
     for run in result.runs:
         verdicts = _verdicts(run)
-        if verdicts not in shared:
-            shared[verdicts] = _cells(result, run)
-    widths = [max([len(h), *(len(cells[i]) for cells in shared.values())]) for i, h in enumerate(header[1:-1])]
-    tails = {verdicts: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + "  " + cells[-1]
-             for verdicts, cells in shared.items()}
+        kind = shared.get(verdicts)
+        if kind is None:
+            kind = shared[verdicts] = len(cells)
+            cells.append(_cells(result, run))
+        kinds.append(kind)
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(header[1:-1])]
+    tails = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in cells]
     yield "  ".join(h.ljust(w) for h, w in zip(header, [card_width, *widths], strict=False)) + "  " + header[-1]
-    for run in result.runs:
-        yield run.display.ljust(card_width) + "  " + tails[_verdicts(run)]
+    for run, kind in zip(result.runs, kinds, strict=True):
+        yield run.display.ljust(card_width) + "  " + tails[kind]
     published = sum(r.published for r in result.runs)
     c = result.counters
     held = len(result.runs) - published
