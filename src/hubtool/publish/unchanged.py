@@ -67,18 +67,19 @@ STEP = "hub-run"
 def code_identity() -> str:
     """hubtool's own files as installed (path, size, mtime, ctime): an edited checkout is another program,
     whatever its version says."""
-    root = Path(__file__).resolve().parent.parent
+    root = str(Path(__file__).resolve().parent.parent)
     digest = hashlib.sha256(__version__.encode())
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in files:
             path = os.path.join(folder, name)
+            rel = path[len(root) + 1:]  # os.walk's paths start with root: relpath's work was half of this
             try:
                 st = os.lstat(path)
-                found.append(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+                found.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
             except OSError:  # gone while listed: the next run sees another program, which is right
-                found.append(f"{os.path.relpath(path, root)}\0?\n")
+                found.append(f"{rel}\0?\n")
     for line in sorted(found):
         digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
