@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS verdicts (
 )
 """
 
+#: what `others` counts reads this index, not the table: at 20k rows, 1 ms instead of 5-11 (a replay asks it)
+STEP_INDEX = "CREATE INDEX IF NOT EXISTS verdicts_by_step ON verdicts(step)"
+
 #: the cards' digests by file status that a remembered run kept (publish/carddigests.py), under its key;
 #: local only, and not verdicts: a row here never makes a remembered run stale
 STATUS_SCHEMA = """
@@ -97,6 +100,7 @@ class Ledger:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(SCHEMA)
             db.execute(STATUS_SCHEMA)
+            _index_steps(db)
             if check:  # a truncated file opens, then fails here
                 verdict = db.execute("PRAGMA quick_check(1)").fetchone()
                 if verdict is None or verdict[0] != "ok":
@@ -250,6 +254,16 @@ def _unwritable(folder: Path) -> str | None:
             return None
     except OSError as exc:
         return exc.strerror or str(exc)
+
+
+def _index_steps(db: sqlite3.Connection) -> None:
+    """The step index, made on the first open by a hubtool that has it (once, ~10 ms at 20k rows); a read-only
+    ledger of an older one goes without it, as before: only slower to count."""
+    try:
+        db.execute(STEP_INDEX)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
 
 
 def _detail(text: object) -> JSONObject | None:
