@@ -14,6 +14,14 @@ class Severity(str, Enum):
     INFO = "info"  # worth knowing, never a failure
 
 
+class Pos(NamedTuple):
+    """1-based line and column in a file (a NamedTuple: yamlsource builds one per YAML node).  Here, not in
+    yamlsource, so that what only holds positions does not import PyYAML (a replay, a settings file kept)."""
+
+    line: int
+    col: int
+
+
 class Diagnostic(NamedTuple):
     """One finding at an exact place in a card file.
 

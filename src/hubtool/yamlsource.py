@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 from yaml import events as ev
 
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, Pos, error
 from .durable import JSON
 from .errors import YamlRefused
 
@@ -32,13 +32,6 @@ _ALLOWED_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
                  "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
-
-
-class Pos(NamedTuple):
-    """1-based line and column in the card file (a NamedTuple: built once per YAML node)."""
-
-    line: int
-    col: int
 
 
 class RawScalar(NamedTuple):

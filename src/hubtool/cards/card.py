@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .. import textdecode, yamlsource
-from ..diagnostics import Diagnostic, error, pointer_tokens, warning
+from .. import textdecode
+from ..diagnostics import Diagnostic, Pos, error, pointer_tokens, warning
 from ..durable import JSON, JSONObject
 from ..errors import SpecialFile
-from ..yamlsource import Pos, YamlDoc
 from . import frontmatter
+
+if TYPE_CHECKING:
+    from ..yamlsource import YamlDoc
 
 _LINK = re.compile(r"<([^<>\s]+)>")
 _NUMBERISH = {"int", "float"}
@@ -152,6 +154,8 @@ def _parse_recovering(front: frontmatter.FrontMatter,
     The entry's lines become blank lines, so every other line keeps its number.  Returns the
     last parse, the syntax errors reported on the way, and the keys of the entries left out.
     """
+    from .. import yamlsource  # here: a replay imports this module for `assets_from` only, without PyYAML
+
     lines = front.yaml_text.split("\n")
     syntax: list[Diagnostic] = []
     dropped: list[str] = []
