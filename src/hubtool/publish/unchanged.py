@@ -37,14 +37,13 @@ import os
 import stat
 import time
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import __version__
 from ..assets.inspect import INSPECTOR
 from ..assets.store import DirectoryStore
 from ..cards.places import card_places
+from ..codeidentity import code_identity
 from ..config import HubConfig
 from ..durable import JSON, JSONObject
 from ..errors import GoldenSetError
@@ -61,28 +60,6 @@ from .target import PublishTarget
 #: what a remembered run holds; another value is not read
 RECORD = 2
 STEP = "hub-run"
-
-
-@lru_cache(maxsize=1)
-def code_identity() -> str:
-    """hubtool's own files as installed (path, size, mtime, ctime): an edited checkout is another program,
-    whatever its version says."""
-    root = str(Path(__file__).resolve().parent.parent)
-    digest = hashlib.sha256(__version__.encode())
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            path = os.path.join(folder, name)
-            rel = path[len(root) + 1:]  # os.walk's paths start with root: relpath's work was half of this
-            try:
-                st = os.lstat(path)
-                found.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
-            except OSError:  # gone while listed: the next run sees another program, which is right
-                found.append(f"{rel}\0?\n")
-    for line in sorted(found):
-        digest.update(line.encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
 
 
 def applies(options: PublishOptions, *, distributed: bool) -> bool:
