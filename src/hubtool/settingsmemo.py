@@ -1,0 +1,85 @@
+"""Settings files (hub.yaml, the profiles it extends, golden.yaml) as last read cleanly, kept by their bytes.
+
+Every run reads hub/hub.yaml and its profiles, and a publish each golden set's golden.yaml: YAML
+with positions (yamlsource, PyYAML) checked against a schema (fastjsonschema).  On a replay of an
+unchanged hub those imports and that work were ~20 ms of 0.2 s.  So a file that read cleanly is
+kept in hubtool's cache (`settings/<key>`): its data and its values' positions, under a key over
+its bytes, the schema it was checked against (name and bytes), and hubtool's own files
+(`codeidentity`): other bytes, another schema or another hubtool is another key.
+
+Only a clean read is kept: a file with a problem is read again, and says so again, every time.
+An entry is trusted whole or not at all (its first line is the SHA-256 of the rest), and never
+needed: when the cache cannot be written nothing is kept, and deleting it costs a parse per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from . import textdecode
+from .codeidentity import code_identity
+from .diagnostics import Pos
+from .durable import JSON, write_atomic
+from .errors import SchemaError, SpecialFile
+from .places import cache_dir
+from .schema import schema_path
+
+FORMAT = 1
+FOLDER = "settings"
+#: an entry is a settings file's data (at most yamlfile.MAX_SETTINGS_BYTES of YAML) and positions
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+
+
+class Settings(NamedTuple):
+    """A settings file's data, and where each of its values is (pointer -> position), for the messages."""
+
+    data: JSON
+    values: Mapping[str, Pos]
+
+
+def memo_key(content: bytes, schema: str, *, empty_ok: bool) -> str | None:
+    """The key of a settings file with these bytes, read against this schema; None when the schema cannot be
+    read (the read says so)."""
+    try:
+        schema_bytes = schema_path(schema).read_bytes()
+    except (OSError, SchemaError):
+        return None
+    digest = hashlib.sha256(f"hubtool-settings\0{FORMAT}\0{code_identity()}\0{schema}\0{empty_ok}\0".encode())
+    digest.update(hashlib.sha256(schema_bytes).digest())
+    digest.update(content)
+    return digest.hexdigest()
+
+
+def recalled(key: str) -> Settings | None:
+    """The settings kept under `key`, or None (none kept, or not whole, or not of this shape)."""
+    try:
+        raw = textdecode.read_regular(cache_dir() / FOLDER / key, MAX_ENTRY_BYTES)
+    except (OSError, SpecialFile):
+        return None
+    if isinstance(raw, int):
+        return None
+    check, _, body = raw.partition(b"\n")
+    if check != hashlib.sha256(body).hexdigest().encode():
+        return None
+    try:
+        doc = json.loads(body)
+        values = {str(pointer): Pos(int(line), int(col)) for pointer, (line, col) in doc["values"].items()}
+        return Settings(doc["data"], values)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def keep(key: str, settings: Settings) -> None:
+    """Keep a clean read under `key`, if its data comes back from JSON as it is (a NaN does not: not kept)."""
+    body = json.dumps({"data": settings.data, "values": {p: [pos.line, pos.col] for p, pos in settings.values.items()}},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    if json.loads(body)["data"] != settings.data:
+        return
+    try:
+        write_atomic(cache_dir() / FOLDER / key, hashlib.sha256(body).hexdigest().encode() + b"\n" + body,
+                     durable=False)
+    except OSError:
+        pass  # a cache that cannot be written: the next run parses the file again
