@@ -6,6 +6,9 @@ renamed to its generation name, and only then does a new symlink replace the
 old one with `os.replace` (atomic). A reader that opens DEST/index.json sees
 the old generation or the new one, never a mix; a crash at any point leaves
 the previous generation published. Two publishers serialise on a lock file.
+
+shutil is imported where a generation is built or pruned: a replay asks only `state` (its import,
+with bz2 and lzma, was ~1.7 ms of one).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,6 +130,8 @@ class DirectoryTarget:
     @contextmanager
     def _staging(self) -> Iterator[Path]:
         """A fresh staging folder, removed if the build fails."""
+        import shutil  # not at import: see the module's doc
+
         self.generations.mkdir(parents=True, exist_ok=True)
         stage = self.generations / f".staging-{os.getpid()}"
         if stage.exists():
@@ -167,6 +171,8 @@ class DirectoryTarget:
 
     def _prune(self, current: Path | None, *, keep: int, grace_seconds: float, dry_run: bool = False) -> list[str]:
         """Remove generations beyond the newest `keep` (never `current`), and stale staging folders."""
+        import shutil  # not at import: see the module's doc
+
         removed = []
         now = time.time()
         numbered = sorted(p for p in self.generations.iterdir() if p.name.isdigit()) \
@@ -206,4 +212,6 @@ def _link_blob(src: Path, dest: Path) -> None:
     try:
         os.link(src, dest)  # the same verified bytes, no copy
     except OSError:
+        import shutil  # not at import: see the module's doc
+
         shutil.copyfile(src, dest)

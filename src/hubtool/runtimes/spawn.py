@@ -5,7 +5,8 @@ MindSpore) that hubtool would otherwise wait through after its own imports.  `hu
 starts a spare first thing, so the two overlap; the first asset's worker adopts it.  A spare has
 run nothing but its imports, so every asset still gets a fresh process of its own.  Light on
 purpose: it is imported before anything else (no numpy, and not even tempfile or dataclasses,
-~25 ms between them that the spare's start would wait for).
+~25 ms between them that the spare's start would wait for); subprocess is imported where a worker
+starts, as a replay imports this module with the runtimes' specs and starts none.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-import subprocess
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    import subprocess
     from concurrent.futures import ThreadPoolExecutor
 
 _LOCK = threading.Lock()
@@ -89,6 +90,8 @@ def spawn(recipe: Recipe) -> Spawned:
 
 
 def _spawn(recipe: Recipe) -> Spawned:
+    import subprocess  # not at import: see the module's doc
+
     fd, name = _private_file(recipe.log_dir, f"hubtool-{recipe.runtime}-", ".log")
     try:
         scratch = _private_dir(recipe.log_dir, f"hubtool-{recipe.runtime}-scratch-")

@@ -4,13 +4,13 @@ Like MindSpore Lite's, it is a venv of its own (runtimes/managed.py): hubtool ne
 framework (1.3 s and 2.8 GB), and the code a model needs runs in a worker process there.  The
 requirements pin the cp311 wheels, so the venv is made with a CPython 3.11: $HUBTOOL_MINDSPORE_PYTHON,
 else the interpreter hubtool itself runs on (its base, when hubtool is in a venv).  Installing,
-finding and checking it is `runtimes.managed` with this module's SPEC.
+finding and checking it is `runtimes.managed` with this module's SPEC.  subprocess is imported where
+an interpreter is checked: a replay imports this module for its SPEC only (`installed`).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +43,8 @@ def find_python311(config: HubConfig | None = None) -> Path:
 
 
 def _is_cpython(exe: str, version: tuple[int, int]) -> bool:
+    import subprocess  # not at import: see the module's doc
+
     try:
         proc = subprocess.run([exe, "-c", "import sys, platform; print(platform.python_implementation(),"
                                " *sys.version_info[:2])"], capture_output=True, text=True, timeout=20)

@@ -4,13 +4,14 @@ mindspore-lite's only PyPI release ships a CPython 3.7 wheel alone, so hubtool
 (current Python) never imports it: it finds a 3.7 interpreter, makes a venv
 with that interpreter's own `-m venv`, installs the pinned, hash-checked
 requirements (runtimes/managed.py), and talks to a worker process inside it.
+
+subprocess and shutil are imported where an interpreter is looked for: a replay imports this
+module for its SPEC only (`installed`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ _PROBE = ("import json, sys, numpy, mindspore_lite; print(json.dumps({'python': 
 
 def _is_py37(exe: str | Path) -> bool:
     """A real CPython 3.7 (a pyenv shim that says 'command not found' is not one)."""
+    import subprocess  # not at import: see the module's doc
+
     try:
         proc = subprocess.run([str(exe), "-c", "import sys, platform; print(platform.python_implementation(),"
                                " *sys.version_info[:2])"], capture_output=True, text=True, timeout=20)
@@ -41,6 +44,9 @@ def _is_py37(exe: str | Path) -> bool:
 
 
 def _pyenv_root() -> Path | None:
+    import shutil
+    import subprocess  # not at import: see the module's doc
+
     if os.environ.get("PYENV_ROOT"):
         return Path(os.environ["PYENV_ROOT"])
     exe = shutil.which("pyenv")
@@ -57,6 +63,8 @@ def _pyenv_root() -> Path | None:
 
 def find_python37(config: HubConfig | None = None) -> Path:
     """HUBTOOL_MSLITE_PYTHON, the hub config, python3.7 on PATH, then pyenv's 3.7 versions."""
+    import shutil  # not at import: see the module's doc
+
     tried: list[str] = []
     candidates: list[str] = []
     if os.environ.get("HUBTOOL_MSLITE_PYTHON"):
