@@ -22,7 +22,7 @@ from hubtool.assets.layout import blob_rel
 from hubtool.cards.places import absolute_paths, card_places, display_path, hub_path
 from hubtool.golden.network import folder_digest
 from hubtool.golden.sets import GoldenSets
-from hubtool.publish import checkstep, unchanged
+from hubtool.publish import checkstep, directory, unchanged
 from hubtool.publish.directory import DirectoryTarget
 
 CONFIG = ("name: replay hub\ncard:\n  template-keys: [paper]\nrules:\n  HUB306: warning\n"
@@ -169,12 +169,25 @@ def _index_gone(root: Path) -> None:
     (root / "dist" / "hub" / "index.json").unlink()
 
 
+def _index_rewritten_in_place(root: Path) -> None:
+    """Other bytes of the same size in the published index.json, its mtime set back: its status still changes
+    (the ctime), which is what a replay compares instead of hashing 10k cards' index."""
+    index = (root / "dist" / "hub" / "index.json").resolve()
+    before = index.stat()
+    data = bytearray(index.read_bytes())
+    data[data.index(b'"m0"') + 2] = ord("x")
+    index.write_bytes(bytes(data))
+    os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert index.stat().st_size == before.st_size and index.stat().st_mtime_ns == before.st_mtime_ns
+
+
 MOVES: dict[str, Callable[[Path], None]] = {
     "a card edited": _edit_card, "a card added": _add_card, "a card removed": _remove_card,
     "a blob deleted from the store": _delete_blob, "hub.yaml changed": _touch_hub_yaml,
     "the ledger learned a verdict": _ledger_learns, "the ledger lost a verdict": _forget_a_verdict,
     "a verdict recorded again": _verdict_recorded_again,
     "another publisher moved the target": _another_publisher, "the published index deleted": _index_gone,
+    "the published index rewritten in place": _index_rewritten_in_place,
 }
 
 
@@ -191,7 +204,8 @@ def test_whatever_moved_takes_the_normal_path(tmp_path: Path, server: FaultServe
         assert sum(r.hits for r in server.routes.values()) == hits + 1  # fetched again
     if move in ("a card edited", "hub.yaml changed"):
         assert doc["counters"]["parsed"] >= 1
-    if move in ("another publisher moved the target", "the published index deleted"):  # published again
+    if move in ("another publisher moved the target", "the published index deleted",
+                "the published index rewritten in place"):  # published again
         assert doc["counters"]["unchanged"] == 0 and len(doc["cards"]) == 3
     # and once the hub holds still again, its re-runs replay again: as the normal path would say them
     _, normal, _ = publish(root)
@@ -394,21 +408,24 @@ def test_a_repository_file_gone_fails_the_check_it_had_passed(tmp_path: Path, se
         assert list(held) == ["r"] and "HUB405" in held["r"], held
 
 
-@pytest.mark.parametrize("fresh", ["blob", "repository file"])
+@pytest.mark.parametrize("fresh", ["blob", "repository file", "published index"])
 def test_a_run_right_after_a_write_is_not_remembered(tmp_path: Path, server: FaultServer,
                                                      monkeypatch: pytest.MonkeyPatch, fresh: str) -> None:
     """A status taken in the same tick of the clock as a write would miss a second write in that tick
-    (filestatus.settled): a run whose blob or repository file has not settled is not kept, the next is."""
+    (filestatus.settled): a run whose blob, repository file or published index has not settled is not kept,
+    the next is."""
     root = hub_with_a_repository_file(tmp_path, server)
     publish(root)
-    watched = (root / "hub" / "files" / "r.ckpt" if fresh == "repository file"
-               else root / "store" / blob_rel(hashlib.sha256(body(0)).hexdigest()))
+    watched = {"repository file": root / "hub" / "files" / "r.ckpt",
+               "published index": (root / "dist" / "hub" / "index.json").resolve(),
+               "blob": root / "store" / blob_rel(hashlib.sha256(body(0)).hexdigest())}[fresh]
     inode = watched.stat().st_ino
-    monkeypatch.setattr(unchanged, "settled", lambda found, now: found.st_ino != inode)
+    module = directory if fresh == "published index" else unchanged
+    monkeypatch.setattr(module, "settled", lambda found, now: found.st_ino != inode)
     for _ in range(2):  # the record is not kept, so each run takes the normal path
         code, doc, _ = publish(root)
         assert code == 0 and doc["counters"]["unchanged"] == 1 and doc["counters"]["replayed"] == 0
-    monkeypatch.setattr(unchanged, "settled", lambda found, now: True)  # time passes
+    monkeypatch.setattr(module, "settled", lambda found, now: True)  # time passes
     publish(root)
     assert publish(root)[1]["counters"]["replayed"] == 1
 

@@ -34,6 +34,9 @@ class PublishedState(NamedTuple):
 
     where: str  # the generation, as `Committed.where` says it
     digest: str  # over its index (and whether it has a catalog): any other publish changes it
+    # False for a digest that is a file status too recent to stand for the bytes (`filestatus.settled`): a run is
+    # not remembered on it (the next one is)
+    settled: bool = True
 
 
 class Collected(NamedTuple):

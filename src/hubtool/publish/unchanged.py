@@ -160,8 +160,9 @@ class RunMemory:
         """Keep this run, which found the generation `where` unchanged, if it is bound to repeat itself
         (`repeats`); else forget the last one."""
         state = target.state()
-        # another publisher's generation since this run's commit: these runs do not describe what it holds
-        if state is None or state.where != where or not repeats(runs):
+        # another publisher's generation since this run's commit: these runs do not describe what it holds (and
+        # an index written a moment ago: its status may not stand for its bytes yet)
+        if state is None or state.where != where or not state.settled or not repeats(runs):
             self.ledger.forget(self.slot)  # what it said may no longer be what a run finds
             return
         digests = sorted({d for r in runs for d in r.fetched}
