@@ -134,3 +134,14 @@ def test_a_hub_read_before_is_loaded_without_pyyaml(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert first.stdout.split() == ["memo", "True", "True"]
     assert again.stdout.split() == ["memo", "False", "False"]
+
+
+def test_past_its_bound_the_memo_keeps_the_newest_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settingsmemo, "MAX_ENTRIES", 6)
+    keys = [f"{i:064x}" for i in range(7)]
+    for i, key in enumerate(keys):
+        settingsmemo.keep(key, settingsmemo.Settings({"version": i}, {}))
+        entry = cache_dir() / settingsmemo.FOLDER / key
+        os.utime(entry, ns=(i * 10**9, i * 10**9))  # written in this order, a second apart
+    assert [p.name for p in _entries()] == keys[-3:]
+    assert settingsmemo.recalled(keys[-1]) == settingsmemo.Settings({"version": 6}, {})

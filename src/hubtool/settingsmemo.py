@@ -10,12 +10,14 @@ its bytes, the schema it was checked against (name and bytes), and hubtool's own
 Only a clean read is kept: a file with a problem is read again, and says so again, every time.
 An entry is trusted whole or not at all (its first line is the SHA-256 of the rest), and never
 needed: when the cache cannot be written nothing is kept, and deleting it costs a parse per file.
+Each edit of a hub.yaml is a new entry: past `MAX_ENTRIES`, the oldest written half goes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -31,6 +33,8 @@ FORMAT = 1
 FOLDER = "settings"
 #: an entry is a settings file's data (at most yamlfile.MAX_SETTINGS_BYTES of YAML) and positions
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: a hub's settings files and their recent versions (a few KiB each)
+MAX_ENTRIES = 256
 
 
 class Settings(NamedTuple):
@@ -78,8 +82,24 @@ def keep(key: str, settings: Settings) -> None:
                       ensure_ascii=False, separators=(",", ":")).encode()
     if json.loads(body)["data"] != settings.data:
         return
+    folder = cache_dir() / FOLDER
     try:
-        write_atomic(cache_dir() / FOLDER / key, hashlib.sha256(body).hexdigest().encode() + b"\n" + body,
-                     durable=False)
+        write_atomic(folder / key, hashlib.sha256(body).hexdigest().encode() + b"\n" + body, durable=False)
     except OSError:
-        pass  # a cache that cannot be written: the next run parses the file again
+        return  # a cache that cannot be written: the next run parses the file again
+    _prune(str(folder))
+
+
+def _prune(folder: str) -> None:
+    """Past MAX_ENTRIES, remove the oldest written half (after a write only: a miss, not every run)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path) for entry in listing)
+    except OSError:
+        return
+    if len(entries) > MAX_ENTRIES:
+        for _, path in entries[:len(entries) - MAX_ENTRIES // 2]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass  # gone meanwhile, or not ours to remove: the next prune tries again
