@@ -182,6 +182,7 @@ class HttpDownloader:
                                   f"{run.policy.max_asset_bytes:,}", url=run.url)
             if length is not None:  # a 206 says the rest; the bar shows the whole file
                 self.progress.transfer_sized(writer.digest, writer.offset + length, writer.offset)
+            writer.expect(length)
             return self._stream(run, resp, writer, length)
 
     def _note_encoding(self, run: _Download, resp: requests.Response) -> None:

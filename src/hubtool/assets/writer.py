@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from .. import cancel
 from ..durable import JSONObject, fsync_dir, start_writeback
 from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
+from . import directio
 from .blobstore import BlobInfo
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class BlobWriter:
                     self._hash.update(chunk)
                     self.offset += len(chunk)
         self._fh: BinaryIO = open(self.path, "ab")
+        self._direct: directio.DirectOut | None = None  # a large body's bytes, around the page cache (`expect`)
 
     @property
     def meta_path(self) -> Path:
@@ -69,12 +71,23 @@ class BlobWriter:
         self.write_data(chunk)
         self.hash_data(chunk)
 
+    def expect(self, length: int | None) -> None:
+        """The body to come is `length` bytes (None: not said): a large one is written around the page cache
+        (`directio`), where the file system allows it."""
+        if length is not None and length >= directio.DIRECT_AT_LEAST and self._direct is None:
+            self._fh.flush()
+            self._direct = directio.DirectOut.open(self.path, self.offset)
+
     def write_data(self, chunk: bytes | memoryview) -> None:
         """The bytes to the temp file (the pipeline's writing thread); every FLUSH_EVERY bytes their
         writeback starts without waiting for it, so that the disk works while the download goes on and
         commit's fsync has only the tail left (a waiting fdatasync here stalled the whole pipeline:
         a 1 GiB fetch took 2.55 s, now 2.27 s, against 1.87 s for `curl -o` followed by `sync`)."""
         try:
+            if self._direct is not None:
+                self._direct.write(chunk)
+                self.offset += len(chunk)
+                return
             self._fh.write(chunk)
             self.offset += len(chunk)
             self._unflushed += len(chunk)
@@ -97,6 +110,8 @@ class BlobWriter:
         """Throw away what was written (the server sent the whole body again)."""
         self._fh.seek(0)
         self._fh.truncate()
+        if self._direct is not None:
+            self._direct.reset()
         self._hash = hashlib.sha256()
         self.offset = 0
         self._unflushed = 0
@@ -104,8 +119,9 @@ class BlobWriter:
     def commit(self) -> BlobInfo:
         """fsync, compare, link into place, fsync the folder; or refuse."""
         try:
+            self._finish_direct()
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            os.fsync(self._fh.fileno())  # the file's, through either descriptor: the direct writes' too
             self._fh.close()
         except OSError as exc:
             self.abort(keep_partial=True)
@@ -156,8 +172,21 @@ class BlobWriter:
         raise IntegrityError(message + kept, url=self.source,
                              hint="the file at the link is not the one the card names: fix the link or the hash")
 
+    def _finish_direct(self) -> None:
+        """The direct writer's staged bytes into the file, and its descriptor closed."""
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            try:
+                direct.finish()
+            finally:
+                direct.close()
+
     def abort(self, *, keep_partial: bool = False) -> None:
         """Stop; keep the bytes for a later resume, or remove them."""
+        try:
+            self._finish_direct()  # a partial holds what was written, as on the page cache
+        except OSError:
+            pass  # a full disk: the staged tail is not kept (the resume re-hashes what is on disk)
         if not self._fh.closed:
             try:
                 self._fh.close()  # flushes; on a full disk the unflushed tail is simply not kept
