@@ -186,3 +186,13 @@ def test_a_body_sent_again_whole_and_a_wrong_one(server: FaultServer, store: Dir
         fetcher(store).fetch(server.url("/other.ms"), wrong)
     assert not store.blob_path(wrong).exists()
     assert_store_invariant(store)
+
+
+def test_a_local_file_copied_in_goes_around_the_page_cache(tmp_path: Path, store: DirectoryStore,
+                                                           every_body_direct: list[DirectOut]) -> None:
+    src = tmp_path / "repository-asset.ckpt"
+    src.write_bytes(BODY)
+    stored = store.put_file(SHA, src, source=str(src))
+    assert stored.created and len(every_body_direct) == 1
+    assert store.blob_path(SHA).read_bytes() == BODY
+    assert_store_invariant(store)

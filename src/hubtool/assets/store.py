@@ -152,6 +152,7 @@ class DirectoryStore:
             if max_bytes is not None and size > max_bytes:
                 raise PolicyError(f"{source}: {size:,} bytes is over the hub's limit of {max_bytes:,}", url=source)
             writer = self.writer(digest, source=source, resume=False, keep_bad=keep_bad)
+            writer.expect(size)  # a large file goes around the page cache, as a large download does
             try:
                 copy_stream(fh, writer.write, max_bytes=max_bytes, source=source)
             except BaseException:
