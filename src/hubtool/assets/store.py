@@ -30,7 +30,7 @@ from ..progress import SILENT, Progress
 from ..textdecode import open_regular
 from . import layout
 from .blobstore import BlobInfo, Stored
-from .writer import CHUNK, BlobWriter, copy_stream, hash_file
+from .writer import CHUNK, BlobWriter, HashingPipeline, copy_stream, hash_file
 
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 _PART = re.compile(r"(?P<digest>[0-9a-f]{64})\.(?P<pid>[0-9]+)\.[0-9a-f]+\.part")
@@ -154,7 +154,8 @@ class DirectoryStore:
             writer = self.writer(digest, source=source, resume=False, keep_bad=keep_bad)
             writer.expect(size)  # a large file goes around the page cache, as a large download does
             try:
-                copy_stream(fh, writer.write, max_bytes=max_bytes, source=source)
+                with HashingPipeline(writer) as sink:  # hashed and written on two threads, as a download is
+                    copy_stream(fh, sink.put, max_bytes=max_bytes, source=source)
             except BaseException:
                 writer.abort()
                 raise
