@@ -15,8 +15,8 @@ from pathlib import Path
 from ..assets import layout
 from ..filestatus import identity
 
-#: digests of 64 lower-case hex digits, back to back: every digest of a record checked with one match
-_DIGESTS = re.compile(r"(?:[0-9a-f]{64})*")
+#: digests as layout.HEX64 has them, back to back: every digest of a record checked with one match
+_DIGESTS = re.compile(f"(?:{layout.HEX64.pattern})*")
 
 
 def blob_path(root: Path, digest: str) -> str | None:
@@ -28,12 +28,12 @@ def blob_path(root: Path, digest: str) -> str | None:
 def same_blobs(root: Path, kept: Mapping[str, object]) -> bool:
     """Whether each blob's status in the store is the one kept (None: no regular file held it then either)."""
     all_digests = all(len(d) == 64 for d in kept) and _DIGESTS.fullmatch("".join(kept)) is not None
-    prefix, regular = f"{root}/{layout.BLOBS_PREFIX}", stat.S_ISREG
-    for digest, found in kept.items():  # one loop, lstat and the path inline: per blob, a call was 10% of it
+    regular, blob_rel = stat.S_ISREG, layout.blob_rel
+    for digest, found in kept.items():  # one loop, lstat inline: per blob, a call was 10% of it
         now = None  # not there, or no digest (`blob_path`): absent
         if all_digests or layout.HEX64.fullmatch(digest):
             try:
-                st = os.lstat(f"{prefix}{digest[:2]}/{digest}")
+                st = os.lstat(f"{root}/{blob_rel(digest)}")  # spelled by layout, as every blob path is
                 now = identity(st) if regular(st.st_mode) else None
             except (OSError, ValueError):
                 pass
