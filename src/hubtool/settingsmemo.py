@@ -19,6 +19,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 from . import textdecode
@@ -48,13 +50,20 @@ def memo_key(content: bytes, schema: str, *, empty_ok: bool) -> str | None:
     """The key of a settings file with these bytes, read against this schema; None when the schema cannot be
     read (the read says so)."""
     try:
-        schema_bytes = schema_path(schema).read_bytes()
+        schema_digest = _file_digest(schema_path(schema))
     except (OSError, SchemaError):
         return None
     digest = hashlib.sha256(f"hubtool-settings\0{FORMAT}\0{code_identity()}\0{schema}\0{empty_ok}\0".encode())
-    digest.update(hashlib.sha256(schema_bytes).digest())
+    digest.update(schema_digest)
     digest.update(content)
     return digest.hexdigest()
+
+
+@cache
+def _file_digest(path: Path) -> bytes:
+    """A schema file's SHA-256, read once per process (a hub.yaml and its profiles share the hub schema), as
+    schema.load_schema reads it once."""
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def recalled(key: str) -> Settings | None:
