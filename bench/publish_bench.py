@@ -7,7 +7,9 @@ re-run must at least do to know nothing changed): the replayed one (the last run
 whole: publish/unchanged.py) and the normal path (that memory deleted before it, outside the
 timed process); peak RSS next to every time.  Beside them, the floor of a replay: a bare script
 that does what any replay must (list and stat the cards, read the statuses and the record, lstat
-the blobs, print the table) and nothing else.
+the blobs, print the table) and nothing else; and two lines that split the replay's time from
+outside: that floor after importing the standard library modules a replay imports (as `-X
+importtime` lists them), and hubtool's replay imported with nothing run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +81,18 @@ assert same == len(cards) + len(record["blobs"]), same
 """
 
 REPLAYED = "re-run, replayed (nothing changed)"
+#: imports each module named in argv, skipping those that are not there (`nt` on POSIX: importtime lists tries)
+IMPORT_ALL = ("import importlib, sys\nfor name in sys.argv[1].split():\n    try:\n"
+              "        importlib.import_module(name)\n    except ImportError:\n        pass\n")
+
+
+def replay_modules(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The modules a replay imports, as `python -X importtime` lists them: (the standard library's, hubtool's)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *cmd], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=True)
+    names = [line.rpartition("|")[2].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:") and "self [us]" not in line]
+    return ([n for n in names if n.split(".")[0] != "hubtool"], [n for n in names if n.split(".")[0] == "hubtool"])
 
 
 def forget_run(ledger: Path, after: str) -> None:
@@ -114,9 +129,15 @@ def main() -> None:
                 print(line("first re-run (the normal path; remembers the run)", [run(publish(root), root, env)]))
                 base = "baseline: read every card's bytes"
                 ledger = root / "store" / "ledger.sqlite"
+                stdlib, own = replay_modules(publish(root), root, env)
+                floor = [str(root / "cards"), str(ledger), " ".join(stdlib)]
                 results = alternate({base: [sys.executable, "-c", READ_CARDS, str(root / "cards")],
-                                     "floor of a replay (no hubtool)": [sys.executable, "-c", REPLAY_FLOOR,
-                                                                        str(root / "cards"), str(ledger)],
+                                     "floor of a replay (no hubtool)": [sys.executable, "-c", REPLAY_FLOOR, *floor],
+                                     f"  the floor after the {len(stdlib)} stdlib modules a replay imports": [
+                                         sys.executable, "-c", IMPORT_ALL.replace("argv[1]", "argv[3]")
+                                         + REPLAY_FLOOR, *floor],
+                                     f"  hubtool's replay imported ({len(own)} modules), nothing run": [
+                                         sys.executable, "-c", IMPORT_ALL, " ".join(stdlib + own)],
                                      REPLAYED: publish(root), "re-run, the normal path": publish(root)},
                                     args.rounds, root, env, after=functools.partial(forget_run, ledger))
                 report(f"  {args.rounds} alternating rounds, median (min-max):", results, base)
