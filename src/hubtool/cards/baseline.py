@@ -78,6 +78,8 @@ def eligible(diag: Diagnostic) -> bool:
 def apply(diags: list[Diagnostic], entries: Counter[Key], root: Path,
           checked: Iterable[str]) -> list[Diagnostic]:
     """Mark the findings the baseline lists; add a HUB006 for each entry of a checked card that matched none."""
+    if not entries:  # no baseline (most hubs): nothing to mark or to call stale, and no finding keyed for it
+        return diags
     left = Counter(entries)
     out = []
     for diag in diags:

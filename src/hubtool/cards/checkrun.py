@@ -38,9 +38,12 @@ def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     from concurrent.futures import ProcessPoolExecutor
 
     size = -(-len(paths) // workers)
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
-        return [verdict for chunk in pool.map(_verdicts, chunks) for verdict in chunk]
+    first, *rest = [paths[i:i + size] for i in range(0, len(paths), size)]
+    # this process checks the first chunk itself while the workers check the others: one fork fewer, and a
+    # chunk's verdicts not pickled back (with one worker per CPU, it only waited for them before)
+    with ProcessPoolExecutor(len(rest), mp_context=multiprocessing.get_context("fork")) as pool:
+        others = pool.map(_verdicts, rest)
+        return _verdicts(first) + [verdict for chunk in others for verdict in chunk]
 
 
 def _start_methods() -> list[str]:

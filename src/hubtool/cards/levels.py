@@ -81,6 +81,8 @@ class Levels:
         return out or [PurePosixPath(display).as_posix()]
 
     def _path_levels(self, display: str) -> dict[str, Level]:
+        if not self.globs:  # no per-path rules: every path has the hub's (no path worked out for each card)
+            return self.rules.rules
         levels = dict(self.rules.rules)
         names = self._relative(display)
         for pattern, overrides in self.globs:

@@ -1,0 +1,61 @@
+"""A whole-hub check spread over processes gives each card the verdict a check of it alone gives, in order.
+
+`checkrun.all_verdicts` checks the first chunk of cards in this process while forked workers check the
+others; the report must not depend on how many CPUs there are, nor on which process checked a card.
+Real cards (../shared/hub-sample, with the hub.yaml MindSpore Hub would commit), as many as the pool needs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+
+from helpers import REPO, SHARED
+from hubtool.cards import baseline, checkrun
+from hubtool.cards.levels import Levels
+from hubtool.cards.listing import discover
+from hubtool.cards.validate import CardChecker, Run, run_for
+from hubtool.cli.common import hub_config
+from hubtool.diagnostics import Severity
+
+SAMPLE = SHARED / "hub-sample" / "cards"
+CONFIG = REPO / "examples" / "mindspore-hub" / "hub.yaml"
+pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="../shared/hub-sample is not beside this checkout")
+
+
+@pytest.fixture(scope="module")
+def checker() -> CardChecker:
+    return CardChecker(hub_config(CONFIG, [SAMPLE]))
+
+
+@pytest.mark.parametrize("cpus", [2, 3, 8])
+def test_verdicts_over_processes_are_each_cards_own_in_order(checker: CardChecker, cpus: int,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = discover([SAMPLE])
+    assert len(paths) >= checkrun.PARALLEL_THRESHOLD  # else the pool is not used at all
+    alone = [checker.verdict(path) for path in paths]
+    assert any(v.diagnostics for v in alone) and any(v.facts for v in alone)  # findings and facts cross over
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    assert checkrun.all_verdicts(checker, paths) == alone
+
+
+def test_a_hub_without_per_path_rules_or_baseline_reports_what_the_long_way_reports(checker: CardChecker) -> None:
+    """Without `per-path:` globs or a baseline, no finding's path is worked out for them: the report is the one a
+    hub gets with a glob that matches no card and a baseline entry for no card, which go the long way.  The
+    hub's `rules:` turn a code the sample has off and make another an error, so both ways must apply them."""
+    rules = checker.config.rules
+    config = checker.config._replace(rules=rules._replace(rules={**rules.rules, "HUB110": None,
+                                                                 "HUB311": Severity.ERROR}))
+    short = run_for(config)
+    assert not short.levels.globs and not short.baseline
+    config_long = config._replace(rules=config.rules._replace(per_path=(("no-such-folder/**", {"HUB999": None}),)))
+    long = Run(Levels(config_long), Counter({baseline.Key("no-such-card.md", "HUB204", "", "0" * 16): 1}),
+               config.root)
+    found = checkrun.check_paths([SAMPLE], checker, short).diagnostics
+    assert found == checkrun.check_paths([SAMPLE], checker, long).diagnostics
+    as_found = [d for path in discover([SAMPLE]) for d in checker.verdict(path).diagnostics]
+    assert "HUB110" in {d.code for d in as_found}
+    assert "HUB110" not in {d.code for d in found} and not any(d.baselined for d in found)
+    assert {d.severity for d in found if d.code == "HUB311"} == {Severity.ERROR}
