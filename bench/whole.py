@@ -6,7 +6,8 @@ not the maximum over every child this process had (RUSAGE_CHILDREN), and not inf
 this process's own memory, which a child forked from here inherits into its high-water
 mark at exec.  A figure therefore never reads below the launcher's ~10 MiB.  Commands and their
 baselines run in alternating rounds (A B A B ...) so that drift, page-cache state and
-frequency changes hit every side alike; figures are median (min-max).
+frequency changes hit every side alike; figures are median (min-max).  CPU is user + system time of
+the process and of the children it waited for (a check's worker processes), as wait4() reports it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Run:
     seconds: float
     rss_mib: float
     code: int
+    cpu: float  # user + system seconds, with the children it reaped
 
 
 LAUNCHER = """
@@ -44,7 +46,8 @@ if pid == 0:
     finally:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
-print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+      usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -53,10 +56,10 @@ def run(cmd: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | No
     """One whole process: wall seconds from fork to reap, and its own peak RSS."""
     out = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *cmd], cwd=cwd,
                          env=dict(env) if env is not None else None, capture_output=True, text=True, check=True)
-    seconds, rss_kib, code = out.stdout.split()
+    seconds, rss_kib, code, cpu = out.stdout.split()
     if int(code) not in allowed:
         raise SystemExit(f"bench command failed with {code}: {' '.join(cmd)}")
-    return Run(float(seconds), int(rss_kib) / 1024, int(code))
+    return Run(float(seconds), int(rss_kib) / 1024, int(code), float(cpu))
 
 
 def together(commands: Sequence[Sequence[str]], cwd: Path | None = None,
@@ -70,10 +73,10 @@ def together(commands: Sequence[Sequence[str]], cwd: Path | None = None,
     runs = []
     for cmd, proc in zip(commands, procs, strict=True):
         out, _ = proc.communicate()
-        seconds, rss_kib, code = out.split()
+        seconds, rss_kib, code, cpu = out.split()
         if int(code) not in allowed:
             raise SystemExit(f"bench command failed with {code}: {' '.join(cmd)}")
-        runs.append(Run(float(seconds), int(rss_kib) / 1024, int(code)))
+        runs.append(Run(float(seconds), int(rss_kib) / 1024, int(code), float(cpu)))
     return time.perf_counter() - start, runs
 
 
@@ -97,10 +100,12 @@ def seconds(runs: Sequence[Run]) -> float:
 def line(name: str, runs: Sequence[Run], base: Sequence[Run] | None = None, width: int = 44) -> str:
     times = [r.seconds for r in runs]
     rss = [r.rss_mib for r in runs]
+    cpu = statistics.median(r.cpu for r in runs)
     text = (f"  {name:<{width}} {statistics.median(times):7.3f} s ({min(times):.3f}-{max(times):.3f})"
-            f"  peak RSS {statistics.median(rss):5.0f} MiB")
+            f"  peak RSS {statistics.median(rss):5.0f} MiB  CPU {cpu:6.3f} s")
     if base is not None and base is not runs:
-        text += f"  = {seconds(runs) / seconds(base):.2f}x"
+        base_cpu = statistics.median(r.cpu for r in base)
+        text += f"  = {seconds(runs) / seconds(base):.2f}x" + (f" (CPU {cpu / base_cpu:.2f}x)" if base_cpu else "")
     return text
 
 
