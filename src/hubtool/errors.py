@@ -26,6 +26,7 @@ Exceptions are for failures that stop an operation::
     │   └── CheckpointFormatError  a file is not a well-formed MindSpore checkpoint
     ├── TranslationRefused       the legacy translator cannot carry a model over faithfully (every reason)
     ├── RuntimeUnavailable       no usable runtime (e.g. no CPython 3.7 for MindSpore Lite): never "model failed"
+    ├── WorkerLost               a forked worker process (a whole-hub check's) ended without its result
     └── WorkerError              the runtime worker failed
         ├── ModelError           the runtime refused the model or an input (load/predict error, as data)
         ├── WorkerCrashed        the worker died (signal, EOF), with its log tail
@@ -176,6 +177,12 @@ class TranslationRefused(HubtoolError):
 
 class RuntimeUnavailable(HubtoolError):
     kind = "runtime-unavailable"
+
+
+class WorkerLost(HubtoolError):
+    """A forked worker process ended without handing its result back (killed, out of memory): `forkmap`."""
+
+    kind = "worker-lost"
 
 
 class WorkerError(HubtoolError):

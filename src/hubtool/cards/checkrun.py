@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..forkmap import can_fork, forked_map
 from . import baseline
 from .crosscard import CardFacts
 from .factcache import FactsCache
@@ -19,37 +20,20 @@ from .validate import CardChecker, CardVerdict, CheckResult, Run, cross_findings
 
 #: below this many cards a worker pool costs more than it saves
 PARALLEL_THRESHOLD = 256
-_worker_checker: CardChecker | None = None  # inherited by forked workers
-
-
-def _verdicts(paths: list[Path]) -> list[CardVerdict]:
-    assert _worker_checker is not None
-    return [_worker_checker.verdict(path) for path in paths]
 
 
 def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
-    """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub."""
-    global _worker_checker
-    _worker_checker = checker
+    """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub: this process checks
+    the first chunk while a forked child checks each other one (`forkmap`: the children inherit `checker`)."""
+    def check(chunk: list[Path]) -> list[CardVerdict]:
+        return [checker.verdict(path) for path in chunk]
+
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
-    if len(paths) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in _start_methods():
-        return _verdicts(paths)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    if len(paths) < PARALLEL_THRESHOLD or workers < 2 or not can_fork():
+        return check(paths)
     size = -(-len(paths) // workers)
-    first, *rest = [paths[i:i + size] for i in range(0, len(paths), size)]
-    # this process checks the first chunk itself while the workers check the others: one fork fewer, and a
-    # chunk's verdicts not pickled back (with one worker per CPU, it only waited for them before)
-    with ProcessPoolExecutor(len(rest), mp_context=multiprocessing.get_context("fork")) as pool:
-        others = pool.map(_verdicts, rest)
-        return _verdicts(first) + [verdict for chunk in others for verdict in chunk]
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    return [verdict for chunk in forked_map(check, chunks) for verdict in chunk]
 
 
 def hub_card_files(checker: CardChecker) -> list[str]:
