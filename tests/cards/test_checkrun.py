@@ -7,6 +7,7 @@ Real cards (../shared/hub-sample, with the hub.yaml MindSpore Hub would commit),
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 
@@ -59,3 +60,21 @@ def test_a_hub_without_per_path_rules_or_baseline_reports_what_the_long_way_repo
     assert "HUB110" in {d.code for d in as_found}
     assert "HUB110" not in {d.code for d in found} and not any(d.baselined for d in found)
     assert {d.severity for d in found if d.code == "HUB311"} == {Severity.ERROR}
+
+
+def test_checking_a_card_makes_no_reference_cycle(checker: CardChecker) -> None:
+    """What lets `all_verdicts` pause the cyclic collector: every card checked, real or hostile (the test
+    suite's invalid cards: YAML errors, aliases, tags, special values, bad encodings), leaves no garbage
+    only that collector would free.  A first pass warms the caches that are made once."""
+    paths = discover([SAMPLE, REPO / "tests" / "cards" / "invalid", REPO / "tests" / "cards" / "valid"])
+    [checker.verdict(path) for path in paths]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        kept = [checker.verdict(path) for path in paths]
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+    assert len(kept) > 300 and any(not v.diagnostics for v in kept)

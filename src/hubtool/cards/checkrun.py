@@ -7,6 +7,7 @@ facts cache, and only the files given are reported on.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -26,7 +27,16 @@ def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub: this process checks
     the first chunk while a forked child checks each other one (`forkmap`: the children inherit `checker`)."""
     def check(chunk: list[Path]) -> list[CardVerdict]:
-        return [checker.verdict(path) for path in chunk]
+        # the verdicts are kept to the end, and the cyclic collector only scanned them again and again (~20 ms
+        # of a 0.46 s check of 2,970 real cards); checking a card makes no reference cycle (a test holds it
+        # to that), so the collector waits until the cards are checked
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [checker.verdict(path) for path in chunk]
+        finally:
+            if enabled:
+                gc.enable()
 
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
     if len(paths) < PARALLEL_THRESHOLD or workers < 2 or not can_fork():
