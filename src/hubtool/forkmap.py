@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from .errors import WorkerLost
@@ -29,7 +29,7 @@ Result = TypeVar("Result")
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork")
+    return hasattr(os, "fork") and hasattr(signal, "pthread_sigmask")
 
 
 def forked_map(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
@@ -40,12 +40,31 @@ def forked_map(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Re
     children: list[_Child[Result]] = []
     try:
         for item in items[1:]:
-            children.append(_Child.start(work, item))  # one by one: a fork that fails leaves the others reaped
+            _fork(work, item, children)  # one by one: a fork that fails leaves the others to be reaped
         first = work(items[0])
         return [first, *(child.result() for child in children)]
     finally:
         for child in children:
             child.stop()
+
+
+def _fork(work: Callable[[Item], Result], item: Item, children: list[_Child[Result]]) -> None:
+    """A child doing `work(item)`, added to `children`.  Ctrl-C is held off across the fork: in the child until
+    it has its own way of ending on it, here until the child is in `children` (where `stop` finds it)."""
+    read, write = os.pipe()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            raise
+        if pid == 0:
+            _run_child(work, item, read, write, held)  # never returns
+        children.append(_Child(pid, read))
+    finally:
+        os.close(write)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 class _Child(Generic[Result]):
@@ -55,50 +74,52 @@ class _Child(Generic[Result]):
         self.pid: int | None = pid  # None once reaped
         self.pipe: int | None = pipe  # None once closed
 
-    @classmethod
-    def start(cls, work: Callable[[Item], Result], item: Item) -> _Child[Result]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read)
-            _run_child(work, item, write)  # never returns
-        os.close(write)
-        return cls(pid, read)
-
     def result(self) -> Result:
         assert self.pipe is not None and self.pid is not None
-        with open(self.pipe, "rb", closefd=True) as pipe:
-            self.pipe = None
-            data = pipe.read()  # to EOF: the child has written everything and ended, or died
+        chunks = []
+        while chunk := os.read(self.pipe, 1 << 20):  # to EOF: the child has written everything and ended, or died
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        os.close(self.pipe)
+        self.pipe = None
         _, status = os.waitpid(self.pid, 0)
         self.pid = None
         if not data or status != 0:
             raise WorkerLost(f"a worker process ended without its result ({_ended(status)})",
                              hint="the machine may be short of memory; run it again")
-        ok, value = pickle.loads(data)  # noqa: S301 - from this process's own fork, through its own pipe
+        try:
+            ok, value = pickle.loads(data)  # noqa: S301 - from this process's own fork, through its own pipe
+        except Exception as exc:  # an exception that pickled there and does not unpickle here
+            raise RuntimeError(f"a worker's result cannot be read back: {type(exc).__name__}: {exc}") from exc
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]  # what `work` returned, pickled
 
     def stop(self) -> None:
-        """Kill and reap the child if it is still there (an exception or Ctrl-C in this process)."""
+        """Kill and reap the child if it is still there (an exception or Ctrl-C in this process, which may have
+        come just after `result` closed the pipe or reaped the child, before it said so)."""
         if self.pipe is not None:
-            os.close(self.pipe)
+            try:
+                os.close(self.pipe)
+            except OSError:  # closed already
+                pass
             self.pipe = None
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):  # reaped already
                 pass
-            os.waitpid(self.pid, 0)
             self.pid = None
 
 
-def _run_child(work: Callable[[Item], object], item: Item, write: int) -> None:
+def _run_child(work: Callable[[Item], object], item: Item, read: int, write: int, mask: Iterable[int]) -> None:
     """The child's whole life: do the work, hand the result (or the exception) back, end."""
     status = 1
     try:
+        os.close(read)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent says so; this one just ends
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             result = work(item)
         except Exception as exc:  # raised in the parent, as a pool would

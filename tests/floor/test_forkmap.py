@@ -80,6 +80,25 @@ def test_what_does_not_pickle_is_said_by_its_type_and_message() -> None:
         forked_map(lambda n: (lambda: n) if n else n, [0, 1])  # a result that does not pickle
 
 
+def _refuse() -> None:
+    raise ValueError("not here")
+
+
+class Unreadable(Exception):
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_refuse, ())  # pickles; unpickling it raises
+
+
+def test_an_exception_that_does_not_unpickle_here_is_said() -> None:
+    def fails(n: int) -> int:
+        if n:
+            raise Unreadable("x")
+        return 0
+
+    with pytest.raises(RuntimeError, match="cannot be read back: ValueError: not here"):
+        forked_map(fails, [0, 1])
+
+
 def test_a_child_killed_or_exiting_without_its_result_is_worker_lost() -> None:
     def killed(n: int) -> int:
         if n:
@@ -150,3 +169,33 @@ def test_ctrl_c_to_the_process_group_is_said_once_and_leaves_no_child(tmp_path: 
     assert proc.returncode != 0 and out == "buffered once\n"  # flushed as the parent ends, by it alone
     assert err.count("KeyboardInterrupt") == 1  # the parent's; the children end without a word
     assert all(gone(int(p.read_text())) for p in tmp_path.glob("*.pid"))
+
+
+STORM = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from hubtool.forkmap import forked_map
+    ready = Path(sys.argv[1])
+    def work(n):
+        (ready / f"{os.getpid()}.pid").write_text("")
+        return sum(range(20000 * (n + 1)))
+    (ready / "started").write_text("")
+    while True:  # until Ctrl-C: it lands while forking, working or reading results back
+        forked_map(work, list(range(6)))
+""")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.003, 0.01, 0.03, 0.1])
+def test_ctrl_c_at_any_moment_leaves_no_child_and_is_said_once(tmp_path: Path, delay: float) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", STORM, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC)})
+    while not (tmp_path / "started").exists() and proc.poll() is None:
+        time.sleep(0.001)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and err.count("KeyboardInterrupt") == 1, err
+    pids = [int(p.stem) for p in tmp_path.glob("*.pid") if int(p.stem) != proc.pid]
+    left = {pid: Path(f"/proc/{pid}/status").read_text().split("\n")[:8] for pid in pids if not gone(pid)}
+    assert not left  # (no pid at all when Ctrl-C comes before the first fork)
