@@ -90,3 +90,25 @@ def test_ctrl_c_stops_within_a_second_and_the_next_run_resumes(tmp_path: Path, s
                            env={**os.environ, "HUBTOOL_HOME": str(root / "home")})
     assert again.returncode == 0, again.stdout + again.stderr
     assert route.range_requests, "the partial download was not resumed"
+
+
+def test_ctrl_c_says_partial_downloads_are_kept_only_once_a_download_began(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A check, or a translation, keeps no partial download: Ctrl-C does not say it does.  Only a resumable
+    writer (an HTTP download's) makes the run say so."""
+    from hubtool import cancel
+    from hubtool.cli.failures import exit_code_for
+
+    cancel.reset()
+    assert exit_code_for(KeyboardInterrupt()) == 130
+    assert capsys.readouterr().err == "hubtool: interrupted\n"
+    store = DirectoryStore(tmp_path / "store")
+    store.writer("ab" * 32, source="a copy", resume=False).abort()
+    exit_code_for(KeyboardInterrupt())
+    assert capsys.readouterr().err == "hubtool: interrupted\n"
+    cancel.note("publish", "nothing was published")
+    store.writer("cd" * 32, source="https://example.org/m.ckpt").abort()
+    exit_code_for(KeyboardInterrupt())
+    assert capsys.readouterr().err == ("hubtool: interrupted: nothing was published; partial downloads are kept "
+                                       "and resume on the next run\n")
+    cancel.reset()

@@ -134,6 +134,8 @@ class DirectoryStore:
     def writer(self, digest: str, *, source: str, resume: bool = True, keep_bad: bool = False) -> BlobWriter:
         """A new writer for `digest`, adopting an abandoned partial download when `resume`."""
         self.ensure(self.tmp_dir)
+        if resume:  # what Ctrl-C says from now on (only a resumable writer's partial is taken up again)
+            cancel.note("downloads", "partial downloads are kept and resume on the next run")
         return BlobWriter(self, layout.check_digest(digest), source=source,
                           adopt=self._adopt_partial(digest) if resume else None, keep_bad=keep_bad)
 

@@ -61,8 +61,7 @@ def exit_code_for(exc: BaseException) -> int:
     """
     if isinstance(exc, KeyboardInterrupt):
         done = "; ".join(cancel.notes())
-        say(f"hubtool: interrupted{': ' + done if done else ''}; partial downloads are kept "
-             "and resume on the next run")
+        say(f"hubtool: interrupted{': ' + done if done else ''}")  # a download begun notes that partials are kept
         return EXIT_INTERRUPTED
     if isinstance(exc, OSError) and _raised_printing(exc):
         return output_failed(exc)
