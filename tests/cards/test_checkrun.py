@@ -17,6 +17,7 @@ from helpers import REPO, SHARED
 from hubtool.cards import baseline, checkrun
 from hubtool.cards.levels import Levels
 from hubtool.cards.listing import discover
+from hubtool.cards.report import render
 from hubtool.cards.validate import CardChecker, Run, run_for
 from hubtool.cli.common import hub_config
 from hubtool.diagnostics import Severity
@@ -78,3 +79,19 @@ def test_checking_a_card_makes_no_reference_cycle(checker: CardChecker) -> None:
         if enabled:
             gc.enable()
     assert len(kept) > 300 and any(not v.diagnostics for v in kept)
+
+
+def test_findings_left_unfingerprinted_without_a_baseline_report_the_same(checker: CardChecker) -> None:
+    """A run with no baseline to match or write skips each finding's fingerprint: same report, and a
+    baseline made from the fingerprinted run still matches every finding it lists."""
+    paths = discover([SAMPLE])
+    plain = CardChecker(checker.config, fingerprints=False)
+    keyed = [checker.verdict(path) for path in paths]
+    bare = [plain.verdict(path) for path in paths]
+    assert all(d.fingerprint for v in keyed for d in v.diagnostics)
+    assert not any(d.fingerprint for v in bare for d in v.diagnostics)
+    assert [[d._replace(fingerprint="") for d in v.diagnostics] for v in keyed] == [v.diagnostics for v in bare]
+    run = run_for(checker.config)
+    for fmt in ("json", "text", "github", "junit"):  # what the check prints: the fingerprint is in none of them
+        assert render(checkrun.check_paths([SAMPLE], plain, run), fmt, color=False) == \
+            render(checkrun.check_paths([SAMPLE], checker, run), fmt, color=False)

@@ -54,8 +54,9 @@ def run_check(args: CheckArgs) -> CheckOutput:
     given = existing(list(args.paths))
     hub = hub_config(args.config, given)
     run = run_for(hub, select=args.select, ignore=args.ignore, baseline_file=args.baseline)
+    keyed = bool(run.baseline) or args.write_baseline is not None  # a baseline to match findings to, or to write
     result = check_paths(given or [hub_cards_dir(hub)],
-                         CardChecker(hub, extra_rules=[GoldenBlockRule(hub)]), run)
+                         CardChecker(hub, extra_rules=[GoldenBlockRule(hub)], fingerprints=keyed), run)
     if args.write_baseline is not None:
         result = write_baseline_file(result, args.write_baseline, run)
     colored = color() and args.fmt == "text"
