@@ -81,8 +81,9 @@ assert same == len(cards) + len(record["blobs"]), same
 """
 
 REPLAYED = "re-run, replayed (nothing changed)"
-#: imports each module named in argv, skipping those that are not there (`nt` on POSIX: importtime lists tries)
-IMPORT_ALL = ("import importlib, sys\nfor name in sys.argv[1].split():\n    try:\n"
+#: imports each module named in the last argument, skipping those that are not there (`nt` on POSIX: importtime
+#: lists tries); before REPLAY_FLOOR, whose own arguments come first
+IMPORT_ALL = ("import importlib, sys\nfor name in sys.argv[-1].split():\n    try:\n"
               "        importlib.import_module(name)\n    except ImportError:\n        pass\n")
 
 
@@ -134,8 +135,7 @@ def main() -> None:
                 results = alternate({base: [sys.executable, "-c", READ_CARDS, str(root / "cards")],
                                      "floor of a replay (no hubtool)": [sys.executable, "-c", REPLAY_FLOOR, *floor],
                                      f"  the floor after the {len(stdlib)} stdlib modules a replay imports": [
-                                         sys.executable, "-c", IMPORT_ALL.replace("argv[1]", "argv[3]")
-                                         + REPLAY_FLOOR, *floor],
+                                         sys.executable, "-c", IMPORT_ALL + REPLAY_FLOOR, *floor],
                                      f"  hubtool's replay imported ({len(own)} modules), nothing run": [
                                          sys.executable, "-c", IMPORT_ALL, " ".join(stdlib + own)],
                                      REPLAYED: publish(root), "re-run, the normal path": publish(root)},
