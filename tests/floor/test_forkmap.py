@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,19 +64,24 @@ def test_a_childs_exception_is_raised_here_the_first_in_order(tmp_path: Path) ->
     assert {1, 2} <= {int(p.stem) for p in tmp_path.glob("*.pid")} and all(gone(pid) for pid in pids)
 
 
+def raising_in_children(exc: Exception) -> Callable[[int], int]:
+    """Work that raises `exc` for every item but the first (the one this process does)."""
+    def work(n: int) -> int:
+        if n:
+            raise exc
+        return 0
+
+    return work
+
+
 class Unpicklable(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         raise pickle.PicklingError("not this one")
 
 
 def test_what_does_not_pickle_is_said_by_its_type_and_message() -> None:
-    def fails(n: int) -> int:
-        if n:
-            raise Unpicklable("a lock in it")
-        return 0
-
     with pytest.raises(RuntimeError, match="Unpicklable: a lock in it"):
-        forked_map(fails, [0, 1])
+        forked_map(raising_in_children(Unpicklable("a lock in it")), [0, 1])
     with pytest.raises(RuntimeError, match="the result does not pickle"):
         forked_map(lambda n: (lambda: n) if n else n, [0, 1])  # a result that does not pickle
 
@@ -90,13 +96,8 @@ class Unreadable(Exception):
 
 
 def test_an_exception_that_does_not_unpickle_here_is_said() -> None:
-    def fails(n: int) -> int:
-        if n:
-            raise Unreadable("x")
-        return 0
-
     with pytest.raises(RuntimeError, match="cannot be read back: ValueError: not here"):
-        forked_map(fails, [0, 1])
+        forked_map(raising_in_children(Unreadable("x")), [0, 1])
 
 
 def test_a_child_killed_or_exiting_without_its_result_is_worker_lost() -> None:
@@ -148,19 +149,20 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_script(tmp_path: Path, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path), mode], stdout=subprocess.PIPE,
+def run_script(script: str, *args: str) -> subprocess.Popen[str]:
+    """`script` in a process group of its own (as a terminal's foreground job), with this checkout's hubtool."""
+    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": str(SRC)})
 
 
 def test_a_child_does_not_write_out_what_this_process_had_buffered(tmp_path: Path) -> None:
-    out, err = run_script(tmp_path, "plain").communicate(timeout=60)
+    out, err = run_script(SCRIPT, str(tmp_path), "plain").communicate(timeout=60)
     assert (out, err) == ("buffered once\n[0, 1, 2]\n", "")
 
 
 def test_ctrl_c_to_the_process_group_is_said_once_and_leaves_no_child(tmp_path: Path) -> None:
-    proc = run_script(tmp_path, "interrupt")
+    proc = run_script(SCRIPT, str(tmp_path), "interrupt")
     deadline = time.monotonic() + 30
     while len(list(tmp_path.glob("*.pid"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -187,9 +189,7 @@ STORM = textwrap.dedent("""
 
 @pytest.mark.parametrize("delay", [0.0, 0.003, 0.01, 0.03, 0.1])
 def test_ctrl_c_at_any_moment_leaves_no_child_and_is_said_once(tmp_path: Path, delay: float) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", STORM, str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(SRC)})
+    proc = run_script(STORM, str(tmp_path))
     while not (tmp_path / "started").exists() and proc.poll() is None:
         time.sleep(0.001)
     time.sleep(delay)
