@@ -54,14 +54,14 @@ def _value(text: str, settings: CardSettings) -> JSON:
     if not text:
         return None
     if text[0] in "[{":
-        import yaml  # a flow value of a twin's: here, so that what only asks `is_twin` (a replay) needs no PyYAML
+        # a flow value, read by the cards' own reader: the C parser, and anchors and aliases refused (PyYAML's
+        # safe_load took 30 s and 3 GiB on one line of nested aliases); imported here, so that what only asks
+        # `is_twin` (a replay) needs no PyYAML
+        from ..yamlsource import parse
 
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError:
-            return text
-        if isinstance(loaded, (list, dict)):
-            return loaded
+        doc = parse(text, path="", line_offset=1)
+        if not doc.diagnostics and isinstance(doc.data, (list, dict)):
+            return doc.data
     return settings.twin_values.get(text, text)
 
 
