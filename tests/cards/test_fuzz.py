@@ -112,3 +112,41 @@ def test_structured_hostile_metadata(tmp_path: Path, extra: dict[object, object]
     xml.dom.minidom.parseString(render(result, "junit"))  # well-formed XML
     # the runner reads workflow commands line by line (\n): no message may start a line of its own
     assert all(line.startswith("::") for line in render(result, "github").split("\n") if line)
+
+
+def yaml_flow(value: object) -> str:
+    import sys
+
+    import yaml
+
+    sys.set_int_max_str_digits(0)
+    try:
+        return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**9).strip()
+    finally:
+        sys.set_int_max_str_digits(4300)
+
+
+# A `_cn.md` twin in MindSpore Hub's dialect (`key：value` lines): flow values of any shape, hostile ones included.
+_twin_key = st.sampled_from(["模型名称", "输入形状", "准确率", "评估", "更新时间", "资源", "x", "-", "  - 文件格式"])
+_flow = st.one_of(
+    _value.map(yaml_flow),
+    st.sampled_from(["[&a [1,1], *a, *a]", "[*a]", "{a: !!python/none}", "[", "{a: 1, a: 2}", "[1, 2", "[!!binary x]",
+                     "{? [a]: 1}", "[.inf, .nan]", "[2020-01-08]", "[" * 70 + "]" * 70]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(st.tuples(_twin_key, _flow), max_size=8))
+def test_hostile_twins(tmp_path: Path, entries: list[tuple[str, str]]) -> None:
+    from hubtool.cards.checkrun import check_paths
+    from hubtool.cards.validate import run_for
+    from hubtool.config import profile_config
+
+    config = profile_config("mindspore-hub", tmp_path)
+    checker = CardChecker(config)
+    (tmp_path / "m.md").write_text("---\nmodel-name: m\ninput-shape: [1, 2]\naccuracy: {top1: 0.9}\n---\nbody\n",
+                                   encoding="utf-8")
+    twin = tmp_path / "m_cn.md"
+    twin.write_text("---\n" + "\n".join(f"{k}：{v}" for k, v in entries) + "\n---\n", encoding="utf-8")
+    result = check_paths([twin], checker, run_for(config))
+    lines = len(twin.read_text(encoding="utf-8").splitlines())
+    assert all(d.code.startswith("HUB") and 0 <= d.line <= lines + 1 for d in result.diagnostics), result
