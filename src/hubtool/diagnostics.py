@@ -108,4 +108,5 @@ def make_pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
 
 def pointer_tokens(pointer: str) -> list[str]:
     """`make_pointer` undone: the pointer's tokens, '~1' and '~0' decoded."""
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    tokens = pointer.split("/")[1:]
+    return [t.replace("~1", "/").replace("~0", "~") for t in tokens] if "~" in pointer else tokens

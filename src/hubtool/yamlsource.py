@@ -84,6 +84,8 @@ _SCALAR, _SEQ, _MAP = ev.ScalarEvent, ev.SequenceStartEvent, ev.MappingStartEven
 _SEQ_END, _MAP_END = ev.SequenceEndEvent, ev.MappingEndEvent
 _STR_TAGS = ("tag:yaml.org,2002:str", "!")
 _tag_cache: dict[str, str] = {}
+# Pos(line, col) runs a generated Python __new__; the tuple constructor itself does not (~100 ns a node)
+_new_tuple = tuple.__new__
 
 
 def _plain_tag(text: str) -> str:
@@ -185,12 +187,13 @@ class _Builder:
                       "remove the '!tag'; cards hold plain strings, numbers, lists and mappings", pointer)
 
     def _node(self, event: Any, stream: Any, pointer: str, depth: int) -> Any:
-        self._check_node(event, pointer)
+        if event.anchor is not None or getattr(event, "tag", None) is not None:  # the common case: neither
+            self._check_node(event, pointer)
         if depth > MAX_DEPTH:
             self.fail(event.start_mark, "HUB108", f"the metadata is nested deeper than {MAX_DEPTH} levels",
                       "flatten the metadata", pointer)
         mark = event.start_mark
-        self.doc.values[pointer] = Pos(mark.line + self.offset, mark.column + 1)
+        self.doc.values[pointer] = _new_tuple(Pos, (mark.line + self.offset, mark.column + 1))
         kind = type(event)
         if kind is _SCALAR:
             return self._scalar(event, pointer)
@@ -210,14 +213,15 @@ class _Builder:
         for key_event in stream:
             if type(key_event) is _MAP_END:
                 return result
-            self._check_node(key_event, pointer)
+            if type(key_event) is not _SCALAR or key_event.anchor is not None or key_event.tag is not None:
+                self._check_node(key_event, pointer)
             if type(key_event) is not _SCALAR:
                 self.fail(key_event.start_mark, "HUB105", "a metadata key must be a plain name, not a list or mapping",
                           "write 'key: value'", pointer)
             key = key_event.value
-            child = _child(pointer, key)
+            child = _child(pointer, key) if "~" in key or "/" in key else pointer + "/" + key  # inline: the usual key
             mark = key_event.start_mark
-            key_pos = Pos(mark.line + self.offset, mark.column + 1)
+            key_pos = _new_tuple(Pos, (mark.line + self.offset, mark.column + 1))
             if key in result:
                 first = keys[child]
                 self.doc.diagnostics.append(error(
@@ -249,7 +253,7 @@ class _Builder:
             self.doc.angled.append(pointer)  # a <link>: the card layer unwraps it (no second tree walk)
         if event.style or not event.implicit[0] or event.tag in _STR_TAGS:
             return text  # quoted, block or explicitly a string: exactly as written
-        tag = event.tag or _plain_tag(text)
+        tag = event.tag or _tag_cache.get(text) or _plain_tag(text)
         if tag == "tag:yaml.org,2002:str":
             return text
         value: Any

@@ -102,7 +102,9 @@ def _str_or_none(value: JSON) -> str | None:
 
 def load_card(path: Path, *, display: str, max_bytes: int,
               wants_string: Callable[[tuple[str | int, ...]], bool]) -> LoadedCard:
-    """Read, split and parse one card; never raises for anything wrong in the file."""
+    """Read, split and parse one card; never raises for anything wrong in the file.
+
+    `wants_string(shape)`: whether the schema wants a string at a value's shape (its list indices as 0)."""
     named = textdecode.undecodable_name(display)
     if named is not None:
         return LoadedCard(path, display, None, [named])
@@ -221,23 +223,39 @@ def walk(data: JSON, pointer: str) -> tuple[tuple[str | int, ...], JSON]:
     return tuple(steps), node
 
 
-def _set(data: Any, parts: tuple[str | int, ...], value: Any) -> None:
-    for part in parts[:-1]:
-        data = data[part]
-    data[parts[-1]] = value
+def _locate(data: JSON, pointer: str) -> tuple[Any, str | int, tuple[str | int, ...]]:
+    """The container holding the value at `pointer`, its key there, and the value's shape for the schema (list
+    indices as 0): one pass, where a walk to the value and a second walk to set it took ~8% of a card's check."""
+    container: Any = None
+    key: str | int = ""
+    shape: list[str | int] = []
+    node = data
+    for token in pointer_tokens(pointer):
+        container = node
+        if isinstance(node, list) and token.isascii() and token.isdigit():
+            key = int(token)
+            shape.append(0)
+            node = node[key] if key < len(node) else None
+        else:
+            key = token
+            shape.append(token)
+            node = node.get(token) if isinstance(node, dict) else None
+    return container, key, tuple(shape)
 
 
 def _normalise(doc: YamlDoc, display: str,
                wants_string: Callable[[tuple[str | int, ...]], bool]) -> list[Diagnostic]:
-    """Keep scalars as written where the schema wants strings; unwrap <links>."""
+    """Keep scalars as written where the schema wants strings; unwrap <links>.
+
+    `wants_string` is asked about a value's shape, its list indices given as 0."""
     diags: list[Diagnostic] = []
     for pointer, raw in doc.raw.items():
         if raw.tag == "null" or raw.tag == "timestamp":
             continue
-        parts, _ = walk(doc.data, pointer)
-        if not wants_string(parts):
+        container, key, shape = _locate(doc.data, pointer)
+        if not wants_string(shape):
             continue
-        _set(doc.data, parts, raw.text)
+        container[key] = raw.text
         if raw.tag in _NUMBERISH and str(raw.value) != raw.text:
             pos = doc.values[pointer]
             diags.append(warning(
@@ -251,10 +269,11 @@ def _normalise(doc: YamlDoc, display: str,
 
 def _unwrap_links(doc: YamlDoc) -> None:
     for pointer in doc.angled:
-        parts, value = walk(doc.data, pointer)
+        container, key, _ = _locate(doc.data, pointer)
+        value = container.get(key) if isinstance(container, dict) else container[key] if container is not None else None
         match = _LINK.fullmatch(value) if isinstance(value, str) else None
         if match:
-            _set(doc.data, parts, match.group(1))
+            container[key] = match.group(1)
             pos = doc.values.get(pointer)
             if pos is not None:
                 doc.values[pointer] = Pos(pos.line, pos.col + 1)

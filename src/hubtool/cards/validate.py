@@ -77,13 +77,11 @@ class CardChecker:
         self.fingerprints = fingerprints
         self.schema = hub_card_schema(config)
         self.validator = Validator(self.schema)
-        self._wants = lru_cache(maxsize=None)(self._wants_string)
+        # whether the schema wants a string at a value's shape (its list indices as 0), once per shape
+        self.wants = lru_cache(maxsize=None)(self._wants_string)
 
     def _wants_string(self, shape: tuple[str | int, ...]) -> bool:
         return wants_string(self.schema, shape)
-
-    def wants(self, parts: tuple[str | int, ...]) -> bool:
-        return bool(self._wants(tuple(0 if isinstance(p, int) else p for p in parts)))
 
     def load(self, path: Path) -> LoadedCard:
         return load_card(path, display=display_path(path), max_bytes=self.config.max_card_bytes,
