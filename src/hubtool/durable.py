@@ -22,6 +22,18 @@ JSON: TypeAlias = str | int | float | bool | None | list["JSON"] | dict[str, "JS
 JSONObject: TypeAlias = dict[str, JSON]
 
 
+def parse_json(text: str | bytes | bytearray) -> JSON:
+    """`json.loads` for text from outside this process (a file that may be corrupted, a server's body).
+
+    Nesting deeper than the decoder's recursion limit (`[[[[...`) raises a JSONDecodeError, a ValueError like any
+    other malformed JSON, where json.loads raises RecursionError past every reader's `except ValueError`."""
+    try:
+        value: JSON = json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+    return value
+
+
 def canonical(doc: object) -> bytes:
     """Sorted keys, compact separators, UTF-8, one trailing newline: equal input, equal bytes.
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .durable import JSON, JSONObject
+from .durable import JSON, JSONObject, parse_json
 from .errors import SchemaError
 
 if TYPE_CHECKING:
@@ -36,9 +35,11 @@ def schema_path(name: str) -> Path:
 def load_schema(name: str) -> JSONObject:
     path = schema_path(name)
     try:
-        loaded: JSONObject = json.loads(path.read_text(encoding="utf-8"))
+        loaded = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SchemaError(f"cannot read schema {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise SchemaError(f"schema {path} is not a JSON object")
     return loaded
 
 

@@ -21,12 +21,12 @@ import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import textdecode
 from .codeidentity import code_identity
 from .diagnostics import Pos
-from .durable import JSON, write_atomic
+from .durable import JSON, parse_json, write_atomic
 from .errors import SchemaError, SpecialFile
 from .places import cache_dir
 from .schema import schema_path
@@ -78,7 +78,7 @@ def recalled(key: str) -> Settings | None:
     if check != hashlib.sha256(body).hexdigest().encode():
         return None
     try:
-        doc = json.loads(body)
+        doc: Any = parse_json(body)  # our own memo as written: its shape is checked by the exceptions
         values = {str(pointer): Pos(int(line), int(col)) for pointer, (line, col) in doc["values"].items()}
         return Settings(doc["data"], values)
     except (ValueError, TypeError, KeyError, AttributeError):

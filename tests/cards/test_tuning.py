@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from helpers import card_text, check_json, run_cli, write_hub
 
 LOSSY = {"model-version": "1.10"}  # HUB110, a warning
@@ -105,11 +107,12 @@ def test_stale_entries_are_reported_and_dropped(tmp_path: Path) -> None:
     assert check_json(str(cards))[1]["diagnostics"] == []
 
 
-def test_a_broken_baseline_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["{not json", "[" * 100_000 + "]" * 100_000, '{"format": 1, "findings": [[[]]]}'])
+def test_a_broken_baseline_is_a_clear_error(tmp_path: Path, text: str) -> None:
     cards = write_hub(tmp_path, {"u/a.md": card_text()})
-    (tmp_path / "b.json").write_text("{not json")
+    (tmp_path / "b.json").write_text(text)  # not JSON; nested past the decoder's recursion; not a baseline
     result = run_cli("check", "--baseline", str(tmp_path / "b.json"), str(cards))
-    assert result.exit_code == 2 and "cannot read the baseline" in result.output
+    assert result.exit_code == 2 and "baseline" in result.output and "internal error" not in result.output
 
 
 def test_profiles_extend_and_refuse_what_they_do_not_know(tmp_path: Path) -> None:

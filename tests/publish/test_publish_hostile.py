@@ -153,7 +153,7 @@ def test_a_card_whose_path_is_not_utf8_is_held_back_by_an_escaped_name(tmp_path:
         in fetched.stderr and b"1 asset: 1 ok" in fetched.stdout
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-rows"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-rows", "deep-rows"])
 def test_a_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path, server: FaultServer, damage: str) -> None:
     root = make_hub(tmp_path, server, ("a", "b"))
     assert publish(root)[0] == 0
@@ -165,12 +165,13 @@ def test_a_corrupt_ledger_is_moved_aside_and_rebuilt(tmp_path: Path, server: Fau
     else:
         import sqlite3
 
+        detail = "{not json" if damage == "bad-rows" else "[" * 100_000 + "]" * 100_000  # past json's recursion
         with sqlite3.connect(ledger) as db:
-            db.execute("UPDATE verdicts SET detail = '{not json'")
+            db.execute("UPDATE verdicts SET detail = ?", (detail,))
     code, doc, output = publish(root)
     assert code == 0, output
     assert set(held(doc).values()) == {"published"}
-    if damage != "bad-rows":
+    if damage not in ("bad-rows", "deep-rows"):
         assert "moved to ledger.sqlite.corrupt-" in output
         assert list(ledger.parent.glob("ledger.sqlite.corrupt-*"))
     code, doc, _ = publish(root)  # the rebuilt ledger serves the next run

@@ -54,9 +54,10 @@ def test_a_damaged_shared_record_is_a_miss_and_the_step_runs(tmp_path: Path, ser
     _publish(root, "machine-a", str(shared))
     records = sorted((shared / PREFIX).rglob("*.json"))
     assert records
-    for i, record in enumerate(records):  # truncated, not JSON, or another status: none is a pass
+    damages = [b"", b"{not json", b'{"status": "failed", "step": "golden", "detail": {}}', b"[" * 100_000]
+    for i, record in enumerate(records):  # truncated, not JSON, another status, too deep: none is a pass
         assert record.stat().st_mode & 0o777 == 0o644  # readable by the other machines' users
-        record.write_bytes([b"", b"{not json", b'{"status": "failed", "step": "golden", "detail": {}}'][i % 3])
+        record.write_bytes(damages[i % len(damages)])
     shutil.rmtree(root / "machine-b", ignore_errors=True)
     second = _publish(root, "machine-b", str(shared))
     assert second["counters"]["shared-ledger-hits"] == 0 and second["counters"]["golden-runs"] >= 2

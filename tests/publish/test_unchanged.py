@@ -325,6 +325,7 @@ def _finding(doc: dict[str, Any]) -> dict[str, Any]:
 
 DAMAGES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "not JSON": lambda doc: "{not json",
+    "nested past json's recursion": lambda doc: "[" * 100_000 + "]" * 100_000,
     "a list": lambda doc: "[]",
     "another record version": lambda doc: doc.update(record=99),
     "runs not a list": lambda doc: doc.update(runs="x"),

@@ -10,7 +10,6 @@ covers nothing that changed); a card no manifest covers refuses the merge, namin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from ..cards.places import hub_path
 from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig
-from ..durable import JSON, JSONObject, canonical, objects_in, pretty_json, write_atomic
+from ..durable import JSON, JSONObject, canonical, objects_in, parse_json, pretty_json, write_atomic
 from ..errors import StoreError, UsageError
 from .mirror import MANIFEST, manifest
 
@@ -82,7 +81,7 @@ def _read_manifests(to: str, refs: S3RefStore | None) -> list[JSONObject]:
     docs = []
     for body in bodies:
         try:
-            doc = json.loads(body)
+            doc = parse_json(body)
         except ValueError:
             continue  # a damaged manifest covers nothing: its cards are named as missing
         if isinstance(doc, dict) and doc.get("format") == "hubtool-mirror/1":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .. import cancel
-from ..durable import JSONObject, fsync_dir, start_writeback
+from ..durable import JSONObject, fsync_dir, parse_json, start_writeback
 from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
 from . import directio
 from .blobstore import BlobInfo
@@ -59,7 +59,7 @@ class BlobWriter:
     def read_meta(self) -> JSONObject:
         """What the download that wrote the partial said about it (URL, validators); {} if unknown."""
         try:
-            loaded = json.loads(self.meta_path.read_text())
+            loaded = parse_json(self.meta_path.read_text())
         except (OSError, ValueError):
             return {}
         return loaded if isinstance(loaded, dict) else {}

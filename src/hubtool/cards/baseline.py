@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostic, Severity, info
-from ..durable import JSON, pretty_json, write_atomic
+from ..durable import JSON, parse_json, pretty_json, write_atomic
 from ..errors import ConfigError
 from .levels import relative_posix
 
@@ -52,7 +52,7 @@ def key_of(diag: Diagnostic, root: Path) -> Key:
 def read(path: Path) -> Counter[Key]:
     """The baseline's entries (a missing file is an empty baseline: a hub may not have one yet)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Counter()
     except (OSError, ValueError) as exc:
@@ -62,7 +62,8 @@ def read(path: Path) -> Counter[Key]:
         raise ConfigError(f"{path} is not a hubtool baseline (format {FORMAT})",
                           hint="write it again with `hubtool check --write-baseline FILE`")
     entries: Counter[Key] = Counter()
-    for item in doc["findings"]:
+    findings: Any = doc["findings"]  # entries as written: their shape is checked by the exceptions
+    for item in findings:
         try:
             entries[Key(str(item["path"]), str(item["code"]), str(item["pointer"]), str(item["fingerprint"]))] += \
                 int(item.get("count", 1))

@@ -21,7 +21,6 @@ keys' texts took 4 ms, a twentieth of the run).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config import HubConfig
-from ..durable import JSONObject, canonical, compact_text, write_atomic
+from ..durable import JSONObject, canonical, compact_text, parse_json, write_atomic
 from ..filestatus import identity, settled
 from ..places import cache_dir
 from .crosscard import CardFacts
@@ -209,7 +208,7 @@ class _Keys:
             self._sharing = self._cache.sharing(self.digests)
         if not text or place not in self._sharing:
             return None
-        row = json.loads(text)
+        row = parse_json(text)
         return CardFacts.from_row(row, display) if self.shared_by(row) else None
 
     def shared_by(self, row: object) -> bool:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..durable import JSONObject
+from ..durable import JSONObject, parse_json
 from ..errors import GoldenSetError, SpecialFile
 from ..textdecode import read_regular
 from ..yamlfile import read_validated
@@ -69,7 +68,8 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
     if raw.get("reference-outputs"):
         ref_path = folder / raw["reference-outputs"]
         try:
-            reference = json.loads(golden_file(ref_path, "the reference outputs"))["outputs"]
+            outputs: Any = parse_json(golden_file(ref_path, "the reference outputs"))  # checked by the exceptions
+            reference = outputs["outputs"]
         except (ValueError, KeyError, TypeError) as exc:
             raise GoldenSetError(f"{ref_path}: cannot read the reference outputs ({exc})") from exc
     missing = [c.image for c in cases if not (images_dir / c.image).exists()]

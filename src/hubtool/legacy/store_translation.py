@@ -6,9 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..assets.store import DirectoryStore
-from ..durable import write_atomic
+from ..durable import parse_json, write_atomic
 from . import TRANSLATOR_VERSION
 
 
@@ -27,7 +28,8 @@ def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translate
     """
     record = store.root / "translations" / f"{source_sha256}.t{TRANSLATOR_VERSION}.json"
     try:
-        digest = json.loads(record.read_text())["sha256"]
+        record_doc: Any = parse_json(record.read_text())  # checked by the exceptions below
+        digest = record_doc["sha256"]
         if store.has(digest):
             return Translated(source_sha256, digest, store.blob_path(digest))
     except (OSError, ValueError, KeyError, TypeError):

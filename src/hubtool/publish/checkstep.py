@@ -8,7 +8,6 @@ card of the run, cached or not, from the facts each pass remembers.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,7 @@ from ..cards.crosscard import CardFacts
 from ..cards.places import card_places
 from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
-from ..durable import JSON, JSONObject
+from ..durable import JSON, JSONObject, parse_json
 from ..textdecode import utf8_name
 from .carddigests import CardDigests, Keyed
 from .fingerprint import check_fingerprint
@@ -201,7 +200,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
 def _is_object(text: str) -> bool:
     """Whether a record's metadata text decodes to an object (a shared record is anyone's writing)."""
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(parse_json(text), dict)
     except ValueError:
         return False
 

@@ -14,7 +14,6 @@ with bz2 and lzma, was ~1.7 ms of one).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import stat
 import time
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..assets import layout
 from ..assets.writer import hash_file
-from ..durable import fsync_dir, fsync_tree, pid_alive
+from ..durable import fsync_dir, fsync_tree, parse_json, pid_alive
 from ..errors import StoreError
 from ..filestatus import identity, settled
 from .target import Collected, Committed, Published, PublishedState
@@ -86,9 +85,11 @@ class DirectoryTarget:
         if current is None:
             return None
         try:
-            index = json.loads((current / "index.json").read_bytes())
+            index = parse_json((current / "index.json").read_bytes())
         except (OSError, ValueError) as exc:
             raise StoreError(f"{current}/index.json cannot be read: {exc}") from exc
+        if not isinstance(index, dict):
+            raise StoreError(f"{current}/index.json is not a JSON object")
         return Published(str(current), index)
 
     def state(self) -> PublishedState | None:

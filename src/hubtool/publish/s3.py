@@ -25,7 +25,7 @@ from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location
 from ..assets.s3.refs import S3RefStore, capabilities
-from ..durable import JSONObject
+from ..durable import parse_json
 from ..errors import IntegrityError, StoreError
 from .index import Snapshot
 from .s3gc import CATALOG, REFS, Collector, Lease, generation_number, referenced_by
@@ -143,7 +143,10 @@ class S3Target:
         found = self.refs.read(name)
         if found is None:
             raise StoreError(f"generation ref {name} was listed but cannot be read")
-        return number, json.loads(found)
+        ref = parse_json(found)  # a server's body: any JSON at all
+        if not isinstance(ref, dict) or not isinstance(ref.get("index_sha256"), str):
+            raise StoreError(f"generation ref {name} is not a generation record")
+        return number, ref
 
     def latest(self) -> Published | None:
         """The newest published index, verified against its digest; None when nothing was published."""
@@ -157,7 +160,9 @@ class S3Target:
         actual = hashlib.sha256(found).hexdigest()
         if actual != ref["index_sha256"]:
             raise IntegrityError(f"index of generation {number} hashes to {actual}, not {ref['index_sha256']}")
-        index: JSONObject = json.loads(found)
+        index = parse_json(found)
+        if not isinstance(index, dict):
+            raise IntegrityError(f"index of generation {number} is not a JSON object")
         return Published(self.location.url(f"{REFS}{number:010d}.json"), index)
 
     def state(self) -> PublishedState | None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..durable import JSONObject
+from ..durable import JSONObject, parse_json
 from ..errors import StoreError
 from ..progress import SILENT, Progress
 from .ledger import Ledger
@@ -171,7 +171,7 @@ class SharedLedger(Ledger):
             latest = newest.get(key)
             body = self.shared.read(latest) if latest else None
             try:
-                doc = json.loads(body) if body is not None else None
+                doc = parse_json(body) if body is not None else None
             except ValueError:
                 doc = None
             if isinstance(doc, dict):
@@ -184,7 +184,7 @@ def _passed(body: bytes | None) -> tuple[str, JSONObject] | None:
     if body is None:
         return None
     try:
-        doc = json.loads(body)
+        doc = parse_json(body)
     except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("status") != "passed":

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..durable import JSONObject
+from ..durable import JSONObject, parse_json
 from ..errors import RuntimeUnavailable
 from ..progress import SILENT, Progress
 from .envplace import RECORD, complete, search_dirs
@@ -98,7 +98,7 @@ def installed_env(spec: RuntimeSpec) -> RuntimeEnv | None:
     """The installed environment, if its record says it is complete."""
     root = env_root(spec)
     try:
-        record = json.loads((root / RECORD).read_text())
+        record = parse_json((root / RECORD).read_text())
     except (OSError, ValueError):
         return None
     python = root / "bin" / "python"
