@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,11 @@ def test_a_merge_missing_a_shard_or_after_a_card_changed_refuses(tmp_path: Path,
                                  **{"model-name": "changed"}))
     code, out = _mirror(root, to, "store-merge", "--merge")
     assert code == 2 and "1 of 9 cards" in out and changed.name in out, out
-    (Path(to) / "manifests" / f"shard-{absent}-of-{N}.json").write_text("{not json")  # damaged: covers nothing
+    manifest = Path(to) / "manifests" / f"shard-{absent}-of-{N}.json"
+    manifest.write_text("{not json")  # damaged: covers nothing
+    code, out = _mirror(root, to, "store-merge", "--merge")
+    assert code == 2 and f"{len(owned[absent])} of 9 cards" in out, out
+    manifest.unlink()
+    os.mkfifo(manifest)  # a special file covers nothing either, and is not waited on
     code, out = _mirror(root, to, "store-merge", "--merge")
     assert code == 2 and f"{len(owned[absent])} of 9 cards" in out, out

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import card_text, write_hub
 
 HUBTOOL = str(Path(sys.executable).with_name("hubtool"))
@@ -54,3 +56,41 @@ def test_a_special_hub_yaml_is_a_config_error(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "hub" / "hub.yaml")
     proc = run("check", "cards", cwd=tmp_path)
     assert proc.returncode == 2 and "hub.yaml is a FIFO, not a regular file" in proc.stderr
+
+
+def _special(path: Path, kind: str) -> None:
+    """`path` made a special file of `kind`: a FIFO, a link to /dev/zero, or a folder."""
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
+def test_a_special_baseline_is_a_config_error(tmp_path: Path, kind: str) -> None:
+    write_hub(tmp_path, {"u/good.md": card_text()})
+    _special(tmp_path / "b.json", kind)
+    proc = run("check", "--baseline", "b.json", "cards", cwd=tmp_path)
+    assert proc.returncode == 2 and "cannot read the baseline" in proc.stderr and "not a regular file" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_special_file_in_place_of_the_facts_cache_is_a_miss(tmp_path: Path, kind: str) -> None:
+    write_hub(tmp_path, {"u/a.md": card_text(), "u/b.md": card_text(**{"model-name": "b"})})
+    home = tmp_path / "home"
+    env_run = {**os.environ, "HUBTOOL_HOME": str(home)}
+
+    def check(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([HUBTOOL, "check", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, env=env_run)
+
+    assert check("cards").returncode == 0
+    [cache] = (home / "store" / "check").glob("*.facts")
+    _special(cache, kind)
+    proc = check("cards/u/a.md")  # the cross-card rules read every card again, and the cache is written anew
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert cache.is_file() and not cache.is_symlink()

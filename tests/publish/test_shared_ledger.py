@@ -4,6 +4,7 @@ the steps the first one passed, and writes the same index byte for byte; on a fo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -54,10 +55,15 @@ def test_a_damaged_shared_record_is_a_miss_and_the_step_runs(tmp_path: Path, ser
     _publish(root, "machine-a", str(shared))
     records = sorted((shared / PREFIX).rglob("*.json"))
     assert records
-    damages = [b"", b"{not json", b'{"status": "failed", "step": "golden", "detail": {}}', b"[" * 100_000]
-    for i, record in enumerate(records):  # truncated, not JSON, another status, too deep: none is a pass
+    damages = [b"", b"{not json", b'{"status": "failed", "step": "golden", "detail": {}}', b"[" * 100_000, None]
+    for i, record in enumerate(records):  # truncated, not JSON, another status, too deep, a FIFO: none is a pass
         assert record.stat().st_mode & 0o777 == 0o644  # readable by the other machines' users
-        record.write_bytes(damages[i % len(damages)])
+        damage = damages[i % len(damages)]
+        if damage is None:
+            record.unlink()
+            os.mkfifo(record)  # a read would wait for a writer forever
+        else:
+            record.write_bytes(damage)
     shutil.rmtree(root / "machine-b", ignore_errors=True)
     second = _publish(root, "machine-b", str(shared))
     assert second["counters"]["shared-ledger-hits"] == 0 and second["counters"]["golden-runs"] >= 2

@@ -19,10 +19,12 @@ from typing import Any, NamedTuple
 
 from ..diagnostics import Diagnostic, Severity, info
 from ..durable import JSON, parse_json, pretty_json, write_atomic
-from ..errors import ConfigError
+from ..errors import ConfigError, SpecialFile
+from ..textdecode import read_regular
 from .levels import relative_posix
 
 FORMAT = "hubtool-baseline/1"
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
 _NOT_BASELINED = frozenset({"HUB005", "HUB006"})
 
 
@@ -51,13 +53,18 @@ def key_of(diag: Diagnostic, root: Path) -> Key:
 
 def read(path: Path) -> Counter[Key]:
     """The baseline's entries (a missing file is an empty baseline: a hub may not have one yet)."""
+    rewrite = "write it again with `hubtool check --write-baseline FILE`"
     try:
-        doc = parse_json(path.read_text(encoding="utf-8"))
+        data = read_regular(path, MAX_BASELINE_BYTES)  # a FIFO or /dev/zero named as the baseline: refused, not read
+        if isinstance(data, int):
+            raise ConfigError(f"the baseline {path} is {data:,} bytes, over {MAX_BASELINE_BYTES:,}", hint=rewrite)
+        doc = parse_json(data.decode("utf-8"))
     except FileNotFoundError:
         return Counter()
+    except SpecialFile as exc:
+        raise ConfigError(f"cannot read the baseline: {exc.message}", hint="a baseline is a regular file") from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the baseline {path}: {exc}",
-                          hint="write it again with `hubtool check --write-baseline FILE`") from exc
+        raise ConfigError(f"cannot read the baseline {path}: {exc}", hint=rewrite) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("findings"), list):
         raise ConfigError(f"{path} is not a hubtool baseline (format {FORMAT})",
                           hint="write it again with `hubtool check --write-baseline FILE`")

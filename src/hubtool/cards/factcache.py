@@ -31,8 +31,10 @@ from typing import Any, NamedTuple
 from .. import __version__
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, compact_text, parse_json, write_atomic
+from ..errors import SpecialFile
 from ..filestatus import identity, settled
 from ..places import cache_dir
+from ..textdecode import read_regular
 from .crosscard import CardFacts
 from .places import within
 
@@ -85,14 +87,18 @@ _EMPTY = CacheFile({}, [], "")
 #: up to this many digests, one search each in the key lines (~0.1 ms on a 3,000-card hub's); beyond, the
 #: lines are split and each compared (~5 ms)
 _SEARCHES_AT_MOST = 32
+#: a 10,000-card hub's cache is ~10 MB: a file far over that is not one this module wrote
+MAX_CACHE_BYTES = 1024 * 1024 * 1024
 
 
 def read_cache(file: Path, key: str | None = None) -> CacheFile:
     """A facts cache file's records; none if it is missing, damaged (its SHA-256 is in its header: a record
     is never half-trusted) or, given `key`, keyed on other facts than these."""
     try:
-        data = file.read_bytes()
-    except OSError:
+        data = read_regular(file, MAX_CACHE_BYTES)  # a special file in its place is damage like any other
+    except (OSError, SpecialFile):
+        return _EMPTY
+    if isinstance(data, int):
         return _EMPTY
     header, body = _split_header(data)
     if len(header) != 4 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \

@@ -23,6 +23,7 @@ from ..errors import GoldenSetError
 from ..golden.inference import GoldenResult
 from ..golden.report import case_dict
 from ..golden.sets import GoldenSets
+from ..textdecode import open_regular
 from .cardbody import body_html
 from .index import CardEntry
 from .runs import STEPS, CardRun
@@ -209,7 +210,7 @@ def _thumbnails(view: CardView, sets: GoldenSets, done: set[str]) -> Iterator[tu
 def _thumbnail(path: Path) -> bytes:
     from PIL import Image
 
-    with Image.open(path) as img:
+    with open_regular(path) as handle, Image.open(handle) as img:  # a FIFO in the golden folder: refused, not read
         rgb = img.convert("RGB")
         scale = THUMB / max(rgb.size)
         size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))

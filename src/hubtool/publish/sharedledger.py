@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..durable import JSONObject, parse_json
-from ..errors import StoreError
+from ..errors import SpecialFile, StoreError
 from ..progress import SILENT, Progress
+from ..textdecode import read_regular
 from .ledger import Ledger
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 PREFIX = "ledger/v1/"
 OUTCOMES = f"{PREFIX}outcomes/"  # <2 hex>/<key>/<time>-<nonce>.json: a card's outcome, newest counts
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # a verdict record is ~1 KB: far over, it is damage
 
 
 def record_name(key: str) -> str:
@@ -63,11 +65,14 @@ class FolderVerdicts:
 
     def read(self, name: str) -> bytes | None:
         try:
-            return (self.root / name).read_bytes()
+            data = read_regular(self.root / name, MAX_RECORD_BYTES)  # another machine's folder: maybe a FIFO
         except FileNotFoundError:
             return None
+        except SpecialFile:
+            return b""  # damaged: a miss, and the step runs
         except OSError as exc:
             raise StoreError(f"cannot read the shared ledger's {self.root / name}: {exc.strerror}") from exc
+        return b"" if isinstance(data, int) else data
 
     def create(self, name: str, body: bytes) -> None:
         path = self.root / name
