@@ -8,7 +8,7 @@ import pytest
 
 from hubtool.config import load_config
 from hubtool.errors import NetworkSourceError
-from hubtool.golden.network import folder_digest, resolve_network
+from hubtool.golden.network import folder_digest, resolve_network, split_repo_link
 
 
 def hub(root: Path, networks: str = "") -> Path:
@@ -85,3 +85,23 @@ def test_the_digest_follows_every_file_of_the_code_but_not_caches(tmp_path: Path
     assert changed != first
     (folder / "pkg" / "__init__.py").rename(folder / "pkg" / "renamed.py")
     assert folder_digest(folder) not in (first, changed)
+
+
+@pytest.mark.parametrize(("link", "split"), [
+    ("https://gitee.com/mindspore/models", ("https://gitee.com/mindspore/models", None)),
+    ("<https://gitee.com/mindspore/models.git/>", ("https://gitee.com/mindspore/models", None)),
+    ("https://github.com/o/r/tree/master/official/cv/resnet/", ("https://github.com/o/r", "official/cv/resnet")),
+    ("https://gitea.example/o/r.git/src/v1.2", ("https://gitea.example/o/r", None)),
+    ("https://h/o/r/blob/main/a.py", ("https://h/o/r", "a.py")),
+    ("https://h/o/tree//tree/b/x", ("https://h/o/tree/", "x")),  # an empty branch is no branch: the next one is
+    ("https://h/tree", ("https://h/tree", None)),
+    ("https://", None), ("ftp://h/o/r", None), ("https://h/o r", None), ("https://h/<o>", None),
+])
+def test_a_repo_link_splits_into_its_repository_and_path(link: str, split: tuple[str, str | None] | None) -> None:
+    assert split_repo_link(link) == split
+
+
+def test_a_hostile_repo_link_splits_in_one_pass() -> None:
+    """100,000 `/tree/x`: the regex this replaced backtracked for hours on such a link (11 s at 8,000)."""
+    link = "https://h/o" + "/tree/x" * 100_000
+    assert split_repo_link(link) == ("https://h/o", "/".join(["tree", "x"] * 99_999))

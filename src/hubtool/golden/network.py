@@ -29,9 +29,45 @@ CONVENTION = ("mindspore_hub_conf", "create_network")
 _SOURCE = re.compile(r"(?P<folder>[A-Za-z0-9_.][A-Za-z0-9_./-]*)(?::(?P<module>[A-Za-z_][A-Za-z0-9_.]*)"
                      r":(?P<function>[A-Za-z_][A-Za-z0-9_]*))?")
 _SKIPPED = {"__pycache__", ".git", ".hg", ".svn"}
-# the repository is what precedes /tree/<branch>/ (GitHub, Gitee) or /src/<branch>/ (Gitea), else the whole link
-_REPO_LINK = re.compile(r"<?(?P<repo>https?://[^\s<>]+?)(?:\.git)?"
-                        r"(?:/(?:tree|src|blob)/[^/\s<>]+(?:/(?P<path>[^\s<>]*?))?)?/?>?")
+_MARKERS = ("/tree/", "/src/", "/blob/")
+
+
+def split_repo_link(link: str) -> tuple[str, str | None] | None:
+    """The repository of a repo-link and the path in it: the repository is what precedes /tree/<branch>/ (GitHub,
+    Gitee), /src/<branch>/ (Gitea) or /blob/<branch>/, without .git; else the whole link. None: not a link.
+
+    String searches, not the one regex this was: its lazy repository before optional groups backtracked
+    polynomially (8,000 repeats of `/tree/x` in a link: 11 s)."""
+    body = link[1:] if link.startswith("<") else link
+    body = body[:-1] if body.endswith(">") else body
+    if not body.startswith(("http://", "https://")) or any(c.isspace() or c in "<>" for c in body):
+        return None
+    least = body.index("://") + 4  # one character of repository after the scheme, at least
+    if len(body) < least:
+        return None
+    found = [hit for marker in _MARKERS if (hit := _first_branch(body, marker, least)) is not None]
+    if found:
+        start, segment_end = min(found)
+        if segment_end == -1:
+            return body[:start], None
+        rest = body[segment_end + 1:]
+        return body[:start], rest[:-1] if rest.endswith("/") else rest
+    for tail in (".git/", ".git", "/", ""):
+        if body.endswith(tail) and len(body) - len(tail) >= least:
+            return body[:len(body) - len(tail)], None
+    return None
+
+
+def _first_branch(body: str, marker: str, least: int) -> tuple[int, int] | None:
+    """Where the repository ends before the first `marker` that names a branch, and where that branch ends."""
+    at = body.find(marker, least - 1)
+    while at != -1:
+        start = at - 4 if at - 4 >= least and body[at - 4:at] == ".git" else at
+        segment_end = body.find("/", at + len(marker))
+        if start >= least and (segment_end if segment_end != -1 else len(body)) > at + len(marker):
+            return start, segment_end
+        at = body.find(marker, at + 1)
+    return None
 
 
 def network_entry(metadata: JSONObject, config: HubConfig) -> tuple[JSON, str] | None:
@@ -74,11 +110,11 @@ def resolve_network(metadata: JSONObject, config: HubConfig) -> Network | None:
 def _from_repo_link(metadata: JSONObject, config: HubConfig) -> Network | None:
     """The hub's convention in the model's folder of its pinned repository (None: the link is not pinned)."""
     link, name = metadata.get("repo-link"), metadata.get("model-name")
-    match = _REPO_LINK.fullmatch(link.strip()) if isinstance(link, str) else None
-    pin = config.repositories.get(repository_key(match["repo"])) if match else None
-    if match is None or not isinstance(pin, dict) or not isinstance(name, str):
+    split = split_repo_link(link.strip()) if isinstance(link, str) else None
+    pin = config.repositories.get(repository_key(split[0])) if split else None
+    if split is None or not isinstance(pin, dict) or not isinstance(name, str):
         return None
-    subpath = (match["path"] or "").strip("/")
+    repo, subpath = split[0], (split[1] or "").strip("/")
     if ".." in subpath.split("/"):
         raise NetworkSourceError(f"the card's repo-link {link!r} climbs out of its repository")
     origin = "the card's repo-link, pinned in hub.yaml golden.repositories"
@@ -92,9 +128,9 @@ def _from_repo_link(metadata: JSONObject, config: HubConfig) -> Network | None:
                        location="/".join(filter(None, [str(pin["folder"]).rstrip("/"), subpath])))
     commit = pin.get("commit")
     if not isinstance(commit, str):
-        raise NetworkSourceError(f"hub.yaml golden.repositories {match['repo']}: give a commit or a folder")
-    repository = PinnedRepository(match["repo"], commit, subpath)
-    location = f"{match['repo']}@{commit[:12]}" + (f"/{subpath}" if subpath else "")
+        raise NetworkSourceError(f"hub.yaml golden.repositories {repo}: give a commit or a folder")
+    repository = PinnedRepository(repo, commit, subpath)
+    location = f"{repo}@{commit[:12]}" + (f"/{subpath}" if subpath else "")
     return Network("module", call[0], None, call[1], (), origin, f"git {commit}", repository, location)
 
 
