@@ -102,9 +102,7 @@ def _str_or_none(value: JSON) -> str | None:
 
 def load_card(path: Path, *, display: str, max_bytes: int,
               wants_string: Callable[[tuple[str | int, ...]], bool]) -> LoadedCard:
-    """Read, split and parse one card; never raises for anything wrong in the file.
-
-    `wants_string(shape)`: whether the schema wants a string at a value's shape (its list indices as 0)."""
+    """Read, split and parse one card; never raises for anything wrong in the file (`wants_string`: `_normalise`)."""
     named = textdecode.undecodable_name(display)
     if named is not None:
         return LoadedCard(path, display, None, [named])
