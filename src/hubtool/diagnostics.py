@@ -15,6 +15,23 @@ class Severity(str, Enum):
     INFO = "info"  # worth knowing, never a failure
 
 
+# text from a card, a model file or a server reaches a terminal or a CI log: its control characters (an escape
+# sequence that clears the screen or retitles the window, a carriage return or newline that forges another
+# finding's line) are shown as escapes, as repr() shows them
+_SHOWN = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if c != 0x09}
+_SHOWN_IN_LINES = {c: shown for c, shown in _SHOWN.items() if c != 0x0A}
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters (tab aside) written as \\xNN escapes: one line, and inert."""
+    return text.translate(_SHOWN)
+
+
+def printable_lines(text: str) -> str:
+    """`printable`, its line breaks kept: for a report whose lines hubtool wrote around others' text."""
+    return text.translate(_SHOWN_IN_LINES)
+
+
 class Pos(NamedTuple):
     """1-based line and column in a file (a NamedTuple: yamlsource builds one per YAML node).  Here, not in
     yamlsource, so that what only holds positions does not import PyYAML (a replay, a settings file kept)."""

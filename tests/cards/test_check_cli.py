@@ -181,3 +181,29 @@ def test_a_bug_is_exit_2_with_the_traceback_in_a_log(tmp_path: Path) -> None:
     log = Path(second.split("the traceback is in ")[1].split(";")[0])
     assert log.is_file() and "simulated bug" in log.read_text() and "Traceback" in log.read_text()
     assert log.is_relative_to(os.environ["HUBTOOL_HOME"])
+
+
+def test_control_characters_from_a_card_reach_the_terminal_inert(tmp_path: Path) -> None:
+    """An escape sequence, a carriage return or a newline in a card's value or file name would clear the screen,
+    retitle the window or forge another finding's line: every report line shows them as escapes."""
+    hostile = "x\x1b[2J\x1b]0;owned\x07\r\ncards/u/other.md:1:1: HUB000 error: forged\x9b"
+    cards = write_hub(tmp_path, {"u/m.md": card_text(license=json.dumps(hostile)),
+                                 "u/n\x1b[1m.md": card_text(**{"model-name": "n", "license": "'x\x85y'"})})
+    for args in ([], ["--select", "HUB309"], ["--format", "github"]):
+        proc = subprocess.run([sys.executable, "-c", "from hubtool.cli import main; main()", "check", *args,
+                               str(cards)], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                              env={**os.environ, "NO_COLOR": "1"})
+        shown = proc.stdout + proc.stderr
+        assert proc.returncode == 1 and "HUB309" in shown, shown
+        if "--format" in args:  # an annotation's file stays exact (for GitHub to find it): its message is shown
+            shown = "\n".join(line.split("::", 2)[-1] for line in shown.splitlines())
+        assert not any(c in shown for c in "\x1b\x07\r\x9b\x85"), repr(shown)
+        assert "forged" not in [line.split(": ", 2)[-1] for line in shown.splitlines()]
+        assert not any(line.startswith("cards/u/other.md") for line in shown.splitlines())
+
+
+def test_an_error_message_naming_a_hostile_path_is_inert(tmp_path: Path) -> None:
+    (tmp_path / "cards").mkdir()
+    proc = _run_hubtool("check", "--config", "hub\x1b[2J\r.yaml", "cards", cwd=tmp_path)
+    assert proc.returncode == 2 and "\x1b" not in proc.stderr and "\r" not in proc.stderr, repr(proc.stderr)
+    assert "hub\\x1b[2J\\x0d.yaml" in proc.stderr

@@ -3,7 +3,8 @@ publish) and JUnit XML.
 
 A file name or message may carry anything (a newline and `::error::`, commas, control
 characters, lone surrogates from undecodable file names): a GitHub annotation stays one
-command whose properties decode back to what was meant, and every JUnit document parses.
+command whose file decodes back to the file and whose message shows control characters as
+escapes, and every JUnit document parses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from hubtool.assets.report import render_assets
 from hubtool.cards.report import github_command, xml_attr, xml_text
+from hubtool.diagnostics import printable_lines
 from hubtool.golden.report import render_github as golden_github
 from hubtool.golden.report import render_junit as golden_junit
 from hubtool.publish.report import render_annotations, render_junit
@@ -43,7 +45,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 @given(file=ANY_TEXT, title=ANY_TEXT, message=ANY_TEXT)
 def test_a_github_command_stays_one_command(file: str, title: str, message: str) -> None:
     level, props, said = parse_command(github_command("error", message, file=file, line=3, col=4, title=title))
-    assert (level, props, said) == ("error", {"file": file, "line": "3", "col": "4", "title": title}, message)
+    shown = {"file": file, "line": "3", "col": "4", "title": printable_lines(title)}  # the file exact, to be found
+    assert (level, props, said) == ("error", shown, printable_lines(message))
+    assert not any(c in "\x1b\x07\r\x9b" for c in said + props["title"])  # inert in the log viewer
 
 
 def _xml_allowed(text: str) -> str:
@@ -68,7 +72,7 @@ def test_publish_reports_of_hostile_cards(display: str, reason: str) -> None:
     run.held_because, run.steps = reason, {"check": Step("failed", reason)}
     result = PublishResult(runs=[run], generation=None, counters={})
     [line] = render_annotations(result).split("\n")
-    assert parse_command(line) == ("error", {"file": display, "title": "held back"}, reason)
+    assert parse_command(line) == ("error", {"file": display, "title": "held back"}, printable_lines(reason))
     xml.dom.minidom.parseString(render_junit(result).encode("utf-8", "surrogatepass"))
 
 
@@ -92,7 +96,7 @@ def test_golden_github_of_hostile_cards(card: str, message: str) -> None:
     lines = golden_github([(card, GoldenResult("failed", message)), (card, GoldenResult("offline", message)),
                            (card, GoldenResult("passed", message))]).split("\n")
     assert [parse_command(line)[0] for line in lines] == ["error", "warning", "notice"]
-    assert parse_command(lines[0]) == ("error", {"file": card, "title": "golden failed"}, message)
+    assert parse_command(lines[0]) == ("error", {"file": card, "title": "golden failed"}, printable_lines(message))
 
 
 @settings(max_examples=100, deadline=None)
@@ -104,7 +108,7 @@ def test_fetch_github_of_hostile_cards(card: str, link: str, message: str) -> No
     failed = AssetResult(AssetTask(card, 0, link, "0" * 64, "ckpt"), None, TransferError(message))
     lines = render_assets([failed], "github").split("\n")
     assert parse_command(lines[0]) == ("error", {"file": card, "title": "asset network"},
-                                       f"asset 0: [network] {message}")
+                                       f"asset 0: [network] {printable_lines(message)}")
     assert parse_command(lines[1])[0] == "notice" and len(lines) == 2
 
 

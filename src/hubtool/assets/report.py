@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..cards.report import counted, github_command
+from ..diagnostics import printable_lines
 from ..durable import JSONObject
 from .mirror import AssetResult
 
@@ -34,7 +35,7 @@ def render_assets(results: list[AssetResult], fmt: str) -> str:
     s = _asset_summary(results)
     lines.append(f"{counted(s['assets'], 'asset')}: {s['ok']} ok, {s['failed']} failed, "
                  f"{s['transferred-bytes']:,} bytes transferred")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def _github(results: list[AssetResult]) -> str:

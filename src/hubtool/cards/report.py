@@ -9,7 +9,7 @@ import json
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, printable, printable_lines
 
 if TYPE_CHECKING:
     from .validate import CheckResult
@@ -48,9 +48,9 @@ def render_text(result: CheckResult, *, color: bool = False) -> str:
         sev = d.severity.value
         if color:
             sev = {Severity.ERROR: _RED, Severity.WARNING: _YELLOW}.get(d.severity, "") + sev + _RESET
-        lines.append(f"{_where(d)}: {d.code} {sev}: {d.message}")
+        lines.append(printable(f"{_where(d)}: {d.code} ") + f"{sev}: {printable(d.message)}")
         if d.hint:
-            lines.append(f"    hint: {d.hint}")
+            lines.append(f"    hint: {printable(d.hint)}")
     s = summary(result)
     tail = (f"{_plural(s['files'], 'card')} checked: {_plural(s['errors'], 'error')}, "
             f"{_plural(s['warnings'], 'warning')}")
@@ -99,13 +99,17 @@ def first_few(names: list[str], limit: int = 5) -> str:
 def github_command(level: str, message: str, *, file: str | None = None, line: int = 0, col: int = 0,
                    title: str | None = None) -> str:
     """One workflow command, escaped by GitHub's rules (a newline, `::` or `,` in a file name or a
-    message cannot end it or start another command)."""
+    message cannot end it or start another command); control characters in the title and message shown as
+    escapes."""
     props = [f"file={_gh_property(file)}"] if file is not None else []
     if line:
         props += [f"line={line}", f"col={col}"]
     if title is not None:
-        props.append(f"title={_gh_property(title)}")
-    return f"::{level} {','.join(props)}::{_gh_data(message)}" if props else f"::{level}::{_gh_data(message)}"
+        props.append(f"title={_gh_property(printable_lines(title))}")
+    # what a reader sees shows its control characters as escapes (the log viewer runs ANSI sequences); the file
+    # stays exact, for the annotation to find it
+    said = _gh_data(printable_lines(message))
+    return f"::{level} {','.join(props)}::{said}" if props else f"::{level}::{said}"
 
 
 def render_github(diags: list[Diagnostic]) -> str:

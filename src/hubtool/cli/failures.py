@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from .. import cancel
+from ..diagnostics import printable_lines
 from ..errors import HubtoolError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TOOL, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT, as shells say
@@ -46,7 +47,7 @@ def color() -> bool:
 def say(text: str) -> None:
     """A line on stderr; one that cannot be written is dropped (the exit code still says what happened)."""
     try:
-        sys.stderr.write(text + "\n")
+        sys.stderr.write(printable_lines(text) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass  # stderr is a closed pipe or a full disk too: the exit code is all that is left to say it

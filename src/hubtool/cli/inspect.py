@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..diagnostics import printable
 from ..durable import JSON, JSONObject
 from ..errors import UsageError
 from .app import app, handled
@@ -38,10 +39,10 @@ def inspect_cmd(
     if fmt is TextOrJson.json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return
-    for item in out:
-        typer.echo(f"{item['path']}: {item['kind']}: {item['description']}")
+    for item in out:  # a model file's names and strings are the file author's: shown inert
+        typer.echo(printable(f"{item['path']}: {item['kind']}: {item['description']}"))
         for line in _text_lines(item):
-            typer.echo(f"    {line}")
+            typer.echo(f"    {printable(line)}")
 
 
 def _facts(path: Path, facts: FileFacts, *, load: bool) -> JSONObject:

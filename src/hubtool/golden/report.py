@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 from ..cards.report import JUnitCase, counted, github_command, junit_document
+from ..diagnostics import printable_lines
 from ..durable import JSONObject
 from .inference import CaseResult, GoldenResult
 
@@ -47,7 +48,7 @@ def render(results: list[tuple[str, GoldenResult]], fmt: str) -> str:
         lines += [_case_line(c) for c in r.failed_cases]
         lines += [f"    {c.image}: note: {c.tie}" for c in r.cases if c.tie and c.passed]
     lines.append(_summary(results))
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def render_github(results: list[tuple[str, GoldenResult]]) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..cards.report import JUnitCase, counted, github_command, junit_document, render_github
+from ..diagnostics import printable_lines
 from ..durable import JSONObject, objects_in
 from .runs import STEPS, CardRun, PublishResult
 from .target import Published
@@ -82,7 +83,7 @@ def write_reports(result: PublishResult, targets: list[tuple[str, Path]]) -> Non
 
 def render_table(result: PublishResult) -> str:
     """`table_lines`, as one text."""
-    return "\n".join(table_lines(result))
+    return printable_lines("\n".join(table_lines(result)))
 
 
 def table_lines(result: PublishResult) -> Iterator[str]:
