@@ -5,7 +5,6 @@ and the command line's `--select`/`--ignore`, in that order.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -14,6 +13,7 @@ from .. import codes
 from ..config import HubConfig, Level
 from ..diagnostics import Diagnostic
 from ..errors import UsageError
+from .globmatch import Glob
 
 
 def relative_posix(display: str, root: str) -> str | None:
@@ -28,29 +28,6 @@ def relative_posix(display: str, root: str) -> str | None:
         return None
     rel = absolute[len(prefix):]
     return rel if os.sep == "/" else PurePosixPath(Path(rel)).as_posix()
-
-
-def glob_regex(glob: str) -> re.Pattern[str]:
-    """A path glob: `*` and `?` stay within a folder, `**` spans folders (`a/**` is a and all below it)."""
-    out = ""
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-        elif glob.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif glob[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif glob[i] == "?":
-            out += "[^/]"
-            i += 1
-        else:
-            out += re.escape(glob[i])
-            i += 1
-    return re.compile(out + "$")
 
 
 def codes_of(tokens: Iterable[str]) -> set[str]:
@@ -71,7 +48,7 @@ class Levels:
     def __init__(self, config: HubConfig, *, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> None:
         self.rules = config.rules
         self.roots = [os.path.abspath(config.root / config.cards_dir), os.path.abspath(config.root)]
-        self.globs = [(glob_regex(glob), levels) for glob, levels in config.rules.per_path]
+        self.globs = [(Glob(glob), levels) for glob, levels in config.rules.per_path]
         self.select = codes_of(select) if select else None
         self.ignore = codes_of(ignore)
         self._for_path = lru_cache(maxsize=None)(self._path_levels)  # one entry per card checked
@@ -86,7 +63,7 @@ class Levels:
         levels = dict(self.rules.rules)
         names = self._relative(display)
         for pattern, overrides in self.globs:
-            if any(pattern.match(name) for name in names):
+            if any(pattern.matches(name) for name in names):
                 levels.update(overrides)
         return levels
 
