@@ -64,6 +64,17 @@ def test_line_and_file_suppressions_and_unused_ones(tmp_path: Path) -> None:
     assert code == 0 and doc["summary"]["infos"] == 2
 
 
+def test_a_line_of_unclosed_suppressions_is_read_in_one_pass(tmp_path: Path) -> None:
+    """`# hubtool: ignore[` 40,000 times on a line, never closed (the comment pattern was quadratic on it: an
+    hour for a card this size), then one that is: that one counts."""
+    comment = "# hubtool: ignore[" * 40_000 + " # hubtool: ignore[HUB110]"
+    cards = write_hub(tmp_path, {"u/m.md": card_text(**{"model-version": f"1.10  {comment}"})},
+                      config="name: t\npolicy:\n  allowed-hosts: [download.mindspore.cn]\nlimits:\n"
+                             "  max-card-bytes: 2000000\n")
+    code, doc = check_json(str(cards))
+    assert code == 0 and doc["diagnostics"] == [], doc["diagnostics"]
+
+
 def test_a_suppression_covers_cross_card_findings_too(tmp_path: Path) -> None:
     a = card_text(**{"model-name": "a"})
     b = card_text(**{"model-name": "a  # hubtool: ignore[duplicate-identity]"})

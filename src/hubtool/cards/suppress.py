@@ -16,7 +16,9 @@ from .. import codes
 from ..diagnostics import Diagnostic, info
 from .frontmatter import FrontMatter
 
-_COMMENT = re.compile(r"(?:^|\s)#\s*hubtool:\s*(?P<kind>ignore-file|ignore)\s*\[(?P<codes>[^\]]*)\]")
+# the codes stop at a '[' too: with only ']' to stop them, a line of `# hubtool: ignore[` repeated and never closed
+# was scanned to its end from each one (quadratic: 8,000 of them took 3.3 s)
+_COMMENT = re.compile(r"(?:^|\s)#\s*hubtool:\s*(?P<kind>ignore-file|ignore)\s*\[(?P<codes>[^\[\]]*)\]")
 #: never suppressed: the reports about suppressions and the baseline themselves
 _META = frozenset({"HUB005", "HUB006"})
 
