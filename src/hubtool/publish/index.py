@@ -14,6 +14,7 @@ from ..assets import layout
 from ..cards.card import assets_from
 from ..config import Mirror
 from ..durable import JSONObject, compact
+from .docpath import document_path
 from .documents import Document, SpilledDocuments
 from .runs import CardRun
 
@@ -54,8 +55,7 @@ class CardEntry:
     @property
     def document(self) -> str:
         """The card document's path in a directory hub."""
-        user, name, version = self.ident
-        return f"cards/{user}/{name}@{version}.json"
+        return document_path(*self.ident)
 
 
 def entry_for(run: CardRun, *, mirrors: Sequence[Mirror], with_assets: bool) -> CardEntry:
@@ -168,7 +168,7 @@ def snapshot_of(entries: Iterable[CardEntry], *, hub_name: str, runtimes: dict[s
         for doc in carried:
             meta = doc.get("metadata")
             ident = _ident(meta if isinstance(meta, dict) else {})
-            keys.append((ident, documents.add("cards/{}/{}@{}.json".format(*ident), Document.of(doc))))
+            keys.append((ident, documents.add(document_path(*ident), Document.of(doc))))
         keys.sort()
         documents.order([slot for _, slot in keys])
     except BaseException:
