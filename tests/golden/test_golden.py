@@ -252,7 +252,9 @@ def test_special_files_in_a_golden_set_are_refused_without_hanging(tmp_path: Pat
     else:
         path = folder / "reference-outputs.json"
     what = special(path, kind)
-    with pytest.raises(GoldenSetError, match=f"is {what}, not a regular file"):
+    # a link to /dev/zero is refused first for leading out of the golden folder, as a link to any file there is
+    refusal = f"is {what}, not a regular file" if kind == "fifo" else "outside the hub's golden folder"
+    with pytest.raises(GoldenSetError, match=refusal):
         load_set(root, "cifar10-canary")
 
 
@@ -261,3 +263,28 @@ def test_a_special_file_as_an_image_is_not_decoded(tmp_path: Path, kind: str) ->
     what = special(tmp_path / "x.png", kind)
     with pytest.raises(ImageError, match=f"golden image .*x.png is {what}"):
         load_rgb(tmp_path / "x.png")
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("labels: [airplane", "labels: ../../../../../../../../etc/passwd\nx: [airplane"),  # its lines, in the catalog
+    ("images: ../cifar10", "images: ../../../.."),
+    ("reference-outputs: reference-outputs.json", "reference-outputs: /etc/hostname"),
+])
+def test_a_golden_set_cannot_name_files_outside_the_golden_folder(tmp_path: Path, old: str, new: str) -> None:
+    root = make_hub(tmp_path, {})
+    spec = root / "hub" / "golden" / "cifar10-canary" / "golden.yaml"
+    text = spec.read_text().replace(old, new)
+    spec.write_text("\n".join(line for line in text.splitlines() if not line.startswith("x: ")) + "\n")
+    with pytest.raises(GoldenSetError, match="outside the hub's golden folder"):
+        load_set(root, "cifar10-canary")
+
+
+@pytest.mark.parametrize("image", ["../../../../x.png", "/etc/x.png", "a/../../b.png"])
+def test_a_case_image_stays_in_the_images_folder(tmp_path: Path, image: str) -> None:
+    """Its name is also its thumbnail's path in the catalog: `..` there would write outside it."""
+    root = make_hub(tmp_path, {})
+    spec = root / "hub" / "golden" / "cifar10-canary" / "golden.yaml"
+    first = spec.read_text().split("image: ")[1].split(",")[0]
+    spec.write_text(spec.read_text().replace(f"image: {first},", f"image: '{image}',", 1))
+    with pytest.raises(GoldenSetError, match="leaves the images folder"):
+        load_set(root, "cifar10-canary")
