@@ -20,6 +20,7 @@ from hubtool.assets.s3.blobs import S3BlobStore
 from hubtool.assets.s3.client import S3Location, make_client
 from hubtool.assets.s3.refs import S3RefStore
 from hubtool.durable import JSONObject
+from hubtool.errors import StoreError
 from hubtool.publish import s3gc
 from hubtool.publish.index import Document, Snapshot
 from hubtool.publish.s3 import S3Target
@@ -109,6 +110,27 @@ def test_gc_keeps_recent_generations(moto: Server) -> None:
     assert f"blobs/sha256/{SHA[:2]}/{SHA}" in removed
     assert len(target.refs.list("refs/index/")) == 2
     assert _latest(target)[0] == 5
+
+
+@pytest.mark.parametrize("body", [b"[]", b"{not json", b"[" * 100_000, b'{"index_sha256": 7}',
+                                  b'{"index_sha256": "%s"}' % (b"0" * 64)])
+def test_gc_meeting_a_damaged_generation_ref_removes_nothing(moto: Server, body: bytes) -> None:
+    """What a damaged ref protects is unknown: a clear StoreError, and every object stays (the bucket's server
+    may be anyone's, and was an internal error on a ref that was a JSON list)."""
+    client, bucket = moto.bucket()
+    target = S3Target(S3Location(bucket, ""), client)
+    for i in range(3):
+        target.publish(_snapshot(i))
+    client.put_object(Bucket=bucket, Key=f"blobs/sha256/{SHA[:2]}/{SHA}", Body=BODY)  # unreferenced
+    first = sorted(target.refs.list("refs/index/"))[0]
+    client.put_object(Bucket=bucket, Key=first, Body=body)
+    before = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    if body.startswith(b'{"index_sha256": "0'):  # a ref naming an index that is not there: nothing to protect
+        assert f"blobs/sha256/{SHA[:2]}/{SHA}" in target.gc(keep=5, grace_seconds=0).removed
+        return
+    with pytest.raises(StoreError, match="gc removes nothing"):
+        target.gc(keep=5, grace_seconds=0)
+    assert {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]} == before
 
 
 def test_each_new_generation_gets_its_catalog_and_gc_keeps_only_the_kept_ones(moto: Server) -> None:

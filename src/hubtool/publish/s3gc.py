@@ -38,8 +38,8 @@ from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location, translated
 from ..assets.s3.refs import S3RefStore
-from ..durable import JSONObject
-from ..errors import HubtoolError
+from ..durable import JSONObject, parse_json
+from ..errors import HubtoolError, StoreError
 from .target import Collected
 
 if TYPE_CHECKING:
@@ -60,6 +60,25 @@ LEASE_SECONDS = 24 * 3600
 def generation_number(name: str) -> int | None:
     stem = name[len(REFS):].removesuffix(".json")
     return int(stem) if name.startswith(REFS) and stem.isdigit() else None
+
+
+def _record(name: str, body: bytes | None) -> JSONObject:
+    """A ref, lease or index the bucket holds, as an object ({} when it is gone); a damaged one stops the gc."""
+    if body is None:
+        return {}
+    try:
+        doc = parse_json(body)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise _unreadable(name)
+    return doc
+
+
+def _unreadable(name: str) -> StoreError:
+    # what a damaged record protects is unknown: removing anything could remove what it needs
+    return StoreError(f"{name} in the published hub is not a record hubtool wrote: gc removes nothing while it "
+                      "cannot tell what that protects", hint="look at the object, and remove or restore it by hand")
 
 
 def referenced_by(index: JSONObject, ref_name: str, ref: JSONObject) -> set[str]:
@@ -186,15 +205,21 @@ class Collector:
 
     def _generation(self, name: str) -> set[str]:
         if name not in self.seen:
-            ref = json.loads(self.refs.read(name) or b"{}")
-            index = json.loads(self.refs.read(f"indexes/sha256/{ref.get('index_sha256')}.json") or b"{}")
-            self.seen[name] = referenced_by(index, name, ref) if "index_sha256" in ref else set()
+            ref = _record(name, self.refs.read(name))
+            digest = ref.get("index_sha256")
+            if digest is not None and not isinstance(digest, str):
+                raise _unreadable(name)
+            index = _record(f"the index of {name}", self.refs.read(f"indexes/sha256/{digest}.json")) if digest else {}
+            self.seen[name] = referenced_by(index, name, ref) if digest else set()
         return self.seen[name]
 
     def _lease(self, name: str) -> set[str]:
         if name not in self.seen:
-            body = self.refs.read(name)  # None: its publisher finished and dropped it since the listing
-            self.seen[name] = set(json.loads(body).get("names", [])) if body else set()
+            # None: its publisher finished and dropped it since the listing
+            names = _record(name, self.refs.read(name)).get("names", [])
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise _unreadable(name)
+            self.seen[name] = {str(n) for n in names}
         return self.seen[name]
 
     def _clock_from(self, marker: str) -> None:
