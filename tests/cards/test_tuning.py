@@ -148,3 +148,14 @@ def test_schema_and_rules_commands_follow_the_profile(tmp_path: Path) -> None:
     listed = json.loads(run_cli("rules", "--format", "json", "--config", str(tmp_path / "hub" / "hub.yaml")).output)
     levels = {r["code"]: r["severity"] for r in listed["rules"]}
     assert listed["profile"] == "mindspore-hub" and levels["HUB303"] == "off" and levels["HUB311"] == "warning"
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("policy:\n  read-timeout", "1.0e+308"),  # a socket's timeout cannot hold it: OverflowError mid-download
+    ("policy:\n  connect-timeout", "86400.5"), ("policy:\n  asset-deadline", "1.0e+300"),
+    ("limits:\n  max-card-bytes", str(10**30)), ("policy:\n  max-asset-bytes", str(2**63)),
+])
+def test_a_setting_past_what_the_machine_can_do_is_a_config_error(tmp_path: Path, setting: str, value: str) -> None:
+    cards = write_hub(tmp_path, {"u/a.md": card_text()}, config=f"name: t\n{setting}: {value}\n")
+    result = run_cli("check", str(cards))
+    assert result.exit_code == 2 and "hub.yaml:3:" in result.output and "maximum" in result.output, result.output
