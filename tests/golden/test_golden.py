@@ -288,3 +288,13 @@ def test_a_case_image_stays_in_the_images_folder(tmp_path: Path, image: str) -> 
     spec.write_text(spec.read_text().replace(f"image: {first},", f"image: '{image}',", 1))
     with pytest.raises(GoldenSetError, match="leaves the images folder"):
         load_set(root, "cifar10-canary")
+
+
+def test_the_input_size_a_model_file_claims_is_bounded_and_a_dynamic_one_needs_the_set_s() -> None:
+    from hubtool.golden.imaging import input_size
+
+    nhwc = Preprocess(layout="NHWC")
+    assert input_size(nhwc, (1, 32, 32, 3)) == (32, 32)
+    assert "larger than golden images are resized to (8192)" in str(input_size(nhwc, (1, 100_000, 100_000, 3)))
+    assert "dynamic size" in str(input_size(nhwc, (1, -1, -1, 3)))
+    assert input_size(Preprocess(layout="NCHW", size=(224, 224)), (1, 3, -1, -1)) == (224, 224)

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ImageError, SpecialFile
 from ..textdecode import open_regular
 
+#: the largest height or width golden images are resized to (the golden schema's bound on preprocess.size)
+MAX_SIDE = 8192
+
 if TYPE_CHECKING:
     import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
 
@@ -120,7 +123,13 @@ def input_size(pre: Preprocess, model_shape: tuple[int, ...]) -> tuple[int, int]
             hint = " (it looks NHWC: set layout: NHWC)" if dims[2] == 3 else ""
             return f"the model input {list(model_shape)} has {dims[0]} channels first, not 3{hint}"
         model_size = (dims[1], dims[2])
+    if min(model_size) <= 0:  # a dynamic input (-1): the golden set says the size, or nothing can
+        if pre.size is None:
+            return f"the model input {list(model_shape)} has a dynamic size: give preprocess.size in golden.yaml"
+        return pre.size
     if pre.size is not None and tuple(pre.size) != model_size:
         return (f"the preprocessing resizes to {list(pre.size)} but the model's input is "
                 f"{list(model_size)} (height, width)")
+    if max(model_size) > MAX_SIDE:  # a model file's own claim: resizing to it would take all the memory there is
+        return f"the model input {list(model_shape)} is larger than golden images are resized to ({MAX_SIDE})"
     return model_size
