@@ -27,7 +27,7 @@ from . import textdecode
 from .codeidentity import code_identity
 from .diagnostics import Pos
 from .durable import JSON, parse_json, write_atomic
-from .errors import SchemaError, SpecialFile
+from .errors import SchemaError
 from .places import cache_dir
 from .schema import schema_path
 
@@ -69,10 +69,10 @@ def _file_digest(path: Path) -> bytes:
 def recalled(key: str) -> Settings | None:
     """The settings kept under `key`, or None (none kept, or not whole, or not of this shape)."""
     try:
-        raw = textdecode.read_regular(cache_dir() / FOLDER / key, MAX_ENTRY_BYTES)
-    except (OSError, SpecialFile):
+        raw = textdecode.read_intact(cache_dir() / FOLDER / key, MAX_ENTRY_BYTES)
+    except OSError:
         return None
-    if isinstance(raw, int):
+    if raw is None:
         return None
     check, _, body = raw.partition(b"\n")
     if check != hashlib.sha256(body).hexdigest().encode():

@@ -43,6 +43,17 @@ def read_regular(path: str | Path, max_bytes: int) -> bytes | int:
     return read_regular_stat(path, max_bytes)[0]
 
 
+def read_intact(path: str | Path, max_bytes: int) -> bytes | None:
+    """`read_regular` for a file hubtool reads as a record (a cache, a manifest, a ledger's record): a special
+    file or one over `max_bytes` in its place is damage, None, as a record that does not parse is; OSError
+    (a missing file among them) is raised as by `read_regular`."""
+    try:
+        data = read_regular(path, max_bytes)
+    except SpecialFile:
+        return None
+    return None if isinstance(data, int) else data
+
+
 def read_regular_stat(path: str | Path, max_bytes: int) -> tuple[bytes | int, os.stat_result]:
     """`read_regular`, with the open file's status as it was before the first byte was read."""
     with open_regular(path) as handle:

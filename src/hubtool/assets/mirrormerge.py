@@ -21,8 +21,8 @@ from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig
 from ..durable import JSON, JSONObject, canonical, objects_in, parse_json, pretty_json, write_atomic
-from ..errors import SpecialFile, StoreError, UsageError
-from ..textdecode import read_regular
+from ..errors import StoreError, UsageError
+from ..textdecode import read_intact
 from .mirror import MANIFEST, manifest
 
 if TYPE_CHECKING:
@@ -71,22 +71,15 @@ def merge_mirror(cards: Sequence[Card], config: HubConfig, to: str) -> Merged:
     return Merged(len(cards), len(found), to)
 
 
-def _manifest_bytes(path: Path) -> bytes:
-    """A shard's manifest as written, or b"" (damaged: it covers nothing) for a special file or a huge one."""
-    try:
-        data = read_regular(path, MAX_MANIFEST_BYTES)
-    except SpecialFile:
-        return b""
-    return b"" if isinstance(data, int) else data
-
-
 def _read_manifests(to: str, refs: S3RefStore | None) -> list[JSONObject]:
     bodies: list[bytes] = []
     if refs is not None:
         bodies = [b for name in refs.list(SHARD_MANIFESTS) if (b := refs.read(name)) is not None]
     else:
         try:
-            bodies = [_manifest_bytes(p) for p in sorted((Path(to) / SHARD_MANIFESTS).glob("shard-*-of-*.json"))]
+            # a special file or a huge one is damage: it covers nothing, as a manifest that does not parse
+            bodies = [read_intact(p, MAX_MANIFEST_BYTES) or b""
+                      for p in sorted((Path(to) / SHARD_MANIFESTS).glob("shard-*-of-*.json"))]
         except OSError as exc:
             raise StoreError(f"cannot read the shard manifests in {to}: {exc.strerror}") from exc
     docs = []

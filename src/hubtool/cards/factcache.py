@@ -31,10 +31,9 @@ from typing import Any, NamedTuple
 from .. import __version__
 from ..config import HubConfig
 from ..durable import JSONObject, canonical, compact_text, parse_json, write_atomic
-from ..errors import SpecialFile
 from ..filestatus import identity, settled
 from ..places import cache_dir
-from ..textdecode import read_regular
+from ..textdecode import read_intact
 from .crosscard import CardFacts
 from .places import within
 
@@ -95,10 +94,10 @@ def read_cache(file: Path, key: str | None = None) -> CacheFile:
     """A facts cache file's records; none if it is missing, damaged (its SHA-256 is in its header: a record
     is never half-trusted) or, given `key`, keyed on other facts than these."""
     try:
-        data = read_regular(file, MAX_CACHE_BYTES)  # a special file in its place is damage like any other
-    except (OSError, SpecialFile):
+        data = read_intact(file, MAX_CACHE_BYTES)  # a special file in its place is damage like any other
+    except OSError:
         return _EMPTY
-    if isinstance(data, int):
+    if data is None:
         return _EMPTY
     header, body = _split_header(data)
     if len(header) != 4 or header[:2] != _TAG or (key is not None and header[2] != key.encode()) \

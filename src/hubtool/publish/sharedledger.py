@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from ..durable import JSONObject, parse_json
-from ..errors import SpecialFile, StoreError
+from ..errors import StoreError
 from ..progress import SILENT, Progress
-from ..textdecode import read_regular
+from ..textdecode import read_intact
 from .ledger import Ledger
 
 if TYPE_CHECKING:
@@ -65,14 +65,12 @@ class FolderVerdicts:
 
     def read(self, name: str) -> bytes | None:
         try:
-            data = read_regular(self.root / name, MAX_RECORD_BYTES)  # another machine's folder: maybe a FIFO
+            data = read_intact(self.root / name, MAX_RECORD_BYTES)  # another machine's folder: maybe a FIFO
         except FileNotFoundError:
             return None
-        except SpecialFile:
-            return b""  # damaged: a miss, and the step runs
         except OSError as exc:
             raise StoreError(f"cannot read the shared ledger's {self.root / name}: {exc.strerror}") from exc
-        return b"" if isinstance(data, int) else data
+        return b"" if data is None else data  # damaged: a miss, and the step runs
 
     def create(self, name: str, body: bytes) -> None:
         path = self.root / name
