@@ -53,8 +53,9 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
                              hint="create hub/golden/<set>/golden.yaml, or name an existing set")
     doc = read_validated(path, "golden", GoldenSetError)
     raw: dict[str, Any] = doc.data  # type: ignore[assignment]  # validated against schemas/golden.schema.json
-    images_dir = _inside(hub_root, folder / raw.get("images", "."), "the images folder", path)
-    labels = _labels(hub_root, folder, raw["labels"], path)
+    golden = (hub_root / GOLDEN_DIR).resolve()  # what every file the set names must be inside
+    images_dir = _inside(golden, folder / raw.get("images", "."), "the images folder", path)
+    labels = _labels(golden, folder, raw["labels"], path)
     default_k = int(raw.get("top-k", 1))
     cases = []
     for i, item in enumerate(raw["cases"]):
@@ -69,13 +70,13 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
                           item.get("atol", raw.get("atol")), item.get("rtol", raw.get("rtol")), item.get("why", "")))
     reference = None
     if raw.get("reference-outputs"):
-        ref_path = _inside(hub_root, folder / raw["reference-outputs"], "the reference outputs", path)
+        ref_path = _inside(golden, folder / raw["reference-outputs"], "the reference outputs", path)
         try:
             outputs: Any = parse_json(golden_file(ref_path, "the reference outputs"))  # checked by the exceptions
             reference = outputs["outputs"]
         except (ValueError, KeyError, TypeError) as exc:
             raise GoldenSetError(f"{ref_path}: cannot read the reference outputs ({exc})") from exc
-    missing = [c.image for c in cases if not _inside(hub_root, images_dir / c.image, "the image", path).exists()]
+    missing = [c.image for c in cases if not _inside(golden, images_dir / c.image, "the image", path).exists()]
     if missing:
         raise GoldenSetError(f"{path}: images missing from {images_dir}: {', '.join(missing)}")
     return GoldenSet(name, folder, images_dir, tuple(labels), dict(raw["preprocess"]), tuple(cases),
@@ -83,20 +84,21 @@ def load_set(hub_root: Path, name: str) -> GoldenSet:
                      _content_hash(path, folder, images_dir, cases, raw))
 
 
-def _inside(hub_root: Path, named: Path, what: str, path: Path) -> Path:
-    """`named` resolved, if it is in the hub's golden folder: a golden.yaml comes with the pull request CI
-    checks, and one naming ../../../etc/passwd as its labels put that file's lines in the published catalog."""
-    resolved, golden = named.resolve(), (hub_root / GOLDEN_DIR).resolve()
+def _inside(golden: Path, named: Path, what: str, path: Path) -> Path:
+    """`named` resolved, if it is in `golden`, the hub's golden folder (resolved): a golden.yaml comes with the
+    pull request CI checks, and one naming ../../../etc/passwd as its labels put that file's lines in the
+    published catalog."""
+    resolved = named.resolve()
     if not resolved.is_relative_to(golden):
         raise GoldenSetError(f"{path}: {what} {named} is outside the hub's golden folder {golden}",
                              hint="keep a golden set's files under hub/golden/")
     return resolved
 
 
-def _labels(hub_root: Path, folder: Path, labels: Any, path: Path) -> list[str]:
+def _labels(golden: Path, folder: Path, labels: Any, path: Path) -> list[str]:
     if isinstance(labels, list):
         return [str(x) for x in labels]
-    label_file = _inside(hub_root, folder / labels, "the labels file", path)
+    label_file = _inside(golden, folder / labels, "the labels file", path)
     try:
         text = golden_file(label_file, "the labels file").decode("utf-8")
     except UnicodeDecodeError as exc:
