@@ -171,9 +171,13 @@ class Validator:
 
     def iter_errors(self, instance: JSON) -> Iterator[ValidationError]:
         """jsonschema's errors for an instance (all of them, with paths)."""
+        return self.prepare_explaining().iter_errors(instance)
+
+    def prepare_explaining(self) -> Draft202012Validator:
+        """The explaining validator, imported and built now if it was not yet."""
         if self._detailed is None:
             self._detailed = validator_for(self.schema)
-        return self._detailed.iter_errors(instance)
+        return self._detailed
 
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Card(NamedTuple):
     metadata: JSONObject
     doc: YamlDoc
     front: frontmatter.FrontMatter
+    assets: list[Asset]  # `assets_from(metadata)`, worked out once: the rules, the facts and the fetchers read it
     dropped: tuple[str, ...] = ()  # top-level entries left out because they are not valid YAML
 
     def value_pos(self, pointer: str) -> Pos:
@@ -63,10 +64,6 @@ class Card(NamedTuple):
 
     def key_pos(self, pointer: str) -> Pos:
         return self.doc.keys.get(pointer) or self.value_pos(pointer)
-
-    @property
-    def assets(self) -> list[Asset]:
-        return assets_from(self.metadata)
 
     @property
     def is_twin(self) -> bool:
@@ -138,7 +135,7 @@ def load_card(path: Path, *, display: str, max_bytes: int,
             f"the front matter is {what}", hint="write the metadata as 'key: value' lines")], front)
     diags += _normalise(doc, display, wants_string)
     card = Card(path=path, display=display, title=front.title, metadata=doc.data, doc=doc,
-                front=front, dropped=dropped)
+                front=front, assets=assets_from(doc.data), dropped=dropped)
     return LoadedCard(path, display, card, diags, front)
 
 
@@ -156,10 +153,12 @@ def _parse_recovering(front: frontmatter.FrontMatter,
     """
     from .. import yamlsource  # here: a replay imports this module for `assets_from` only, without PyYAML
 
-    lines = front.yaml_text.split("\n")
     syntax: list[Diagnostic] = []
     dropped: list[str] = []
     doc = yamlsource.parse(front.yaml_text, path=display, line_offset=front.yaml_line)
+    if not doc.broken_line:
+        return doc, syntax, ()
+    lines = front.yaml_text.split("\n")
     while len(syntax) < MAX_RECOVERIES and doc.broken_line and _only_syntax(doc):
         span = _entry_at(lines, doc.broken_line - front.yaml_line)
         if span is None:

@@ -41,6 +41,9 @@ def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
     if len(paths) < PARALLEL_THRESHOLD or workers < 2 or not can_fork():
         return check(paths)
+    # explaining one card the schema fails imports jsonschema (~40 ms of CPU), and a hub this big nearly always has
+    # one (3% of MindSpore Hub's cards fail it): imported once here, before the fork, not once in each process
+    checker.validator.prepare_explaining()
     size = -(-len(paths) // workers)
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
     return [verdict for chunk in forked_map(check, chunks) for verdict in chunk]
