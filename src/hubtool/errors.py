@@ -9,6 +9,7 @@ Exceptions are for failures that stop an operation::
     ├── ConfigError              hub/hub.yaml unreadable or invalid (exit 2)
     ├── SchemaError              a bundled JSON Schema is missing or broken (exit 2)
     ├── YamlRefused              internal to yamlsource: the walk stops at a refused construct (never escapes)
+    ├── ExplainerNotLoaded       internal to a whole-hub check: a worker leaves a failing card to its parent
     ├── StoreError               the blob store cannot be used (permissions, corruption, an S3 error)
     │   └── OutcomeUnknown       a conditional S3 write failed with 5xx or a timeout and left nothing to see
     ├── AssetError               one asset could not be brought into the store
@@ -77,6 +78,17 @@ class YamlRefused(HubtoolError):
     """Stops the YAML walk at an anchor, a tag, a nesting bomb...; its diagnostic is already recorded."""
 
     kind = "yaml"
+
+
+class ExplainerNotLoaded(HubtoolError):
+    """A card needs its schema failure explained in a process that holds off importing the explainer
+    (`schema.Validator.import_held`): a whole-hub check's forked workers leave such cards to the parent
+    (`cards.checkrun`), which catches this for each one."""
+
+    kind = "internal"
+
+    def __init__(self) -> None:
+        super().__init__("a card's schema failure was not explained in this process")
 
 
 class StoreError(HubtoolError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .durable import JSON, JSONObject, parse_json
-from .errors import SchemaError
+from .errors import ExplainerNotLoaded, SchemaError
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -161,6 +161,7 @@ class Validator:
         self._fast = fast_validator(schema)
         self._fast_error = fastjsonschema.JsonSchemaException
         self._detailed: Draft202012Validator | None = None
+        self.import_held = False
 
     def is_valid(self, instance: JSON) -> bool:
         try:
@@ -174,8 +175,10 @@ class Validator:
         return self.prepare_explaining().iter_errors(instance)
 
     def prepare_explaining(self) -> Draft202012Validator:
-        """The explaining validator, imported and built now if it was not yet."""
+        """The explaining validator, imported and built now if it was not yet (unless `import_held`)."""
         if self._detailed is None:
+            if self.import_held:
+                raise ExplainerNotLoaded()
             self._detailed = validator_for(self.schema)
         return self._detailed
 

@@ -40,7 +40,32 @@ def test_verdicts_over_processes_are_each_cards_own_in_order(checker: CardChecke
     alone = [checker.verdict(path) for path in paths]
     assert any(v.diagnostics for v in alone) and any(v.facts for v in alone)  # findings and facts cross over
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
-    assert checkrun.all_verdicts(checker, paths) == alone
+    assert checkrun.all_verdicts(checker, paths) == alone  # the workers inherit the explainer `alone` imported
+    fresh = CardChecker(hub_config(CONFIG, [SAMPLE]))
+    assert checkrun.all_verdicts(fresh, paths) == alone  # they leave their failing cards to this process
+
+
+def test_workers_leave_the_cards_the_schema_fails_to_this_process() -> None:
+    """A forked worker does not import the explainer (jsonschema) for its chunk's failing cards: it hands them
+    back unchecked, and this process, which imports it at most once, checks them again.  A hub whose cards all
+    pass the schema never imports it at all, however many CPUs check it."""
+    fresh = CardChecker(hub_config(CONFIG, [SAMPLE]))
+    paths = discover([SAMPLE])
+    cards = [fresh.load(path).card for path in paths]
+    failing = [path for path, card in zip(paths, cards, strict=True)
+               if card and not fresh.validator.is_valid(card.metadata)]
+    assert failing
+    held = checkrun._chunk_verdicts(fresh, (paths, True))
+    assert [path for path, verdict in zip(paths, held, strict=True) if verdict is None] == failing
+    assert fresh.validator._detailed is None
+    fresh.validator.import_held = False  # as the parent's own copy is: a worker's copy ends with the worker
+
+    passing = [path for path in paths if path not in failing]
+    assert len(passing) >= checkrun.PARALLEL_THRESHOLD
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+        checkrun.all_verdicts(fresh, passing)
+    assert fresh.validator._detailed is None
 
 
 def test_a_hub_without_per_path_rules_or_baseline_reports_what_the_long_way_reports(checker: CardChecker) -> None:

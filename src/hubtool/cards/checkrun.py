@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import os
+from functools import partial
 from pathlib import Path
 
+from ..errors import ExplainerNotLoaded
 from ..forkmap import can_fork, forked_map
 from . import baseline
 from .crosscard import CardFacts
@@ -26,27 +28,48 @@ PARALLEL_THRESHOLD = 256
 def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub: this process checks
     the first chunk while a forked child checks each other one (`forkmap`: the children inherit `checker`)."""
-    def check(chunk: list[Path]) -> list[CardVerdict]:
-        # the verdicts are kept to the end, and the cyclic collector only scanned them again and again (~20 ms
-        # of a 0.46 s check of 2,970 real cards); checking a card makes no reference cycle (a test holds it
-        # to that), so the collector waits until the cards are checked
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return [checker.verdict(path) for path in chunk]
-        finally:
-            if enabled:
-                gc.enable()
+    # the verdicts are kept to the end, and the cyclic collector only scanned them again and again (~20 ms of a
+    # 0.46 s check of 2,970 real cards); checking a card makes no reference cycle (a test holds it to that), so
+    # the collector waits until the cards are checked (the children inherit the pause)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _verdicts(checker, paths)
+    finally:
+        if enabled:
+            gc.enable()
 
+
+def _verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
     if len(paths) < PARALLEL_THRESHOLD or workers < 2 or not can_fork():
-        return check(paths)
-    # explaining one card the schema fails imports jsonschema (~40 ms of CPU), and a hub this big nearly always has
-    # one (3% of MindSpore Hub's cards fail it): imported once here, before the fork, not once in each process
-    checker.validator.prepare_explaining()
+        return [checker.verdict(path) for path in paths]
     size = -(-len(paths) // workers)
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    return [verdict for chunk in forked_map(check, chunks) for verdict in chunk]
+    chunks = [(paths[i:i + size], i > 0) for i in range(0, len(paths), size)]
+    found = [verdict for chunk in forked_map(partial(_chunk_verdicts, checker), chunks) for verdict in chunk]
+    return [checker.verdict(path) if verdict is None else verdict for verdict, path in zip(found, paths, strict=True)]
+
+
+def _chunk_verdicts(checker: CardChecker, work: tuple[list[Path], bool]) -> list[CardVerdict | None]:
+    """The verdicts of a chunk; in a forked worker, None for a card the schema fails, left to this process.
+
+    Explaining a failure imports jsonschema (~45 ms of CPU).  Each process importing it for its first failing
+    card paid that once per CPU on a real hub (3% of MindSpore Hub's cards fail the schema); importing it
+    before the fork paid it in a hub whose cards all pass.  So the few failing cards of the workers' chunks
+    are checked again here, where it is imported once, and only when some card needs it.
+    """
+    chunk, in_worker = work
+    if not in_worker:
+        return [checker.verdict(path) for path in chunk]
+    checker.validator.import_held = True  # the worker's own copy of the checker
+    return [_held_verdict(checker, path) for path in chunk]
+
+
+def _held_verdict(checker: CardChecker, path: Path) -> CardVerdict | None:
+    try:
+        return checker.verdict(path)
+    except ExplainerNotLoaded:
+        return None
 
 
 def hub_card_files(checker: CardChecker) -> list[str]:
