@@ -8,7 +8,8 @@ with its baseline in the same run; median and min-max of N rounds:
   every card of the hub from the warm facts cache (and once cold, with no cache);
 - the real MindSpore Hub sample (../shared/hub-sample) with examples/mindspore-hub/hub.yaml, 1, 4, 10
   (the whole hub's size) and 16 times over; at 10, also the floor of hubtool's parse (read, split, parse
-  with positions, nothing checked) and the check held to one CPU, which show where the CPU goes.
+  with positions, nothing checked), that parse plus the schema check alone (one CPU, no rules, no report),
+  and the check held to one CPU, which show where the CPU goes.
 
 Prints figures; it asserts nothing.
 """
@@ -64,6 +65,22 @@ for p in sorted(root.rglob('*.md')):
         yamlsource.parse(front.yaml_text, path=str(p), line_offset=front.yaml_line)
 """
 
+# and the least a schema check adds to it: the hub's dialect read (strings the schema types as strings kept as
+# written), validity by fastjsonschema, and a failing card's errors listed by jsonschema; no rules, no report
+SCHEMA_FLOOR = r"""
+import sys
+from pathlib import Path
+from hubtool.cards.listing import discover
+from hubtool.cards.validate import CardChecker
+from hubtool.cli.common import hub_config
+root = Path(sys.argv[1])
+checker = CardChecker(hub_config(Path(sys.argv[2]), [root]))
+for p in discover([root]):
+    card = checker.load(p).card
+    if card is not None and not checker.validator.is_valid(card.metadata):
+        list(checker.validator.iter_errors(card.metadata))
+"""
+
 
 def import_time(cwd: Path) -> str:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import hubtool.cli, hubtool.cards.validate"],
@@ -113,6 +130,8 @@ def pre_commit(root: Path, env: dict[str, str], cards: Path, rounds: int) -> Non
         "baseline: CSafeLoader parse of the one block": [sys.executable, "-c", BASELINE, str(passing)],
         "hubtool check STAGED (schema passes)": HUBTOOL + ["check", str(passing)],
         "hubtool check STAGED (schema fails)": HUBTOOL + ["check", str(failing)],
+        # the floor of the failing row: explaining a schema failure (every error, with its path) is jsonschema's
+        "floor: python -c 'import yaml, jsonschema'": [sys.executable, "-c", "import yaml, jsonschema"],
         "hubtool check CARD of a one-card hub": HUBTOOL + ["check", str(one_card_hub(root))],
     }
     jsonschema_cli = Path(sys.executable).parent / "check-jsonschema"
@@ -153,6 +172,8 @@ def real_sample(root: Path, env: dict[str, str], rounds: int) -> None:
         if times == 10:  # at the hub's size, where the CPU goes: the parse's floor, and the cost of a second CPU
             commands["floor: hubtool's read, split and positional parse only"] = [
                 sys.executable, "-c", PARSE_FLOOR, str(cards)]
+            commands["floor: that, plus the hub's dialect and the schema check"] = [
+                sys.executable, "-c", SCHEMA_FLOOR, str(cards), str(CONFIG)]
             if shutil.which("taskset"):
                 commands["hubtool check on one CPU (taskset -c 0)"] = ["taskset", "-c", "0", *check]
         report(f"\nreal MindSpore Hub sample x{times}, {count} cards, with examples/mindspore-hub/hub.yaml:",
