@@ -7,13 +7,13 @@ facts cache, and only the files given are reported on.
 
 from __future__ import annotations
 
-import gc
 import os
 from functools import partial
 from pathlib import Path
 
 from ..errors import ExplainerNotLoaded
 from ..forkmap import can_fork, forked_map
+from ..gcpause import collector_paused
 from . import baseline
 from .crosscard import CardFacts
 from .factcache import FactsCache
@@ -28,16 +28,8 @@ PARALLEL_THRESHOLD = 256
 def all_verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
     """Per-card work (parse, schema, rules, twin), spread over the CPUs for a whole hub: this process checks
     the first chunk while a forked child checks each other one (`forkmap`: the children inherit `checker`)."""
-    # the verdicts are kept to the end, and the cyclic collector only scanned them again and again (~20 ms of a
-    # 0.46 s check of 2,970 real cards); checking a card makes no reference cycle (a test holds it to that), so
-    # the collector waits until the cards are checked (the children inherit the pause)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # the verdicts are kept to the end (the children inherit the pause)
         return _verdicts(checker, paths)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _verdicts(checker: CardChecker, paths: list[Path]) -> list[CardVerdict]:
