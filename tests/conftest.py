@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -69,3 +71,20 @@ def moto() -> Iterator[Server]:
     assert started.proc is not None
     started.proc.terminate()
     started.proc.wait()
+
+
+class Hung(BaseException):
+    """Raised by `alarm`: a BaseException, so that no `except OSError` on the way takes it for an I/O error."""
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """A hang (a read of a FIFO, of /dev/zero) fails the test after 30 s instead of stopping the suite."""
+    def hung(_signum: int, _frame: FrameType | None) -> None:
+        raise Hung("hung: the work did not end within 30 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
