@@ -63,7 +63,7 @@ class HttpDownloader:
     def download(self, url: str, digest: str, store: DirectoryStore, policy: Policy) -> FetchOutcome:
         """Bring `url` into `store` as blob `digest`, or raise TransferError, PolicyError, IntegrityError."""
         check_url(url, policy, resolve=False)  # refuse before creating anything; addresses: per request
-        writer = store.writer(digest, source=url, keep_bad=self.keep_bad)
+        writer = store.writer(digest, source=url, keep_bad=self.keep_bad, max_bytes=policy.max_asset_bytes)
         self._own_partial(url, writer)
         run = _Download(url, policy, Budget(url, policy, offset=writer.offset, backoff=self.backoff))
         run.resumed_from = writer.offset

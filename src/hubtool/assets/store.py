@@ -5,6 +5,9 @@ through `writer.BlobWriter`.  Resume without trusting locks: an interrupted
 writer's temp file is named `tmp/<sha256>.<pid>.<random>.part`.  A later writer
 adopts it by renaming it to its own unique name (atomic: of two adopters only
 one succeeds) once the owner process is gone, re-hashes the prefix and appends.
+Only a regular file no larger than the writer's limit is adopted: anything else
+under such a name (a FIFO, which would block the read, a link to /dev/zero, which
+would never end it, a folder, a sparse file of terabytes) is left where it is.
 Locks (`flock`) only keep two processes from downloading the same blob at once;
 if one is broken, the cost is bandwidth, never a wrong blob.
 """
@@ -131,13 +134,15 @@ class DirectoryStore:
                 yield chunk
 
     # --- the door ---------------------------------------------------------------
-    def writer(self, digest: str, *, source: str, resume: bool = True, keep_bad: bool = False) -> BlobWriter:
-        """A new writer for `digest`, adopting an abandoned partial download when `resume`."""
+    def writer(self, digest: str, *, source: str, resume: bool = True, keep_bad: bool = False,
+               max_bytes: int | None = None) -> BlobWriter:
+        """A new writer for `digest`, adopting an abandoned partial download of at most `max_bytes` when
+        `resume`."""
         self.ensure(self.tmp_dir)
         if resume:  # what Ctrl-C says from now on (only a resumable writer's partial is taken up again)
             cancel.note("downloads", "partial downloads are kept and resume on the next run")
         return BlobWriter(self, layout.check_digest(digest), source=source,
-                          adopt=self._adopt_partial(digest) if resume else None, keep_bad=keep_bad)
+                          adopt=self._adopt_partial(digest, max_bytes) if resume else None, keep_bad=keep_bad)
 
     def put_file(self, digest: str, src: Path, *, source: str, keep_bad: bool = False,
                  max_bytes: int | None = None) -> Stored:
@@ -163,12 +168,12 @@ class DirectoryStore:
                 raise
         return Stored(writer.commit(), created=True)
 
-    def _adopt_partial(self, digest: str) -> Path | None:
+    def _adopt_partial(self, digest: str, max_bytes: int | None) -> Path | None:
         if not self.tmp_dir.is_dir():
             return None
         for path in sorted(self.tmp_dir.glob(f"{digest}.*.part")):
             match = _PART.fullmatch(path.name)
-            if match is None or pid_alive(int(match["pid"])):
+            if match is None or pid_alive(int(match["pid"])) or not _resumable(path, max_bytes):
                 continue
             mine = self.unique_tmp(digest)
             try:
@@ -176,7 +181,7 @@ class DirectoryStore:
             except FileNotFoundError:
                 continue
             meta = path.with_name(path.name + ".json")
-            if meta.exists():
+            if _resumable(meta, None):  # a record that is not a file stays behind: the partial's source is unknown
                 try:
                     os.rename(meta, mine.with_name(mine.name + ".json"))
                 except FileNotFoundError:
@@ -227,6 +232,15 @@ class DirectoryStore:
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+
+def _resumable(path: Path, max_bytes: int | None) -> bool:
+    """A partial download is a regular file (not a link to one), within the limit of what it is to become."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and (max_bytes is None or found.st_size <= max_bytes)
 
 
 def _why_not_a_blob(path: Path, prefix: str) -> str | None:

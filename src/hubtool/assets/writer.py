@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .. import cancel
-from ..durable import JSONObject, fsync_dir, parse_json, start_writeback
+from ..durable import JSONObject, fsync_dir, parse_json, start_writeback, write_atomic
 from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
+from ..textdecode import open_regular, read_intact
 from . import directio
 from .blobstore import BlobInfo
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .store import DirectoryStore
 
 CHUNK = 1024 * 1024
+MAX_META_BYTES = 64 * 1024  # a partial's record: its URL and validators, a few hundred bytes
 FLUSH_EVERY = 64 * CHUNK  # measured: a 512 MiB fsync at commit took 0.28 s of a 1.0 s download
 
 
@@ -45,7 +47,9 @@ class BlobWriter:
         self.offset = 0
         self._unflushed = 0
         if adopt is not None:
-            with open(adopt, "rb") as fh:  # re-hash the prefix: the bytes on disk are the truth
+            # re-hash the prefix: the bytes on disk are the truth (opened as a regular file only: the name
+            # was checked before it was adopted, and may have been swapped since)
+            with open_regular(adopt) as fh:
                 for chunk in iter(lambda: fh.read(CHUNK), b""):
                     self._hash.update(chunk)
                     self.offset += len(chunk)
@@ -59,13 +63,15 @@ class BlobWriter:
     def read_meta(self) -> JSONObject:
         """What the download that wrote the partial said about it (URL, validators); {} if unknown."""
         try:
-            loaded = parse_json(self.meta_path.read_text())
+            data = read_intact(self.meta_path, MAX_META_BYTES)  # a FIFO in its place would block the read
+            loaded = parse_json(data) if data is not None else None
         except (OSError, ValueError):
             return {}
         return loaded if isinstance(loaded, dict) else {}
 
     def write_meta(self, meta: JSONObject) -> None:
-        self.meta_path.write_text(json.dumps(meta, sort_keys=True))
+        # replaced, not written into: a FIFO left under its name would block the open
+        write_atomic(self.meta_path, json.dumps(meta, sort_keys=True).encode(), durable=False, parents=False)
 
     def write(self, chunk: bytes | memoryview) -> None:
         self.write_data(chunk)
