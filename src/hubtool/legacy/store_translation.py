@@ -10,7 +10,10 @@ from typing import Any
 
 from ..assets.store import DirectoryStore
 from ..durable import parse_json, write_atomic
+from ..textdecode import read_intact
 from . import TRANSLATOR_VERSION
+
+MAX_RECORD_BYTES = 64 * 1024  # three short fields
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translate
     """
     record = store.root / "translations" / f"{source_sha256}.t{TRANSLATOR_VERSION}.json"
     try:
-        record_doc: Any = parse_json(record.read_text())  # checked by the exceptions below
+        kept = read_intact(record, MAX_RECORD_BYTES)  # a FIFO in its place would block the read
+        record_doc: Any = parse_json(kept if kept is not None else b"")  # checked by the exceptions below
         digest = record_doc["sha256"]
         if store.has(digest):
             return Translated(source_sha256, digest, store.blob_path(digest))
@@ -50,7 +54,10 @@ def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translate
         writer.abort()
         raise
     writer.commit()  # through the door like every blob: hashed, fsynced, renamed
-    # the record is a cache: losing it costs one re-translation
-    write_atomic(record, json.dumps({"source": source_sha256, "sha256": digest,
-                                     "translator": TRANSLATOR_VERSION}).encode(), durable=False)
+    # the record is a cache: losing it (or not writing it, a folder being in its place) costs one re-translation
+    try:
+        write_atomic(record, json.dumps({"source": source_sha256, "sha256": digest,
+                                         "translator": TRANSLATOR_VERSION}).encode(), durable=False)
+    except OSError:
+        pass
     return Translated(source_sha256, digest, store.blob_path(digest))

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 from ..assets import layout
 from ..assets.writer import hash_file
 from ..durable import fsync_dir, fsync_tree, parse_json, pid_alive
-from ..errors import StoreError
+from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
+from ..textdecode import open_regular, read_regular
 from .target import Collected, Committed, Published, PublishedState
 
 if TYPE_CHECKING:  # a replay asks a target its state only: the index's code is not imported
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # a replay asks a target its state only: the index's code is 
 
 #: generations a publish keeps (the current one always stays)
 KEEP_GENERATIONS = 3
+MAX_INDEX_BYTES = 1024 * 1024 * 1024  # a 10,000-card index is ~10 MB
 
 
 class DirectoryTarget:
@@ -85,8 +87,11 @@ class DirectoryTarget:
         if current is None:
             return None
         try:
-            index = parse_json((current / "index.json").read_bytes())
-        except (OSError, ValueError) as exc:
+            data = read_regular(current / "index.json", MAX_INDEX_BYTES)  # a FIFO would block, /dev/zero not end
+            if isinstance(data, int):
+                raise ValueError(f"{data:,} bytes, over the {MAX_INDEX_BYTES:,} an index may have")
+            index = parse_json(data)
+        except (OSError, ValueError, SpecialFile) as exc:
             raise StoreError(f"{current}/index.json cannot be read: {exc}") from exc
         if not isinstance(index, dict):
             raise StoreError(f"{current}/index.json is not a JSON object")
@@ -158,7 +163,7 @@ class DirectoryTarget:
         current = self._current()
         try:
             same = current is not None and _same_files(current / "index.json", index)
-        except OSError:
+        except (OSError, SpecialFile):  # a FIFO in the published index's place: not the same, never waited on
             same = False
         return current if same else None
 
@@ -203,7 +208,7 @@ class DirectoryTarget:
 
 def _same_files(a: Path, b: Path) -> bool:
     """Whether two files hold the same bytes, read in pieces: a 10k-card index is never held whole."""
-    with a.open("rb") as fa, b.open("rb") as fb:
+    with open_regular(a) as fa, b.open("rb") as fb:
         if os.fstat(fa.fileno()).st_size != os.fstat(fb.fileno()).st_size:
             return False
         while chunk := fa.read(1 << 20):
