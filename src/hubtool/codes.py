@@ -60,7 +60,8 @@ _ALL = [
     Code("HUB310", "repo-link", Severity.WARNING, "repo-link missing, empty, not https, or not on a code host"),
     Code("HUB311", "template-key-missing", Severity.WARNING, "a key the hub's template asks for is missing"),
     # HUB4xx: assets
-    Code("HUB401", "asset-host", Severity.ERROR, "an asset link's scheme or host is not allowed"),
+    Code("HUB401", "asset-host", Severity.ERROR,
+         "an asset link that is not a URL, has no host a client can connect to, or a scheme or host not allowed"),
     Code("HUB402", "hash-fragment", Severity.ERROR, "asset-sha256 is 8 or 9 hex digits of a file name"),
     Code("HUB403", "hash-uppercase", Severity.ERROR, "asset-sha256 in uppercase"),
     Code("HUB404", "path-leaves-hub", Severity.ERROR, "a repository asset path that leaves the hub"),

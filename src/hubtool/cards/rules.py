@@ -131,19 +131,50 @@ def repo_link_rule(card: Card, code_hosts: tuple[str, ...], *, required: bool) -
 
 # https://host/... with a plain host name (no user, port, brackets or escapes): what urlsplit says of it, read
 # without it (two links a card, ~2 µs each); anything else goes to urlsplit
-_PLAIN_HTTPS = re.compile(r"https://([A-Za-z0-9.-]+)(?=[/?#]|$)")
+_PLAIN_HTTPS = re.compile(r"https://((?:(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)*(?!-)[A-Za-z0-9-]{1,63}(?<!-)\.?)(?=[/?#]|$)")
+
+
+# a host name's label as DNS and the HTTP clients take it (an underscore included: some real hosts have one)
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
 
 def scheme_and_host(url: str) -> tuple[str, str] | str:
-    """The URL's scheme and lower-case host, or why it is not a URL (`https://[::1`, `http://[zz]/a`)."""
+    """The URL's scheme and lower-case host, or why it is not a URL (`https://[::1`, `http://[zz]/a`, no host, a
+    host no client can connect to: `https://a b/c`, a bidi control in the name)."""
     plain = _PLAIN_HTTPS.match(url)
-    if plain is not None:
+    if plain is not None and len(plain.group(1)) <= 253:
         return "https", plain.group(1).lower()
     try:
         parts = urlsplit(url)
-        return parts.scheme, (parts.hostname or "").lower()
+        host = (parts.hostname or "").lower()
+        if parts.scheme in ("http", "https"):  # the schemes a fetch may use; the others are refused by scheme
+            parts.port  # noqa: B018 - raises on a port that is not a number or past 65535
     except ValueError as exc:  # urllib refuses broken IPv6 brackets, in urlsplit or in .hostname
         return str(exc)
+    problem = _host_problem(host) if parts.scheme in ("http", "https") else None
+    return (parts.scheme, host) if problem is None else problem
+
+
+def _host_problem(host: str) -> str | None:
+    """Why an http(s) URL's host (as urlsplit gives it: brackets off, lower case) cannot be connected to."""
+    if not host:
+        return "it has no host"
+    if ":" in host:  # an IPv6 literal: urlsplit checked its brackets, not what is inside
+        import ipaddress  # here: ~1 ms of import, for the rare card that links one
+
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"the host {host!r} is not an IPv6 address"
+        return None
+    try:  # a name beyond ASCII is connected to as its IDNA form, which refuses bidi controls and the like
+        name = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"the host {host!r} is not a valid internationalised domain name"
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return f"the host {host!r} is not a valid host name"
+    return None
 
 
 def _repo(card: Card, line: int, col: int, message: str, hint: str) -> Diagnostic:
