@@ -17,13 +17,17 @@ class Severity(str, Enum):
 
 # text from a card, a model file or a server reaches a terminal or a CI log: its control characters (an escape
 # sequence that clears the screen or retitles the window, a carriage return or newline that forges another
-# finding's line) are shown as escapes, as repr() shows them
-_SHOWN = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if c != 0x09}
+# finding's line) are shown as escapes, as repr() shows them; so are the bidirectional controls, which make a
+# terminal or a log viewer show a line's text in another order than it has ("Trojan Source", CVE-2021-42574)
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_SHOWN = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if c != 0x09} | {
+    c: f"\\u{c:04x}" for c in _BIDI}
 _SHOWN_IN_LINES = {c: shown for c, shown in _SHOWN.items() if c != 0x0A}
 
 
 def printable(text: str) -> str:
-    """`text` with its control characters (tab aside) written as \\xNN escapes: one line, and inert."""
+    """`text` with its control characters (tab aside) written as \\xNN escapes, and its bidirectional controls
+    as \\uNNNN: one line, shown in its own order, and inert."""
     return text.translate(_SHOWN)
 
 

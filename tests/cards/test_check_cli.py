@@ -185,8 +185,9 @@ def test_a_bug_is_exit_2_with_the_traceback_in_a_log(tmp_path: Path) -> None:
 
 def test_control_characters_from_a_card_reach_the_terminal_inert(tmp_path: Path) -> None:
     """An escape sequence, a carriage return or a newline in a card's value or file name would clear the screen,
-    retitle the window or forge another finding's line: every report line shows them as escapes."""
-    hostile = "x\x1b[2J\x1b]0;owned\x07\r\ncards/u/other.md:1:1: HUB000 error: forged\x9b"
+    retitle the window or forge another finding's line, and a bidi control would show the line's text in another
+    order: every report line shows them as escapes."""
+    hostile = "x\x1b[2J\x1b]0;owned\x07\r\ncards/u/other.md:1:1: HUB000 error: forged\x9b\u202edetsorf\u2066"
     cards = write_hub(tmp_path, {"u/m.md": card_text(license=json.dumps(hostile)),
                                  "u/n\x1b[1m.md": card_text(**{"model-name": "n", "license": "'x\x85y'"})})
     for args in ([], ["--select", "HUB309"], ["--format", "github"]):
@@ -197,7 +198,8 @@ def test_control_characters_from_a_card_reach_the_terminal_inert(tmp_path: Path)
         assert proc.returncode == 1 and "HUB309" in shown, shown
         if "--format" in args:  # an annotation's file stays exact (for GitHub to find it): its message is shown
             shown = "\n".join(line.split("::", 2)[-1] for line in shown.splitlines())
-        assert not any(c in shown for c in "\x1b\x07\r\x9b\x85"), repr(shown)
+        assert not any(c in shown for c in "\x1b\x07\r\x9b\x85\u202e\u2066"), repr(shown)
+        assert "\\u202edetsorf" in shown  # a bidi control shown as its escape: the text keeps its own order
         assert "forged" not in [line.split(": ", 2)[-1] for line in shown.splitlines()]
         assert not any(line.startswith("cards/u/other.md") for line in shown.splitlines())
 
