@@ -14,7 +14,8 @@ when no resize is needed (the golden sets here are already at input size).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,13 @@ from ..textdecode import open_regular
 
 #: the largest height or width golden images are resized to (the golden schema's bound on preprocess.size)
 MAX_SIDE = 8192
+#: the most pixels an image may declare before it is decoded: a 48-megapixel photo fits, a PNG of a few bytes
+#: that declares 100,000 x 100,000 (10 GB once decoded; Pillow's own check raises past 179 M) does not
+MAX_PIXELS = 50_000_000
 
 if TYPE_CHECKING:
     import numpy as np  # annotations only: numpy (~100 ms) loads where arrays are made
+    from PIL.Image import Image
 
 
 @dataclass(frozen=True)
@@ -56,23 +61,38 @@ class Preprocess:
         return Preprocess.from_dict(base)
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """Decode any image Pillow reads to an HxWx3 uint8 RGB array."""
-    import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
+@contextmanager
+def opened_image(path: Path) -> Iterator[Image]:
+    """A golden image opened by Pillow (decoded lazily, inside the block); ImageError for a special file, one that
+    is no image Pillow reads, or declares more than MAX_PIXELS, or fails to decode inside the block."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with open_regular(path) as handle, Image.open(handle) as img:
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                img = img.convert("RGBA")
-                background = Image.new("RGBA", img.size, (0, 0, 0, 255))
-                img = Image.alpha_composite(background, img)  # transparent pixels become black
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageError(f"golden image {path} is {img.width:,} x {img.height:,} pixels, more than the "
+                                 f"{MAX_PIXELS:,} hubtool decodes")
+            yield img
     except SpecialFile as exc:
         raise ImageError(f"golden image {exc}") from exc
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"cannot decode image {path}: not in an image format Pillow reads") from exc
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"cannot decode image {path}: {exc}") from exc
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Decode any image Pillow reads to an HxWx3 uint8 RGB array."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    with opened_image(path) as img:
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            img = img.convert("RGBA")
+            background = Image.new("RGBA", img.size, (0, 0, 0, 255))
+            img = Image.alpha_composite(background, img)  # transparent pixels become black
+        return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
 def resize(rgb: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
