@@ -65,3 +65,17 @@ def test_bundled_profile_schemas_are_current() -> None:
 def test_every_profile_is_a_valid_hub_yaml(name: str, tmp_path: Path) -> None:
     config = profile_config(name, tmp_path)  # validated against schemas/hub.schema.json on the way
     assert config.profile == name and config.card.required and config.card.module_types.bases
+
+
+@pytest.mark.parametrize("tasks", [10**38, 2**32])
+def test_a_max_tasks_past_what_a_pattern_can_repeat_is_a_config_error(tasks: int, tmp_path: Path) -> None:
+    """max-tasks becomes a regex repetition count: past Python's limit it was an internal OverflowError."""
+    from hubtool.config import load_config
+    from hubtool.errors import ConfigError
+
+    path = tmp_path / "hub.yaml"
+    path.write_text(f"name: t\ncard: {{module-type: {{max-tasks: {tasks}}}}}\n")
+    with pytest.raises(ConfigError, match="greater than the maximum of 1000"):
+        load_config(path)
+    path.write_text("name: t\ncard: {module-type: {max-tasks: 1000}}\n")
+    assert load_config(path).card.module_types.max_tasks == 1000
