@@ -153,9 +153,14 @@ def mirror_hub(cards: Sequence[Card], config: HubConfig, to: str, *, local: Dire
     if to.startswith("s3://"):
         return _mirror_to_s3(cards, config, to, fetcher_for(config, local, progress=progress), jobs=jobs,
                              manifest_name=manifest_name)
-    fetcher = fetcher_for(config, DirectoryStore(Path(to)), local_stores=(local,), progress=progress)
+    mirror = DirectoryStore(Path(to))
+    mirror.ensure(mirror.root)  # a file in the mirror's place: a StoreError now, not one failure per asset
+    fetcher = fetcher_for(config, mirror, local_stores=(local,), progress=progress)
     results = fetch_cards(cards, fetcher, jobs=jobs)
-    write_atomic(Path(to) / manifest_name, pretty_json(manifest(cards, sizes_of(results), config.root)))
+    try:
+        write_atomic(Path(to) / manifest_name, pretty_json(manifest(cards, sizes_of(results), config.root)))
+    except OSError as exc:  # the assets are in; a full disk or a folder in the manifest's place stops it here
+        raise StoreError(f"cannot write the mirror's {manifest_name} in {to}: {exc.strerror or exc}") from exc
     return results
 
 

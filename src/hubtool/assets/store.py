@@ -62,7 +62,9 @@ class DirectoryStore:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 where = "" if folder == self.root else f" {folder.relative_to(self.root)} in"
-                raise StoreError(f"cannot create{where} the store at {self.root}: {exc.strerror}",
+                # exist_ok: what exists there (or above it) is not a folder
+                why = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+                raise StoreError(f"cannot create{where} the store at {self.root}: {why}",
                                  hint="choose another place with --store or HUBTOOL_HOME, or remove "
                                       "what is in the way") from exc
 

@@ -63,6 +63,9 @@ class DirectoryTarget:
         if self.generations.exists() and not self.generations.is_dir():
             raise StoreError(f"cannot publish to {self.dest}: {self.generations} is a file, not hubtool's "
                              "generations folder", hint="move it away; hubtool keeps its generations there")
+        if os.path.lexists(self.dest) and not self.dest.is_symlink() and not self.dest.is_dir():
+            raise StoreError(f"cannot publish to {self.dest}: it is a file, not hubtool's published-hub link",
+                             hint="move it away, or publish somewhere else with --to")
 
     def _publish(self, snapshot: Snapshot) -> Committed:
         with self._locked(), self._staging() as stage:
