@@ -1,6 +1,7 @@
-"""A mirror or publish destination that is a file, a FIFO or a link to /dev/zero: a store error that says so, at
-once, before any asset is fetched (`mirror --to FILE` ended in an internal FileExistsError after failing each
-asset; `publish --to FILE` called the file a folder)."""
+"""Stores and destinations that are not what they should be: a mirror or publish destination that is a file, a
+FIFO or a link to /dev/zero is a store error that says so, at once, before any asset is fetched (`mirror --to FILE`
+ended in an internal FileExistsError after failing each asset; `publish --to FILE` called the file a folder); a
+store to verify or collect that is not there is a usage error."""
 
 from __future__ import annotations
 
@@ -55,3 +56,20 @@ def test_publishing_to_a_file_says_it_is_a_file(tmp_path: Path, server: FaultSer
     result = run_cli("publish", "--to", str(tmp_path / "dist"), "--store", str(tmp_path / "store"))
     assert result.exit_code == 2, result.output
     assert "it is a file, not hubtool's published-hub link" in result.output
+
+
+@pytest.mark.parametrize("command", [["store", "verify"], ["store", "gc"]])
+@pytest.mark.parametrize("occupy", [None, a_file])
+def test_looking_after_a_store_that_is_not_there_says_so(tmp_path: Path, server: FaultServer,
+                                                         monkeypatch: pytest.MonkeyPatch, command: list[str],
+                                                         occupy: Callable[[Path], None] | None) -> None:
+    """A mistyped --store was "0 blobs verified: 0 corrupt", exit 0: a clean bill for a store never looked at."""
+    root = make_hub(tmp_path / "hub", server, {"a.bin": random_bytes(100, seed=3)})
+    monkeypatch.chdir(root)
+    store = tmp_path / "stroe"
+    if occupy is not None:
+        occupy(store)
+    result = run_cli(*command, "--store", str(store))
+    assert result.exit_code == 2, result.output
+    assert f"no store at {store}: it is {'not a folder' if occupy else 'not there'}" in result.output
+    assert not store.exists() or store.is_file()

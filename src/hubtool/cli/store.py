@@ -14,6 +14,7 @@ from .progress import TerminalProgress
 
 if TYPE_CHECKING:
     from ..assets.blobstore import BlobStore
+    from ..assets.store import DirectoryStore
 
 store_app = typer.Typer(help="Look after the blob store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
@@ -38,7 +39,7 @@ def store_verify(
 
         blobs = S3BlobStore(S3Location.parse(store), client_for(hub.object_store))
     else:
-        blobs = local_store(hub, Path(store) if store else None)
+        blobs = _existing(local_store(hub, Path(store) if store else None))
     count = bad = unread = 0
     progress = TerminalProgress(bars=True)
     with progress.shown():
@@ -81,7 +82,7 @@ def store_gc(
     if problems:
         report_unparsed(problems)
         raise UsageError("some cards do not parse: refusing to collect garbage that they might reference")
-    done = collect_garbage(local_store(hub, Path(store) if store else None), referenced_digests(cards),
+    done = collect_garbage(_existing(local_store(hub, Path(store) if store else None)), referenced_digests(cards),
                            dry_run=dry_run)
     for info in done.unreferenced:
         typer.echo(f"{'would remove' if dry_run else 'removed'} {info.digest} ({info.size:,} B)")
@@ -89,3 +90,13 @@ def store_gc(
                f"{done.stale_temps} stale temp files removed"
                + (f"; {done.strays} stray entries under blobs/ left alone (see `hubtool store verify`)"
                   if done.strays else ""))
+
+
+def _existing(store: DirectoryStore) -> DirectoryStore:
+    """The store, if its folder is there: a mistyped --store said "0 blobs verified: 0 corrupt", which reads as
+    a clean bill of health for a store that was never looked at."""
+    if not store.root.is_dir():
+        what = "not a folder" if store.root.exists() else "not there"
+        raise UsageError(f"no store at {store.root}: it is {what}",
+                         hint="name the store with --store (or HUBTOOL_HOME); `hubtool fetch` creates one")
+    return store
