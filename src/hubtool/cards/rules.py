@@ -147,11 +147,12 @@ def scheme_and_host(url: str) -> tuple[str, str] | str:
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        if parts.scheme in ("http", "https"):  # the schemes a fetch may use; the others are refused by scheme
+        fetched = parts.scheme in ("http", "https")  # the schemes a fetch may use; the others are refused by scheme
+        if fetched:
             parts.port  # noqa: B018 - raises on a port that is not a number or past 65535
     except ValueError as exc:  # urllib refuses broken IPv6 brackets, in urlsplit or in .hostname
         return str(exc)
-    problem = _host_problem(host) if parts.scheme in ("http", "https") else None
+    problem = _host_problem(host) if fetched else None
     return (parts.scheme, host) if problem is None else problem
 
 

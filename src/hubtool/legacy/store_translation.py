@@ -31,11 +31,12 @@ def translate_into_store(store: DirectoryStore, source_sha256: str) -> Translate
     """
     record = store.root / "translations" / f"{source_sha256}.t{TRANSLATOR_VERSION}.json"
     try:
-        kept = read_intact(record, MAX_RECORD_BYTES)  # a FIFO in its place would block the read
-        record_doc: Any = parse_json(kept if kept is not None else b"")  # checked by the exceptions below
-        digest = record_doc["sha256"]
-        if store.has(digest):
-            return Translated(source_sha256, digest, store.blob_path(digest))
+        kept = read_intact(record, MAX_RECORD_BYTES)  # None for a FIFO in its place, whose read would block
+        if kept is not None:
+            record_doc: Any = parse_json(kept)  # checked by the exceptions below
+            digest = record_doc["sha256"]
+            if store.has(digest):
+                return Translated(source_sha256, digest, store.blob_path(digest))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     # the translator (flatbuffers, which imports numpy: ~100 ms and ~15 MiB) only when one is made

@@ -205,9 +205,10 @@ def _thumbnails(view: CardView, sets: GoldenSets, done: set[str]) -> Iterator[tu
         if case.image in shown and path not in done:
             done.add(path)
             try:
-                yield path, _thumbnail(gset.image_path(case))
+                thumbnail = _thumbnail(gset.image_path(case))
             except ImageError:  # changed since golden read it: the page shows the case without its picture
                 continue
+            yield path, thumbnail
 
 
 def _thumbnail(path: Path) -> bytes:
