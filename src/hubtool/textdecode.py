@@ -28,14 +28,23 @@ def open_regular(path: str | Path) -> BinaryIO:
     link to /dev/zero) is refused before a read could hang or never end, and a name swapped
     between the check and the open cannot slip through.
     """
-    _refuse_special(path, os.stat(path).st_mode)  # a socket cannot even be opened: name it first
+    fd, _ = _open_regular_fd(path)
+    return os.fdopen(fd, "rb")
+
+
+def _open_regular_fd(path: str | Path) -> tuple[int, os.stat_result]:
+    """`open_regular`'s descriptor, with the status of what it opened."""
+    # the name first: a device is never opened (opening one can act: a tape rewinds, a watchdog starts),
+    # and a socket cannot even be opened
+    _refuse_special(path, os.stat(path).st_mode)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        _refuse_special(path, os.fstat(fd).st_mode)  # what was opened, whatever the name was before
-    except SpecialFile:
+        found = os.fstat(fd)
+        _refuse_special(path, found.st_mode)  # what was opened, whatever the name was before
+    except BaseException:
         os.close(fd)
         raise
-    return os.fdopen(fd, "rb")
+    return fd, found
 
 
 def read_regular(path: str | Path, max_bytes: int) -> bytes | int:
@@ -55,19 +64,27 @@ def read_intact(path: str | Path, max_bytes: int) -> bytes | None:
 
 
 def read_regular_stat(path: str | Path, max_bytes: int) -> tuple[bytes | int, os.stat_result]:
-    """`read_regular`, with the open file's status as it was before the first byte was read."""
-    with open_regular(path) as handle:
-        found = os.fstat(handle.fileno())
+    """`read_regular`, with the open file's status as it was before the first byte was read.
+
+    On the bare descriptor: a buffered file object around it (and a second fstat) was more than half the
+    cost of reading a 2 KB card, ~8 µs of 14, on every card of every check.
+    """
+    fd, found = _open_regular_fd(path)
+    try:
         size = found.st_size
         if size > max_bytes:
             return size, found
-        # read(max_bytes + 1) reserved a buffer of the limit (1 MiB) for every 2 KB card and shrank it
-        # (virtual memory, but it is what tracemalloc's peak showed).  One byte more than the size says
-        # whether the file grew meanwhile.
-        data = handle.read(size + 1)
-        if len(data) > size:  # growing as we read: read on, as far as the limit tells
-            data += handle.read(max_bytes + 1 - len(data))
-        return data, found
+        # One byte more than the size says whether the file grew meanwhile (asking for the limit, 1 MiB,
+        # reserved a buffer of that size for every 2 KB card); a file growing as it is read is read on, as far
+        # as the limit tells.
+        chunks = [os.read(fd, size + 1)]
+        got = len(chunks[0])
+        while chunks[-1] and got != size and got <= max_bytes:
+            chunks.append(os.read(fd, min(max_bytes + 1 - got, 1 << 24)))
+            got += len(chunks[-1])
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks), found
+    finally:
+        os.close(fd)
 
 
 BOM = b"\xef\xbb\xbf"

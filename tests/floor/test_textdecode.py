@@ -36,3 +36,48 @@ def test_a_fifo_is_refused(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(SpecialFile):
         read_regular(fifo, 10)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("kind", ["folder", "socket", "link to /dev/zero", "link to a FIFO"])
+def test_special_files_are_refused_by_name_and_no_descriptor_is_left_open(tmp_path: Path, kind: str) -> None:
+    import socket
+
+    place = tmp_path / "c.md"
+    held = None
+    if kind == "folder":
+        place.mkdir()
+    elif kind == "socket":
+        held = socket.socket(socket.AF_UNIX)
+        held.bind(str(place))
+    elif kind == "link to /dev/zero":
+        place.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(tmp_path / "fifo")
+        place.symlink_to(tmp_path / "fifo")
+    before = _open_fds()
+    try:
+        with pytest.raises(SpecialFile) as caught:
+            read_regular(place, 1 << 20)
+    finally:
+        if held is not None:
+            held.close()
+    assert _open_fds() == before - (held is not None)  # the closed socket's own descriptor, nothing else
+    expected = {"folder": "a folder", "socket": "a socket", "link to /dev/zero": "a character device",
+                "link to a FIFO": "a FIFO"}[kind]
+    assert caught.value.what == expected
+
+
+def test_the_bytes_and_the_status_are_those_of_the_file_read(tmp_path: Path) -> None:
+    from hubtool.textdecode import read_regular_stat
+
+    card = tmp_path / "c.md"
+    card.write_bytes(b"abc\n" * 1000)
+    before = _open_fds()
+    data, found = read_regular_stat(card, 1 << 20)
+    assert data == b"abc\n" * 1000 and found.st_size == 4000 and found.st_ino == card.stat().st_ino
+    assert read_regular_stat(card, 3999)[0] == 4000
+    assert _open_fds() == before
