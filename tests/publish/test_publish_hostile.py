@@ -106,18 +106,20 @@ def test_a_bug_in_any_step_of_one_card_fails_only_that_card(tmp_path: Path, serv
 
 
 def test_with_assets_never_publishes_a_tampered_blob(tmp_path: Path, server: FaultServer) -> None:
+    """A blob tampered with in the store is caught at the fetch (`assets.proofs`) and fetched again: the new
+    generation publishes the right bytes.  (A blob changed after the fetch is held back by publish/blobcheck.py:
+    tests/publish/test_blobcheck.py.)"""
     root = make_hub(tmp_path, server, ("a", "b"))
     assert publish(root, "--with-assets")[0] == 0
     store = DirectoryStore(root / "store")
     victim = store.blob_path(hashlib.sha256(body("a")).hexdigest())
     victim.write_bytes(b"tampered")  # the same inode: a hard link in the published hub sees it too
     code, doc, output = publish(root, "--with-assets")
-    assert code == 1, output
-    got = held(doc)
-    assert got["b"] == "published"
-    assert "does not hash" in got["a"] or "hashes to" in got["a"], got["a"]
+    assert code == 0, output
+    assert "had been changed since it was stored" in output
+    assert victim.read_bytes() == body("a")
     index = json.loads((root / "dist" / "hub" / "index.json").read_text())
-    assert [c["id"] for c in index["cards"]] == ["u/b@1.0"]
+    assert [c["id"] for c in index["cards"]] == ["u/a@1.0", "u/b@1.0"]
     for card in index["cards"]:
         for asset in card["assets"]:
             data = (root / "dist" / "hub" / asset["path"]).read_bytes()

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import AssetError, OfflineError, PolicyError
+from ..errors import AssetError, IntegrityError, OfflineError, PolicyError, StoreError
 from ..progress import SILENT, Progress
 
 if TYPE_CHECKING:
+    from .blobstore import BlobInfo
     from .store import DirectoryStore
 
 
@@ -66,9 +67,23 @@ class Fetcher:
         self.progress = progress
         self.stats = stats or TransferStats()  # the HTTP sources count into it
 
+    def present(self, digest: str) -> BlobInfo | None:
+        """The blob, if the store holds it with its bytes (`DirectoryStore.proven`); None when it does not, or
+        when it cannot be read (`fetch` then says why, for the asset's card alone)."""
+        try:
+            return self.store.proven(digest, on_rotten=self.progress.notice)
+        except StoreError:
+            return None
+
+    def _proven(self, link: str, digest: str) -> BlobInfo | None:
+        try:
+            return self.store.proven(digest, on_rotten=self.progress.notice)
+        except StoreError as exc:  # an unreadable blob fails its asset, not the run
+            raise IntegrityError(f"{link}: {exc.message}", hint=exc.hint, url=link) from exc
+
     def fetch(self, link: str, digest: str) -> FetchOutcome:
         """Make sure the blob `digest` is in the store; raise an AssetError subclass if it cannot be."""
-        present = self.store.stat(digest)
+        present = self._proven(link, digest)
         if present is not None:
             return FetchOutcome(digest, present.size, "store", "present")
         for source in self.local:
@@ -80,7 +95,7 @@ class Fetcher:
             raise OfflineError(f"{link}: not in the store, and --offline forbids downloading it", url=link,
                                hint="run without --offline, or fetch it on a machine with network access")
         with self.store.lock(digest, timeout=self.lock_timeout, progress=self.progress):
-            present = self.store.stat(digest)  # the process we waited for may have fetched it
+            present = self._proven(link, digest)  # the process we waited for may have fetched it
             if present is not None:
                 return FetchOutcome(digest, present.size, "store", "present")
             return self._from_network(link, digest)

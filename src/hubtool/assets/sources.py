@@ -36,7 +36,7 @@ class StoreCopy:
         self.keep_bad = keep_bad
 
     def where(self, link: str, digest: str) -> str | None:
-        info = self.other.stat(digest)
+        info = self.other.proven(digest)  # a changed blob there is no source: the next one is tried
         return info.location if info else None
 
     def fetch(self, link: str, digest: str, store: DirectoryStore) -> FetchOutcome:

@@ -1,10 +1,12 @@
 """The directory store: the content-addressed blobs of `layout`, under one root, one door in.
 
 Everything a reader can see under blobs/ is a verified blob: bytes enter only
-through `writer.BlobWriter`.  Resume without trusting locks: an interrupted
-writer's temp file is named `tmp/<sha256>.<pid>.<random>.part`.  A later writer
-adopts it by renaming it to its own unique name (atomic: of two adopters only
-one succeeds) once the owner process is gone, re-hashes the prefix and appends.
+through `writer.BlobWriter`.  A blob written afterwards (it is a file) is caught
+by `proven`, which every fetch asks instead of trusting presence (`proofs`).
+Resume without trusting locks: an interrupted writer's temp file is named
+`tmp/<sha256>.<pid>.<random>.part`.  A later writer adopts it by renaming it to
+its own unique name (atomic: of two adopters only one succeeds) once the owner
+process is gone, re-hashes the prefix and appends.
 Only a regular file no larger than the writer's limit is adopted: anything else
 under such a name (a FIFO, which would block the read, a link to /dev/zero, which
 would never end it, a folder, a sparse file of terabytes) is left where it is.
@@ -31,7 +33,7 @@ from ..errors import LockTimeout, PolicyError, StoreError
 from ..places import cache_dir
 from ..progress import SILENT, Progress
 from ..textdecode import open_regular
-from . import layout
+from . import layout, proofs
 from .blobstore import BlobInfo, Stored
 from .writer import CHUNK, BlobWriter, HashingPipeline, copy_stream, hash_file
 
@@ -83,8 +85,40 @@ class DirectoryStore:
             return None
         return BlobInfo(digest, st.st_size, str(path)) if stat.S_ISREG(st.st_mode) else None
 
+    def proven(self, digest: str, on_rotten: Callable[[str], None] | None = None) -> BlobInfo | None:
+        """The blob, if a regular file holds its name and its bytes are its name's (`proofs`: by the status they
+        were proved at, else hashed now).  A file there holding other bytes is removed, `on_rotten` hears it,
+        and the blob is not there: a fetch brings the right bytes back.  StoreError when it cannot be read, or
+        cannot be removed."""
+        path = self.blob_path(digest)
+        try:
+            found = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        rotten = proofs.prove(self.root, digest, path, found)
+        if rotten is None:
+            return BlobInfo(digest, found.st_size, str(path))
+        try:
+            now = os.lstat(path)
+            if (now.st_dev, now.st_ino) == (rotten.found.st_dev, rotten.found.st_ino):  # not a blob stored since
+                path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"blob {digest[:12]}… in the store at {self.root} holds other bytes (they hash to "
+                             f"{rotten.actual[:12]}…) and cannot be removed: {exc.strerror}",
+                             hint="remove it by hand, or run `hubtool store verify --repair`") from exc
+        proofs.forget_proof(self.root, digest)
+        if on_rotten is not None:
+            on_rotten(f"blob {digest[:12]}… in the store had been changed since it was stored (its bytes hash to "
+                      f"{rotten.actual[:12]}…): removed, to be fetched again")
+        return None
+
     def has(self, digest: str) -> bool:
-        return self.stat(digest) is not None
+        """Whether the blob is there with its bytes (`proven`)."""
+        return self.proven(digest) is not None
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every blob: a regular file named by a digest in the folder of its first two hex digits."""
@@ -112,9 +146,12 @@ class DirectoryStore:
     def verify(self, digest: str, on_bytes: Callable[[int], None] | None = None) -> str | None:
         """Re-hash a blob; returns the actual digest when it does not match its name."""
         path = self.blob_path(digest)
+        taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
         actual = hash_file(path)
         if on_bytes is not None:
             on_bytes(path.stat().st_size)  # a local file hashes at disk speed: one report is enough
+        if actual == digest:
+            proofs.keep_proof(self.root, digest, path, taken_at)  # the next fetch need not hash it again
         return None if actual == digest else actual
 
     def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -153,7 +190,7 @@ class DirectoryStore:
         SpecialFile for a FIFO, device or socket (nothing read); PolicyError past `max_bytes`, checked
         before copying and while copying (a file that grows), so nothing past the cap is written.
         """
-        existing = self.stat(digest)
+        existing = self.proven(digest)
         if existing is not None:
             return Stored(existing, created=False)
         with open_regular(src) as fh:
@@ -194,6 +231,7 @@ class DirectoryStore:
     # --- maintenance --------------------------------------------------------------
     def remove(self, digest: str) -> None:
         self.blob_path(digest).unlink(missing_ok=True)
+        proofs.forget_proof(self.root, digest)
 
     def clean_tmp(self) -> int:
         """Remove temp files of processes that are gone; returns how many."""

@@ -4,28 +4,28 @@ The published generation hard-links the store's blobs, so a blob changed in
 the store after it was verified (bit rot, a stray editor, a tamperer) would be
 published as it is.  Every blob a published card references is hashed again
 before the generation is built; a card with a bad one is held back.  The hash
-is remembered in the ledger under the file's status (`filestatus`: device,
+is the store's proof (`assets.proofs`, kept under the file's status: device,
 inode, size, mtime and ctime, which user space cannot set back), so an
-unchanged store costs one stat per blob on a re-run; a blob written just
-before its status was taken is hashed again next time (git's racy entries).
+unchanged store costs one stat and one small read per blob on a re-run; a blob
+written just before its status was taken is hashed again next time (git's racy
+entries).  Unlike a fetch, this step does not remove a changed blob: the card
+is held back, and `store verify --repair` is named.
 """
 
 from __future__ import annotations
 
 import os
-import time
+import stat
 
 from ..assets import layout
+from ..assets.proofs import prove
 from ..assets.store import DirectoryStore
-from ..assets.writer import hash_file
 from ..durable import JSONObject
-from ..filestatus import identity, settled
-from .ledger import key_of
+from ..errors import StoreError
 from .runs import CardRun
-from .steps import StepContext
 
 
-def hold_back_bad_blobs(runs: list[CardRun], store: DirectoryStore, ctx: StepContext) -> None:
+def hold_back_bad_blobs(runs: list[CardRun], store: DirectoryStore) -> None:
     """Hold back every published card one of whose blobs (assets, translations) is missing or changed."""
     verdicts: dict[str, str | None] = {}
     for run in runs:
@@ -33,7 +33,7 @@ def hold_back_bad_blobs(runs: list[CardRun], store: DirectoryStore, ctx: StepCon
             continue
         for digest in _digests(run):
             if digest not in verdicts:
-                verdicts[digest] = blob_problem(digest, store, ctx)
+                verdicts[digest] = blob_problem(digest, store)
             problem = verdicts[digest]
             if problem is not None:
                 run.published = False
@@ -42,7 +42,7 @@ def hold_back_bad_blobs(runs: list[CardRun], store: DirectoryStore, ctx: StepCon
                 break
 
 
-def carried_blobs(carried: list[JSONObject], store: DirectoryStore, ctx: StepContext) -> set[str]:
+def carried_blobs(carried: list[JSONObject], store: DirectoryStore) -> set[str]:
     """The blobs carried-over entries name that the store holds, verified; the others lose their path."""
     keep: set[str] = set()
     for doc in carried:
@@ -51,7 +51,7 @@ def carried_blobs(carried: list[JSONObject], store: DirectoryStore, ctx: StepCon
             if not isinstance(asset, dict) or not asset.get("path") or not isinstance(asset.get("sha256"), str):
                 continue
             digest = str(asset["sha256"])
-            if layout.HEX64.fullmatch(digest) and blob_problem(digest, store, ctx) is None:
+            if layout.HEX64.fullmatch(digest) and blob_problem(digest, store) is None:
                 keep.add(digest)
             else:
                 asset["path"] = None  # not in this generation: only the origin and mirrors serve it
@@ -66,20 +66,18 @@ def _digests(run: CardRun) -> list[str]:
     return found
 
 
-def blob_problem(digest: str, store: DirectoryStore, ctx: StepContext) -> str | None:
-    """Why the store's blob cannot be published (missing, changed), or None when it hashes to its name."""
+def blob_problem(digest: str, store: DirectoryStore) -> str | None:
+    """Why the store's blob cannot be published (missing, changed, unreadable), or None when it holds the bytes
+    of its name."""
     path = store.blob_path(digest)
-    taken_at = time.time_ns()
     try:
-        st = os.stat(path)
+        found = os.lstat(path)
     except OSError:
         return "is missing"
-    key = key_of("blob", digest, identity(st))
-    if ctx.cached(key) is not None:
-        return None
-    actual = hash_file(path)
-    if actual != digest:
-        return f"hashes to {actual[:12]}… (changed on disk since it was verified)"
-    if settled(st, taken_at):
-        ctx.ledger.record(key, "blob", "passed", {"size": st.st_size})
-    return None
+    if not stat.S_ISREG(found.st_mode):
+        return "is missing"
+    try:
+        rotten = prove(store.root, digest, path, found)
+    except StoreError as exc:
+        return f"cannot be read ({exc.message})"
+    return None if rotten is None else f"hashes to {rotten.actual[:12]}… (changed on disk since it was verified)"

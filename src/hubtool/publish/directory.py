@@ -17,7 +17,7 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +75,8 @@ class DirectoryTarget:
             current = self._unchanged(index)
             if current is not None and snapshot.catalog is not None and not (current / "index.html").is_file():
                 current = None  # published before hubtool wrote catalogs: a generation with one is due
+            if current is not None and not _holds_blobs(current, snapshot.blobs):
+                current = None  # a blob the store fetched again (it had been changed on disk) is linked anew
             if current is not None:
                 return Committed(str(current), unchanged=True)  # the published hub already says exactly this
             for rel, doc in snapshot.documents:
@@ -207,6 +209,21 @@ class DirectoryTarget:
                     shutil.rmtree(stale, ignore_errors=True)
                 removed.append(str(stale))
         return removed
+
+
+def _holds_blobs(current: Path, blobs: Mapping[str, Path]) -> bool:
+    """Whether the generation's blob files are the store's own (hard links to them).  One that is another file
+    on the store's device is stale: a blob changed on disk in the store (the same inode as the generation's)
+    is fetched again as a new file, and the index alone, which names it by its digest, cannot tell.  A copy on
+    another device (the store elsewhere: no hard link possible) is taken as it is."""
+    for digest, src in blobs.items():
+        try:
+            have, want = os.lstat(current / layout.blob_rel(digest)), os.lstat(src)
+        except OSError:
+            return False
+        if have.st_dev == want.st_dev and have.st_ino != want.st_ino:
+            return False
+    return True
 
 
 def _same_files(a: Path, b: Path) -> bool:

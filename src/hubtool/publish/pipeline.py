@@ -178,7 +178,7 @@ class Publisher:
     def _commit(self, runs: list[CardRun], target: PublishTarget) -> PublishResult:
         if self.options.with_assets:
             self.progress.status("verifying the blobs to publish")
-            hold_back_bad_blobs(runs, self.fetcher.store, self.ctx)
+            hold_back_bad_blobs(runs, self.fetcher.store)
         self.progress.status("writing the index")
         snapshot = self._snapshot(runs, target)
         try:
@@ -276,7 +276,7 @@ class Publisher:
             for entry in entries():
                 digests |= {a.sha256 for a in entry.assets}
                 digests |= {str(a.translated["sha256"]) for a in entry.assets if a.translated}
-            digests |= carried_blobs(carried, self.fetcher.store, self.ctx)
+            digests |= carried_blobs(carried, self.fetcher.store)
             blobs = {d: self.fetcher.store.blob_path(d) for d in sorted(digests)}
 
         def catalog() -> Iterator[tuple[str, bytes]]:

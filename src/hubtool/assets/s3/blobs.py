@@ -94,7 +94,7 @@ class S3BlobStore:
 
     def fetch(self, digest: str, into: DirectoryStore) -> BlobInfo:
         """Stream a blob into a local store through its door (hash, fsync, rename)."""
-        present = into.stat(digest)
+        present = into.proven(digest)
         if present is not None:
             return present
         writer = into.writer(digest, source=self._url(digest), resume=False)

@@ -1,0 +1,112 @@
+"""Whether a blob in a directory store still holds the bytes its name says, without reading it every time.
+
+A blob enters the store only through the door (`writer`), hashed as it streams.  But it is a file,
+and a file can be written afterwards (an editor, a stray `cp`, a half-restored backup, a tester), and
+then it holds other bytes under its name.  Each blob found present by a fetch, a publish or a mirror
+is asked `prove`: its file status (`filestatus.identity`: any write changes its ctime) against its
+proof, the status it had when its bytes last hashed to its name.  The same status: the bytes are
+those.  Another status, or no proof: the blob is hashed again now, and either its bytes are its
+name's (a proof is kept for next time) or they are not (`Rotten`: the caller removes it, as
+`store verify --repair` does, and fetches it again).
+
+As for every status that stands for bytes (`filestatus`), a proof is kept only once the blob has
+settled: a blob written a moment ago is hashed again at its next use, once.  Bytes changed beneath
+the file system (bit rot, which changes no status) are `store verify`'s to find.  A proof is a small
+file beside the blobs (proofs/<2 hex>/<64 hex>): a damaged, foreign or special file there proves
+nothing, and costs one more hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from ..durable import write_atomic
+from ..errors import SpecialFile, StoreError
+from ..filestatus import identity, settled
+from ..textdecode import open_regular, read_intact
+from .writer import CHUNK
+
+PROOFS = "proofs"
+#: an identity is ~60 bytes: anything much larger in a proof's place is not one
+MAX_PROOF_BYTES = 256
+
+
+class Rotten(NamedTuple):
+    """A blob whose bytes do not hash to its name."""
+
+    actual: str  # what they hash to
+    found: os.stat_result  # the status of the file that was hashed (the one to remove, and no other)
+
+
+def proof_path(root: Path, digest: str) -> Path:
+    return Path(f"{root}/{PROOFS}/{digest[:2]}/{digest}")
+
+
+def prove(root: Path, digest: str, path: Path, found: os.stat_result) -> Rotten | None:
+    """None when the blob at `path` (status `found`) holds the bytes of `digest`: by its proof, else by hashing
+    it now; else what it holds.  StoreError when it cannot be read."""
+    proof = proof_path(root, digest)
+    if _proof(proof) == identity(found):
+        return None
+    taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
+    actual, hashed = _hash(path)
+    if actual != digest:
+        return Rotten(actual, hashed)
+    if settled(hashed, taken_at) and identity(hashed) == identity(found):
+        try:
+            write_atomic(proof, identity(hashed).encode(), durable=False)
+        except OSError:  # a read-only store, or something in the proof's place: it costs a hash next time
+            pass
+    return None
+
+
+def keep_proof(root: Path, digest: str, path: Path, taken_at_ns: int) -> None:
+    """Keep a proof for the blob at `path`, whose bytes hashed to `digest` from `taken_at_ns` on (store verify)."""
+    try:
+        found = os.lstat(path)
+        if stat.S_ISREG(found.st_mode) and settled(found, taken_at_ns):
+            write_atomic(proof_path(root, digest), identity(found).encode(), durable=False)
+    except OSError:  # as in `prove`: a missing proof costs a hash, nothing else
+        pass
+
+
+def forget_proof(root: Path, digest: str) -> None:
+    """Drop the blob's proof (the blob is removed).  One that cannot be removed is harmless: it names a status
+    no new blob can have (a new inode, a new ctime)."""
+    try:
+        proof_path(root, digest).unlink()
+    except OSError:
+        pass
+
+
+def _proof(path: Path) -> str | None:
+    try:
+        data = read_intact(path, MAX_PROOF_BYTES)
+    except OSError:
+        return None
+    try:
+        return None if data is None else data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+def _hash(path: Path) -> tuple[str, os.stat_result]:
+    """The SHA-256 of the regular file at `path`, and its status as it was opened."""
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as fh:
+            found = os.fstat(fh.fileno())
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+    except SpecialFile as exc:
+        raise StoreError(f"{path} is {exc.what}, not a blob", hint="`hubtool store verify` lists such entries; "
+                         "remove it by hand") from exc
+    except OSError as exc:
+        raise StoreError(f"blob {path.name[:12]}… in the store cannot be read: {exc.strerror or exc}",
+                         hint="check the disk; `hubtool store verify` re-hashes every blob") from exc
+    return digest.hexdigest(), found

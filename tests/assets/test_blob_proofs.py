@@ -1,0 +1,216 @@
+"""A blob written after it was stored (it is a file) is never served as present: its status against its proof."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from faultserver import FaultServer
+from test_fetch_cli import make_hub
+
+from helpers import run_cli
+from hubtool import filestatus
+from hubtool.assets import proofs
+from hubtool.assets.store import DirectoryStore
+
+BODY = b"model bytes " * 500
+DIGEST = hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob's status stands for its bytes as soon as it is written (not 3 s later): tests need not wait."""
+    monkeypatch.setattr(filestatus, "SETTLE_NS", 0)
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The blobs `proofs` hashes, as it hashes them."""
+    seen: list[Path] = []
+    real = proofs._hash
+
+    def counting(path: Path) -> tuple[str, os.stat_result]:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(proofs, "_hash", counting)
+    return seen
+
+
+def stored(tmp_path: Path) -> tuple[DirectoryStore, Path]:
+    store = DirectoryStore(tmp_path / "store")
+    src = tmp_path / "src.bin"
+    src.write_bytes(BODY)
+    store.put_file(DIGEST, src, source="test")
+    return store, store.blob_path(DIGEST)
+
+
+def test_a_blob_is_hashed_once_then_its_proof_stands_for_its_bytes(
+        tmp_path: Path, settled_at_once: None, hashes: list[Path]) -> None:
+    store, blob = stored(tmp_path)
+    assert store.proven(DIGEST) is not None and len(hashes) == 1  # no proof yet: hashed, and proved
+    assert proofs.proof_path(store.root, DIGEST).read_text() == filestatus.identity(os.lstat(blob))
+    for _ in range(3):
+        info = store.proven(DIGEST)
+        assert info is not None and info.size == len(BODY)
+    assert len(hashes) == 1
+
+
+def test_a_blob_written_a_moment_ago_is_hashed_again_at_its_next_use(tmp_path: Path, hashes: list[Path]) -> None:
+    store, _ = stored(tmp_path)
+    assert store.proven(DIGEST) is not None and store.proven(DIGEST) is not None
+    assert len(hashes) == 2  # its status may not show a write in the same tick yet: no proof is kept
+    assert not proofs.proof_path(store.root, DIGEST).exists()
+
+
+@pytest.mark.parametrize("change", ["other bytes, same size", "truncated", "appended", "emptied"])
+def test_a_blob_changed_after_its_proof_is_removed_and_said(
+        tmp_path: Path, settled_at_once: None, change: str) -> None:
+    store, blob = stored(tmp_path)
+    assert store.proven(DIGEST) is not None
+    blob.chmod(0o644)
+    data = {"other bytes, same size": b"X" + BODY[1:], "truncated": BODY[:100], "appended": BODY + b"\n",
+            "emptied": b""}[change]
+    blob.write_bytes(data)
+    heard: list[str] = []
+    assert store.proven(DIGEST, on_rotten=heard.append) is None
+    assert not blob.exists() and not proofs.proof_path(store.root, DIGEST).exists()
+    assert len(heard) == 1 and "had been changed since it was stored" in heard[0]
+    assert hashlib.sha256(data).hexdigest()[:12] in heard[0]
+
+
+def test_a_blob_rewritten_with_its_own_bytes_and_old_times_is_hashed_again_and_kept(
+        tmp_path: Path, settled_at_once: None, hashes: list[Path]) -> None:
+    store, blob = stored(tmp_path)
+    assert store.proven(DIGEST) is not None
+    before = os.lstat(blob)
+    blob.chmod(0o644)
+    blob.write_bytes(BODY)
+    os.utime(blob, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were: only ctime moved
+    assert store.proven(DIGEST) is not None and blob.read_bytes() == BODY
+    assert len(hashes) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "a folder", "a FIFO", "a link to /dev/zero", "huge", "not ASCII",
+                                    "another blob's proof"])
+def test_a_damaged_proof_proves_nothing_and_costs_a_hash(
+        tmp_path: Path, settled_at_once: None, hashes: list[Path], alarm: None, damage: str) -> None:
+    store, blob = stored(tmp_path)
+    proof = proofs.proof_path(store.root, DIGEST)
+    proof.parent.mkdir(parents=True)
+    if damage == "garbage":
+        proof.write_bytes(b"\x00\x01 not a status")
+    elif damage == "a folder":
+        proof.mkdir()
+    elif damage == "a FIFO":
+        os.mkfifo(proof)
+    elif damage == "a link to /dev/zero":
+        proof.symlink_to("/dev/zero")
+    elif damage == "huge":
+        proof.write_bytes(filestatus.identity(os.lstat(blob)).encode() * 1000)
+    elif damage == "not ASCII":
+        proof.write_bytes(b"\xff\xfe")
+    else:
+        other = tmp_path / "other"
+        other.write_bytes(b"x")
+        proof.write_text(filestatus.identity(os.lstat(other)))
+    assert store.proven(DIGEST) is not None and blob.read_bytes() == BODY
+    assert len(hashes) == 1
+
+
+def test_store_verify_proves_the_blobs_it_finds_good(tmp_path: Path, settled_at_once: None,
+                                                      hashes: list[Path]) -> None:
+    store, _ = stored(tmp_path)
+    assert store.verify(DIGEST) is None
+    assert store.proven(DIGEST) is not None and hashes == []  # the audit's hash stands for the next fetch
+    store.remove(DIGEST)
+    assert not proofs.proof_path(store.root, DIGEST).exists()
+
+
+def test_fetch_brings_a_changed_blob_back_from_its_source(tmp_path: Path, server: FaultServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
+    monkeypatch.chdir(root)
+    store = tmp_path / "s"
+    assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    blob = DirectoryStore(store).blob_path(DIGEST)
+    blob.chmod(0o644)
+    blob.write_bytes(b"X" + BODY[1:])  # same size, one byte changed
+    again = run_cli("fetch", "--store", str(store), "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert server.routes["/a.bin"].hits == 2 and blob.read_bytes() == BODY
+    assert "had been changed since it was stored" in again.stderr
+    doc = json.loads(again.stdout)
+    assert [a["action"] for a in doc["assets"]] == ["downloaded"]
+
+
+def test_a_changed_blob_offline_is_not_in_the_store(tmp_path: Path, server: FaultServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
+    monkeypatch.chdir(root)
+    store = tmp_path / "s"
+    assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    blob = DirectoryStore(store).blob_path(DIGEST)
+    blob.chmod(0o644)
+    blob.write_bytes(BODY[:10])
+    offline = run_cli("fetch", "--store", str(store), "--offline")
+    assert offline.exit_code == 1 and "not in the store, and --offline forbids downloading it" in offline.output
+    assert not blob.exists()
+
+
+def test_a_folder_mirror_replaces_a_file_changed_in_it(tmp_path: Path, server: FaultServer,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
+    monkeypatch.chdir(root)
+    out = tmp_path / "mirror"
+    args = ("mirror", "--to", str(out), "--store", str(tmp_path / "cache"))
+    assert run_cli(*args).exit_code == 0
+    copy = DirectoryStore(out).blob_path(DIGEST)
+    copy.chmod(0o644)
+    copy.write_bytes(b"rot")
+    second = run_cli(*args)
+    assert second.exit_code == 0, second.output
+    assert copy.read_bytes() == BODY
+
+
+def test_publish_fetches_a_changed_blob_again_before_it_gates_on_it(tmp_path: Path, server: FaultServer) -> None:
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
+    store = tmp_path / "s"
+    args = ("publish", "--to", str(tmp_path / "dist"), "--store", str(store), "--config",
+            str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    first = run_cli(*args)
+    assert first.exit_code == 0, first.output
+    blob = DirectoryStore(store).blob_path(DIGEST)
+    blob.chmod(0o644)
+    blob.write_bytes(b"X" + BODY[1:])
+    second = run_cli(*args, "--format", "json")
+    assert second.exit_code == 0, second.output
+    assert server.routes["/a.bin"].hits == 2 and blob.read_bytes() == BODY
+    assert "had been changed since it was stored" in second.stderr
+
+
+def test_a_blob_that_cannot_be_read_fails_its_asset_alone(tmp_path: Path, server: FaultServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    other = b"another model " * 300
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY, "b.bin": other})
+    monkeypatch.chdir(root)
+    store = tmp_path / "s"
+    assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    real = proofs._hash
+
+    def failing(path: Path) -> tuple[str, os.stat_result]:
+        if path.name == DIGEST:
+            raise proofs.StoreError(f"blob {DIGEST[:12]}… in the store cannot be read: Input/output error")
+        return real(path)
+
+    monkeypatch.setattr(proofs, "_hash", failing)
+    again = run_cli("fetch", "--store", str(store), "--format", "json")
+    assert again.exit_code == 1, again.output
+    doc = json.loads(again.stdout)
+    by_ok = {a["ok"]: a for a in doc["assets"]}
+    assert by_ok[False]["kind"] == "integrity" and "Input/output error" in by_ok[False]["error"]
+    assert by_ok[True]["sha256"] == hashlib.sha256(other).hexdigest()
+    assert DirectoryStore(store).blob_path(DIGEST).read_bytes() == BODY  # nothing removed that was not proved bad
