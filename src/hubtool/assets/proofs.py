@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from ..durable import write_atomic
 from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
 from ..textdecode import open_regular, read_intact
@@ -58,10 +57,7 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result) -> Rotten 
     if actual != digest:
         return Rotten(actual, hashed)
     if settled(hashed, taken_at) and identity(hashed) == identity(found):
-        try:
-            write_atomic(proof, identity(hashed).encode(), durable=False)
-        except OSError:  # a read-only store, or something in the proof's place: it costs a hash next time
-            pass
+        _write_proof(proof, identity(hashed))
     return None
 
 
@@ -69,10 +65,10 @@ def keep_proof(root: Path, digest: str, path: Path, taken_at_ns: int) -> None:
     """Keep a proof for the blob at `path`, whose bytes hashed to `digest` from `taken_at_ns` on (store verify)."""
     try:
         found = os.lstat(path)
-        if stat.S_ISREG(found.st_mode) and settled(found, taken_at_ns):
-            write_atomic(proof_path(root, digest), identity(found).encode(), durable=False)
-    except OSError:  # as in `prove`: a missing proof costs a hash, nothing else
-        pass
+    except OSError:
+        return
+    if stat.S_ISREG(found.st_mode) and settled(found, taken_at_ns):
+        _write_proof(proof_path(root, digest), identity(found))
 
 
 def forget_proof(root: Path, digest: str) -> None:
@@ -82,6 +78,29 @@ def forget_proof(root: Path, digest: str) -> None:
         proof_path(root, digest).unlink()
     except OSError:
         pass
+
+
+def _write_proof(path: Path, text: str) -> None:
+    """Write a proof in place.  It is a cache: one torn by a crash, or by two writers at once, proves nothing and
+    costs a hash; a temp file and a rename for each doubled the cost of proving a store of small blobs the first
+    time (30 -> 14 µs a proof here).  A read-only store, or a stranger in the proof's place (a link is not
+    followed, a FIFO not waited on, a folder not written into), only costs that hash next time."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileNotFoundError:  # the first proof of its two-hex folder
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o644)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.write(fd, text.encode("ascii"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _proof(path: Path) -> str | None:
