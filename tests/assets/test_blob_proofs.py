@@ -130,15 +130,23 @@ def test_store_verify_proves_the_blobs_it_finds_good(tmp_path: Path, settled_at_
     assert not proofs.proof_path(store.root, DIGEST).exists()
 
 
-def test_fetch_brings_a_changed_blob_back_from_its_source(tmp_path: Path, server: FaultServer,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def fetched_then_changed(tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch,
+                          data: bytes) -> tuple[Path, Path]:
+    """A hub of one asset fetched into a store (run from the hub's folder), whose blob then holds `data`: the
+    store and the blob."""
     root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
     monkeypatch.chdir(root)
     store = tmp_path / "s"
     assert run_cli("fetch", "--store", str(store)).exit_code == 0
     blob = DirectoryStore(store).blob_path(DIGEST)
     blob.chmod(0o644)
-    blob.write_bytes(b"X" + BODY[1:])  # same size, one byte changed
+    blob.write_bytes(data)
+    return store, blob
+
+
+def test_fetch_brings_a_changed_blob_back_from_its_source(tmp_path: Path, server: FaultServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store, blob = fetched_then_changed(tmp_path, server, monkeypatch, b"X" + BODY[1:])  # one byte changed
     again = run_cli("fetch", "--store", str(store), "--format", "json")
     assert again.exit_code == 0, again.output
     assert server.routes["/a.bin"].hits == 2 and blob.read_bytes() == BODY
@@ -149,13 +157,7 @@ def test_fetch_brings_a_changed_blob_back_from_its_source(tmp_path: Path, server
 
 def test_a_changed_blob_offline_is_not_in_the_store(tmp_path: Path, server: FaultServer,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY})
-    monkeypatch.chdir(root)
-    store = tmp_path / "s"
-    assert run_cli("fetch", "--store", str(store)).exit_code == 0
-    blob = DirectoryStore(store).blob_path(DIGEST)
-    blob.chmod(0o644)
-    blob.write_bytes(BODY[:10])
+    store, blob = fetched_then_changed(tmp_path, server, monkeypatch, BODY[:10])
     offline = run_cli("fetch", "--store", str(store), "--offline")
     assert offline.exit_code == 1 and "not in the store, and --offline forbids downloading it" in offline.output
     assert not blob.exists()
