@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,9 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
     real = proofs._hash
 
-    def counting(path: Path) -> tuple[str, os.stat_result]:
+    def counting(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
         seen.append(path)
-        return real(path)
+        return real(path, on_bytes)
 
     monkeypatch.setattr(proofs, "_hash", counting)
     return seen
@@ -121,6 +122,40 @@ def test_a_damaged_proof_proves_nothing_and_costs_a_hash(
     assert len(hashes) == 1
 
 
+class Heard:
+    """A Progress that keeps what it hears."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int]] = []
+
+    def notice(self, text: str) -> None:
+        self.events.append(("notice", text, 0))
+
+    def transfer_started(self, key: str, label: str) -> None:
+        self.events.append(("started", label, 0))
+
+    def transfer_sized(self, key: str, total: int, done: int) -> None:
+        self.events.append(("sized", key, total))
+
+    def transferred(self, key: str, nbytes: int) -> None:
+        self.events.append(("bytes", key, nbytes))
+
+    def transfer_done(self, key: str) -> None:
+        self.events.append(("done", key, 0))
+
+
+def test_a_hash_is_reported_as_it_goes_and_a_proved_blob_says_nothing(tmp_path: Path, settled_at_once: None) -> None:
+    store, _ = stored(tmp_path)
+    heard = Heard()
+    assert store.proven(DIGEST, progress=heard) is not None
+    kinds = [e[0] for e in heard.events]
+    assert kinds[:2] == ["started", "sized"] and kinds[-1] == "done"
+    assert "in the store" in heard.events[0][1] and heard.events[1][2] == len(BODY)
+    assert sum(e[2] for e in heard.events if e[0] == "bytes") == len(BODY)
+    quiet = Heard()
+    assert store.proven(DIGEST, progress=quiet) is not None and quiet.events == []
+
+
 def test_store_verify_proves_the_blobs_it_finds_good(tmp_path: Path, settled_at_once: None,
                                                       hashes: list[Path]) -> None:
     store, _ = stored(tmp_path)
@@ -203,10 +238,10 @@ def test_a_blob_that_cannot_be_read_fails_its_asset_alone(tmp_path: Path, server
     assert run_cli("fetch", "--store", str(store)).exit_code == 0
     real = proofs._hash
 
-    def failing(path: Path) -> tuple[str, os.stat_result]:
+    def failing(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
         if path.name == DIGEST:
             raise proofs.StoreError(f"blob {DIGEST[:12]}… in the store cannot be read: Input/output error")
-        return real(path)
+        return real(path, on_bytes)
 
     monkeypatch.setattr(proofs, "_hash", failing)
     again = run_cli("fetch", "--store", str(store), "--format", "json")

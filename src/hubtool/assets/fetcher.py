@@ -71,13 +71,13 @@ class Fetcher:
         """The blob, if the store holds it with its bytes (`DirectoryStore.proven`); None when it does not, or
         when it cannot be read (`fetch` then says why, for the asset's card alone)."""
         try:
-            return self.store.proven(digest, on_rotten=self.progress.notice)
+            return self.store.proven(digest, on_rotten=self.progress.notice, progress=self.progress)
         except StoreError:
             return None
 
     def _proven(self, link: str, digest: str) -> BlobInfo | None:
         try:
-            return self.store.proven(digest, on_rotten=self.progress.notice)
+            return self.store.proven(digest, on_rotten=self.progress.notice, progress=self.progress)
         except StoreError as exc:  # an unreadable blob fails its asset, not the run
             raise IntegrityError(f"{link}: {exc.message}", hint=exc.hint, url=link) from exc
 

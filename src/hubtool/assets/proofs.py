@@ -22,11 +22,13 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
+from ..progress import SILENT, Progress
 from ..textdecode import open_regular, read_intact
 from .writer import CHUNK
 
@@ -46,14 +48,21 @@ def proof_path(root: Path, digest: str) -> Path:
     return Path(f"{root}/{PROOFS}/{digest[:2]}/{digest}")
 
 
-def prove(root: Path, digest: str, path: Path, found: os.stat_result) -> Rotten | None:
+def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
+          progress: Progress = SILENT) -> Rotten | None:
     """None when the blob at `path` (status `found`) holds the bytes of `digest`: by its proof, else by hashing
-    it now; else what it holds.  StoreError when it cannot be read."""
+    it now (its bytes reported to `progress` as they are hashed: a store of terabytes without proofs, the first
+    run after an upgrade, is hashed blob by blob); else what it holds.  StoreError when it cannot be read."""
     proof = proof_path(root, digest)
     if _proof(proof) == identity(found):
         return None
     taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
-    actual, hashed = _hash(path)
+    progress.transfer_started(digest, f"checking {digest[:12]}… in the store")
+    progress.transfer_sized(digest, found.st_size, 0)
+    try:
+        actual, hashed = _hash(path, lambda n: progress.transferred(digest, n))
+    finally:
+        progress.transfer_done(digest)
     if actual != digest:
         return Rotten(actual, hashed)
     if settled(hashed, taken_at) and identity(hashed) == identity(found):
@@ -114,7 +123,7 @@ def _proof(path: Path) -> str | None:
         return None
 
 
-def _hash(path: Path) -> tuple[str, os.stat_result]:
+def _hash(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
     """The SHA-256 of the regular file at `path`, and its status as it was opened."""
     digest = hashlib.sha256()
     try:
@@ -122,6 +131,7 @@ def _hash(path: Path) -> tuple[str, os.stat_result]:
             found = os.fstat(fh.fileno())
             while chunk := fh.read(CHUNK):
                 digest.update(chunk)
+                on_bytes(len(chunk))
     except SpecialFile as exc:
         raise StoreError(f"{path} is {exc.what}, not a blob", hint="`hubtool store verify` lists such entries; "
                          "remove it by hand") from exc

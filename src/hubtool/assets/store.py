@@ -85,11 +85,12 @@ class DirectoryStore:
             return None
         return BlobInfo(digest, st.st_size, str(path)) if stat.S_ISREG(st.st_mode) else None
 
-    def proven(self, digest: str, on_rotten: Callable[[str], None] | None = None) -> BlobInfo | None:
+    def proven(self, digest: str, on_rotten: Callable[[str], None] | None = None, *,
+               progress: Progress = SILENT) -> BlobInfo | None:
         """The blob, if a regular file holds its name and its bytes are its name's (`proofs`: by the status they
         were proved at, else hashed now).  A file there holding other bytes is removed, `on_rotten` hears it,
         and the blob is not there: a fetch brings the right bytes back.  StoreError when it cannot be read, or
-        cannot be removed."""
+        cannot be removed.  `progress` hears a hash's bytes."""
         path = self.blob_path(digest)
         try:
             found = os.lstat(path)
@@ -97,7 +98,7 @@ class DirectoryStore:
             return None
         if not stat.S_ISREG(found.st_mode):
             return None
-        rotten = proofs.prove(self.root, digest, path, found)
+        rotten = proofs.prove(self.root, digest, path, found, progress=progress)
         if rotten is None:
             return BlobInfo(digest, found.st_size, str(path))
         try:
