@@ -251,3 +251,20 @@ def test_a_blob_that_cannot_be_read_fails_its_asset_alone(tmp_path: Path, server
     assert by_ok[False]["kind"] == "integrity" and "Input/output error" in by_ok[False]["error"]
     assert by_ok[True]["sha256"] == hashlib.sha256(other).hexdigest()
     assert DirectoryStore(store).blob_path(DIGEST).read_bytes() == BODY  # nothing removed that was not proved bad
+
+
+def test_gc_drops_the_proofs_of_blobs_that_are_gone_and_nothing_else(tmp_path: Path, settled_at_once: None) -> None:
+    from hubtool.assets.maintenance import collect_garbage
+
+    store, blob = stored(tmp_path)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"kept")
+    kept = hashlib.sha256(b"kept").hexdigest()
+    store.put_file(kept, other, source="test")
+    assert store.proven(DIGEST) is not None and store.proven(kept) is not None
+    blob.unlink()  # by hand: its proof stays behind
+    stranger = proofs.proof_path(store.root, DIGEST).parent / "notes.txt"
+    stranger.write_text("not a proof")
+    collect_garbage(store, {DIGEST, kept})
+    assert not proofs.proof_path(store.root, DIGEST).exists()
+    assert proofs.proof_path(store.root, kept).is_file() and stranger.is_file()

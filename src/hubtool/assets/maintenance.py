@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import StoreError
 from ..progress import SILENT, Progress
 from .blobstore import BlobInfo, BlobStore
+from .proofs import forget_orphans
 from .store import DirectoryStore
 
 
@@ -86,11 +87,13 @@ class Collected:
 
 
 def collect_garbage(store: DirectoryStore, keep: set[str], *, dry_run: bool = False) -> Collected:
-    """Remove blobs whose digest is not in `keep`, and temp files of processes that are gone."""
+    """Remove blobs whose digest is not in `keep`, temp files of processes that are gone, and proofs whose blob is
+    gone."""
     unreferenced = [info for info in store.iter_blobs() if info.digest not in keep]
     strays = sum(1 for _ in store.strangers())
     if dry_run:
         return Collected(unreferenced, 0, strays)
     for info in unreferenced:
         store.remove(info.digest)
+    forget_orphans(store.root)  # the proofs of blobs removed by hand
     return Collected(unreferenced, store.clean_tmp(), strays)

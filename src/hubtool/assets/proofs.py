@@ -30,6 +30,7 @@ from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
 from ..progress import SILENT, Progress
 from ..textdecode import open_regular, read_intact
+from .layout import HEX64, blob_rel
 from .writer import CHUNK
 
 PROOFS = "proofs"
@@ -87,6 +88,33 @@ def forget_proof(root: Path, digest: str) -> None:
         proof_path(root, digest).unlink()
     except OSError:
         pass
+
+
+def forget_orphans(root: Path) -> int:
+    """Remove the proofs whose blob is gone (removed by hand, or by a hubtool without proofs); how many.  Only
+    hubtool's own entries: a file named by a digest; anything else under proofs/ is left where it is."""
+    removed = 0
+    try:
+        folders = sorted((root / PROOFS).iterdir())
+    except OSError:
+        return 0
+    for folder in folders:
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for proof in sorted(folder.iterdir()):
+            if not HEX64.fullmatch(proof.name) or not proof.name.startswith(folder.name):
+                continue
+            try:
+                if stat.S_ISREG(os.lstat(Path(f"{root}/{blob_rel(proof.name)}")).st_mode):
+                    continue
+            except OSError:
+                pass  # no blob
+            try:
+                proof.unlink()
+                removed += 1
+            except OSError:  # a folder under a proof's name, an unwritable store: left as it is
+                pass
+    return removed
 
 
 def _write_proof(path: Path, text: str) -> None:
