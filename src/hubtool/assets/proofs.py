@@ -101,7 +101,11 @@ def forget_orphans(root: Path) -> int:
     for folder in folders:
         if folder.is_symlink() or not folder.is_dir():
             continue
-        for proof in sorted(folder.iterdir()):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:  # unreadable: its proofs stay, and cost nothing but their bytes
+            continue
+        for proof in entries:
             if not HEX64.fullmatch(proof.name) or not proof.name.startswith(folder.name):
                 continue
             try:
