@@ -21,6 +21,17 @@ BODY = b"model bytes " * 500
 DIGEST = hashlib.sha256(BODY).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def first_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process: no blob vouched for (`proofs.vouch`)."""
+    monkeypatch.setattr(proofs, "_VOUCHED", {})
+
+
+def new_run() -> None:
+    """What a later run knows: the proofs on disk, nothing this process stored or hashed."""
+    proofs._VOUCHED.clear()
+
+
 @pytest.fixture
 def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A blob's status stands for its bytes as soon as it is written (not 3 s later): tests need not wait."""
@@ -46,6 +57,7 @@ def stored(tmp_path: Path) -> tuple[DirectoryStore, Path]:
     src = tmp_path / "src.bin"
     src.write_bytes(BODY)
     store.put_file(DIGEST, src, source="test")
+    new_run()
     return store, store.blob_path(DIGEST)
 
 
@@ -60,11 +72,26 @@ def test_a_blob_is_hashed_once_then_its_proof_stands_for_its_bytes(
     assert len(hashes) == 1
 
 
-def test_a_blob_written_a_moment_ago_is_hashed_again_at_its_next_use(tmp_path: Path, hashes: list[Path]) -> None:
+def test_a_blob_written_a_moment_ago_is_hashed_again_in_the_next_run(tmp_path: Path, hashes: list[Path]) -> None:
     store, _ = stored(tmp_path)
     assert store.proven(DIGEST) is not None and store.proven(DIGEST) is not None
-    assert len(hashes) == 2  # its status may not show a write in the same tick yet: no proof is kept
-    assert not proofs.proof_path(store.root, DIGEST).exists()
+    assert len(hashes) == 1  # hashed once in this run, and then taken by its status for the rest of it
+    assert not proofs.proof_path(store.root, DIGEST).exists()  # its status may not show a write in the same tick
+    new_run()
+    assert store.proven(DIGEST) is not None and len(hashes) == 2
+
+
+def test_a_blob_this_run_stored_is_not_hashed_again_in_it_but_a_change_is_still_caught(
+        tmp_path: Path, hashes: list[Path]) -> None:
+    store = DirectoryStore(tmp_path / "store")
+    src = tmp_path / "src.bin"
+    src.write_bytes(BODY)
+    store.put_file(DIGEST, src, source="test")
+    assert store.proven(DIGEST) is not None and hashes == []  # hashed on its way in: vouched for
+    blob = store.blob_path(DIGEST)
+    blob.chmod(0o644)
+    blob.write_bytes(BODY + b"!")  # another size: caught whatever the clock's tick (the same size is, once settled)
+    assert store.proven(DIGEST) is None and len(hashes) == 1 and not blob.exists()
 
 
 @pytest.mark.parametrize("change", ["other bytes, same size", "truncated", "appended", "emptied"])
@@ -173,6 +200,7 @@ def fetched_then_changed(tmp_path: Path, server: FaultServer, monkeypatch: pytes
     monkeypatch.chdir(root)
     store = tmp_path / "s"
     assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    new_run()  # the next command is another process
     blob = DirectoryStore(store).blob_path(DIGEST)
     blob.chmod(0o644)
     blob.write_bytes(data)
@@ -205,6 +233,7 @@ def test_a_folder_mirror_replaces_a_file_changed_in_it(tmp_path: Path, server: F
     out = tmp_path / "mirror"
     args = ("mirror", "--to", str(out), "--store", str(tmp_path / "cache"))
     assert run_cli(*args).exit_code == 0
+    new_run()
     copy = DirectoryStore(out).blob_path(DIGEST)
     copy.chmod(0o644)
     copy.write_bytes(b"rot")
@@ -220,6 +249,7 @@ def test_publish_fetches_a_changed_blob_again_before_it_gates_on_it(tmp_path: Pa
             str(root / "hub" / "hub.yaml"), str(root / "cards"))
     first = run_cli(*args)
     assert first.exit_code == 0, first.output
+    new_run()
     blob = DirectoryStore(store).blob_path(DIGEST)
     blob.chmod(0o644)
     blob.write_bytes(b"X" + BODY[1:])
@@ -236,6 +266,7 @@ def test_a_blob_that_cannot_be_read_fails_its_asset_alone(tmp_path: Path, server
     monkeypatch.chdir(root)
     store = tmp_path / "s"
     assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    new_run()
     real = proofs._hash
 
     def failing(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
@@ -261,6 +292,7 @@ def test_gc_drops_the_proofs_of_blobs_that_are_gone_and_nothing_else(tmp_path: P
     other.write_bytes(b"kept")
     kept = hashlib.sha256(b"kept").hexdigest()
     store.put_file(kept, other, source="test")
+    new_run()
     assert store.proven(DIGEST) is not None and store.proven(kept) is not None
     blob.unlink()  # by hand: its proof stays behind
     stranger = proofs.proof_path(store.root, DIGEST).parent / "notes.txt"

@@ -31,11 +31,13 @@ from ..filestatus import identity, settled
 from ..progress import SILENT, Progress
 from ..textdecode import open_regular, read_intact
 from .layout import HEX64, blob_rel
-from .writer import CHUNK
 
 PROOFS = "proofs"
 #: an identity is ~60 bytes: anything much larger in a proof's place is not one
 MAX_PROOF_BYTES = 256
+_READ = 1 << 20  # bytes per read while hashing (the writer's chunk)
+#: the blobs this process stored or hashed, by path: the status they had then (`vouch`)
+_VOUCHED: dict[str, str] = {}
 
 
 class Rotten(NamedTuple):
@@ -54,6 +56,8 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
     """None when the blob at `path` (status `found`) holds the bytes of `digest`: by its proof, else by hashing
     it now (its bytes reported to `progress` as they are hashed: a store of terabytes without proofs, the first
     run after an upgrade, is hashed blob by blob); else what it holds.  StoreError when it cannot be read."""
+    if _VOUCHED.get(str(path)) == identity(found):
+        return None
     proof = proof_path(root, digest)
     if _proof(proof) == identity(found):
         return None
@@ -66,9 +70,23 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
         progress.transfer_done(digest)
     if actual != digest:
         return Rotten(actual, hashed)
-    if settled(hashed, taken_at) and identity(hashed) == identity(found):
-        _write_proof(proof, identity(hashed))
+    if identity(hashed) == identity(found):
+        _VOUCHED[str(path)] = identity(hashed)
+        if settled(hashed, taken_at):
+            _write_proof(proof, identity(hashed))
     return None
+
+
+def vouch(path: Path) -> None:
+    """The blob at `path` was just stored by this process, its bytes hashed on their way in: for the rest of the
+    run its status stands for them, though no proof can be kept yet (a run that fetches a model and then runs it
+    hashed it twice).  The window this leaves, a write by another process in the same tick of the file
+    system's clock as the status taken here, is the one git leaves within a command; across runs the rule of
+    settled proofs holds."""
+    try:
+        _VOUCHED[str(path)] = identity(os.lstat(path))
+    except OSError:
+        pass
 
 
 def keep_proof(root: Path, digest: str, path: Path, taken_at_ns: int) -> None:
@@ -161,7 +179,7 @@ def _hash(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_res
     try:
         with open_regular(path) as fh:
             found = os.fstat(fh.fileno())
-            while chunk := fh.read(CHUNK):
+            while chunk := fh.read(_READ):
                 digest.update(chunk)
                 on_bytes(len(chunk))
     except SpecialFile as exc:

@@ -24,6 +24,7 @@ from ..errors import IntegrityError, PolicyError, StoreError, StrayEntry
 from ..textdecode import open_regular, read_intact
 from . import directio
 from .blobstore import BlobInfo
+from .proofs import vouch
 
 if TYPE_CHECKING:
     from .store import DirectoryStore
@@ -138,16 +139,19 @@ class BlobWriter:
         final = self.store.blob_path(self.digest)
         try:
             self.store.ensure(final.parent)
-            self._link(final)
+            created = self._link(final)
         except (StoreError, StrayEntry):
             self.abort()
             raise
         os.unlink(self.path)
+        if created:  # these bytes, hashed on their way in (not a blob that was there): `proofs.vouch`
+            vouch(final)
         fsync_dir(final.parent)
         self.meta_path.unlink(missing_ok=True)
         return BlobInfo(self.digest, self.offset, str(final))
 
-    def _link(self, final: Path) -> None:
+    def _link(self, final: Path) -> bool:
+        """Link the file in as the blob; whether it is now the blob (False: one was there already)."""
         try:
             os.link(self.path, final)  # put-if-absent: an existing blob (same name, same bytes) stays
         except FileExistsError:
@@ -155,6 +159,8 @@ class BlobWriter:
                 raise StrayEntry(f"{final} is in the way: it is not a blob, so blob {self.digest[:12]}… "
                                  "cannot be stored", hint="`hubtool store verify` lists such entries; "
                                  "remove it by hand", url=self.source) from None
+            return False
+        return True
 
     def _reject(self, actual: str) -> None:
         from .inspect import sniff
