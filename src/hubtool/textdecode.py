@@ -82,7 +82,7 @@ def read_regular_stat(path: str | Path, max_bytes: int) -> tuple[bytes | int, os
         while chunks[-1] and got != size and got <= max_bytes:
             chunks.append(os.read(fd, min(max_bytes + 1 - got, 1 << 24)))
             got += len(chunks[-1])
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks), found
+        return b"".join(chunks), found  # one read (the usual case): that very bytes object
     finally:
         os.close(fd)
 

@@ -56,10 +56,11 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
     """None when the blob at `path` (status `found`) holds the bytes of `digest`: by its proof, else by hashing
     it now (its bytes reported to `progress` as they are hashed: a store of terabytes without proofs, the first
     run after an upgrade, is hashed blob by blob); else what it holds.  StoreError when it cannot be read."""
-    if _VOUCHED.get(str(path)) == identity(found):
+    status = identity(found)
+    if _VOUCHED.get(str(path)) == status:
         return None
     proof = proof_path(root, digest)
-    if _proof(proof) == identity(found):
+    if _proof(proof) == status:
         return None
     taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
     progress.transfer_started(digest, f"checking {digest[:12]}… in the store")
@@ -70,10 +71,10 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
         progress.transfer_done(digest)
     if actual != digest:
         return Rotten(actual, hashed)
-    if identity(hashed) == identity(found):
-        _VOUCHED[str(path)] = identity(hashed)
+    if identity(hashed) == status:  # the file hashed is the one whose status was given
+        _VOUCHED[str(path)] = status
         if settled(hashed, taken_at):
-            _write_proof(proof, identity(hashed))
+            _write_proof(proof, status)
     return None
 
 

@@ -58,7 +58,7 @@ class AssetSteps:
                 tasks.append((run, AssetTask(run.display, asset.index, asset.link or "", asset.sha256 or "",
                                              asset.file_format)))
         # one look per blob: its status against its proof (`assets.proofs`); hashed when the status is new
-        present = {d: self.fetcher.present(d) for d in {t.digest for _, t in tasks}}
+        present = {d: self.fetcher.present(d) for d in dict.fromkeys(t.digest for _, t in tasks)}  # cards' order
         missing = [t for _, t in tasks if present[t.digest] is None]
         fetched = {r.task.digest: r for r in fetch_assets(missing, self.fetcher, jobs=self.jobs,
                                                           isolate=isolated_asset)}
