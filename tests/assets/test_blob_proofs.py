@@ -300,3 +300,22 @@ def test_gc_drops_the_proofs_of_blobs_that_are_gone_and_nothing_else(tmp_path: P
     collect_garbage(store, {DIGEST, kept})
     assert not proofs.proof_path(store.root, DIGEST).exists()
     assert proofs.proof_path(store.root, kept).is_file() and stranger.is_file()
+
+
+def test_a_changed_blob_that_cannot_be_removed_fails_its_asset_and_is_named(
+        tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, blob = fetched_then_changed(tmp_path, server, monkeypatch, BODY[:50])
+    real_unlink = Path.unlink
+
+    def refusing(self: Path, missing_ok: bool = False) -> None:
+        if self == blob:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refusing)
+    again = run_cli("fetch", "--store", str(store), "--format", "json")
+    assert again.exit_code == 1, again.output
+    [asset] = json.loads(again.stdout)["assets"]
+    assert asset["kind"] == "integrity" and "cannot be removed: Permission denied" in asset["error"]
+    assert hashlib.sha256(BODY[:50]).hexdigest()[:12] in asset["error"]
+    assert blob.read_bytes() == BODY[:50] and server.routes["/a.bin"].hits == 1  # kept, and nothing fetched over it

@@ -53,3 +53,18 @@ def test_a_blob_rewritten_with_its_size_and_mtime_is_caught(tmp_path: Path, monk
     assert problem is not None and "changed on disk since it was verified" in problem
     blob.unlink()
     assert blob_problem(digest, store) == "is missing"
+
+
+def test_a_blob_that_cannot_be_read_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hubtool.assets import proofs
+    from hubtool.errors import StoreError
+
+    digest, store, _ = _setup(tmp_path)
+
+    def unreadable(path: Path, on_bytes: object) -> tuple[str, os.stat_result]:
+        raise StoreError(f"blob {digest[:12]}… in the store cannot be read: Input/output error")
+
+    monkeypatch.setattr(proofs, "_hash", unreadable)
+    monkeypatch.setattr(proofs, "_VOUCHED", {})
+    assert blob_problem(digest, store) == (f"cannot be read (blob {digest[:12]}… in the store cannot be read: "
+                                           "Input/output error)")
