@@ -14,8 +14,8 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from hubtool.assets.hashing import hash_regular
 from hubtool.assets.store import DirectoryStore
-from hubtool.assets.writer import hash_file
 from hubtool.cli.commands import app
 from hubtool.cli.plainargs import Command
 from hubtool.runtimes import managed
@@ -147,6 +147,6 @@ def _required(spec: RuntimeSpec) -> RuntimeEnv:
 def assert_store_invariant(store: DirectoryStore, *, temps: bool = False) -> None:
     """Every blob's name is its hash; no temp files unless a resumable partial is expected."""
     for info in store.iter_blobs():
-        assert hash_file(Path(info.location)) == info.digest
+        assert hash_regular(Path(info.location))[0] == info.digest
     leftovers = list(store.tmp_dir.glob("*")) if store.tmp_dir.exists() else []
     assert bool(leftovers) == temps, leftovers

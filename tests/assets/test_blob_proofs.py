@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable
@@ -14,8 +16,9 @@ from test_fetch_cli import make_hub
 
 from helpers import run_cli
 from hubtool import filestatus
-from hubtool.assets import proofs
+from hubtool.assets import hashing, proofs
 from hubtool.assets.store import DirectoryStore
+from hubtool.errors import StoreError
 
 BODY = b"model bytes " * 500
 DIGEST = hashlib.sha256(BODY).hexdigest()
@@ -42,13 +45,13 @@ def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The blobs `proofs` hashes, as it hashes them."""
     seen: list[Path] = []
-    real = proofs._hash
+    real = proofs.hash_blob
 
     def counting(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
         seen.append(path)
         return real(path, on_bytes)
 
-    monkeypatch.setattr(proofs, "_hash", counting)
+    monkeypatch.setattr(proofs, "hash_blob", counting)
     return seen
 
 
@@ -187,7 +190,8 @@ def test_store_verify_proves_the_blobs_it_finds_good(tmp_path: Path, settled_at_
                                                       hashes: list[Path]) -> None:
     store, _ = stored(tmp_path)
     assert store.verify(DIGEST) is None
-    assert store.proven(DIGEST) is not None and hashes == []  # the audit's hash stands for the next fetch
+    assert hashes == [store.blob_path(DIGEST)]  # the audit hashes it, and that hash stands for the next fetch
+    assert store.proven(DIGEST) is not None and len(hashes) == 1
     store.remove(DIGEST)
     assert not proofs.proof_path(store.root, DIGEST).exists()
 
@@ -267,14 +271,14 @@ def test_a_blob_that_cannot_be_read_fails_its_asset_alone(tmp_path: Path, server
     store = tmp_path / "s"
     assert run_cli("fetch", "--store", str(store)).exit_code == 0
     new_run()
-    real = proofs._hash
+    real = proofs.hash_blob
 
     def failing(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
         if path.name == DIGEST:
             raise proofs.StoreError(f"blob {DIGEST[:12]}… in the store cannot be read: Input/output error")
         return real(path, on_bytes)
 
-    monkeypatch.setattr(proofs, "_hash", failing)
+    monkeypatch.setattr(proofs, "hash_blob", failing)
     again = run_cli("fetch", "--store", str(store), "--format", "json")
     assert again.exit_code == 1, again.output
     doc = json.loads(again.stdout)
@@ -319,3 +323,47 @@ def test_a_changed_blob_that_cannot_be_removed_fails_its_asset_and_is_named(
     assert asset["kind"] == "integrity" and "cannot be removed: Permission denied" in asset["error"]
     assert hashlib.sha256(BODY[:50]).hexdigest()[:12] in asset["error"]
     assert blob.read_bytes() == BODY[:50] and server.routes["/a.bin"].hits == 1  # kept, and nothing fetched over it
+
+
+class FailingReads(io.FileIO):
+    """A file whose reads fail as a failing disk's do (EIO), after the open succeeded."""
+
+    def readinto(self, buffer: object) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_store_verify_says_a_blob_it_cannot_read_and_goes_on(tmp_path: Path, server: FaultServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """EIO in the middle of an audit was a plain OSError, out of the loop that reports each blob: a traceback,
+    and the blobs after it never looked at."""
+    other = b"another model " * 300
+    root = make_hub(tmp_path / "hub", server, {"a.bin": BODY, "b.bin": other})
+    monkeypatch.chdir(root)
+    store = tmp_path / "s"
+    assert run_cli("fetch", "--store", str(store)).exit_code == 0
+    blob = DirectoryStore(store).blob_path(DIGEST)
+    real = hashing.open_regular
+
+    def opened(path: str | Path) -> io.BufferedIOBase:
+        if Path(path).name == DIGEST:
+            real(path).close()  # opened as it would be; its reads then fail
+            return io.BufferedReader(FailingReads(path))
+        return real(path)
+
+    monkeypatch.setattr(hashing, "open_regular", opened)
+    for repair in ([], ["--repair"]):
+        report = run_cli("store", "verify", "--store", str(store), *repair)
+        assert report.exit_code == 1, report.output
+        said = f"UNREADABLE {blob}: blob {DIGEST[:12]}… in the store cannot be read: Input/output error"
+        assert said in report.output
+        assert "2 blobs verified: 0 corrupt, 1 unreadable" in report.output
+        assert blob.read_bytes() == BODY  # not known to be wrong: never removed
+
+
+def test_a_blob_swapped_for_a_fifo_after_the_listing_is_not_waited_on(tmp_path: Path, alarm: None) -> None:
+    store, blob = stored(tmp_path)
+    listed = list(store.iter_blobs())
+    blob.unlink()
+    os.mkfifo(blob)
+    with pytest.raises(StoreError, match="is a FIFO"):
+        store.verify(listed[0].digest)

@@ -13,12 +13,12 @@ from helpers import assert_store_invariant
 from hubtool import durable
 from hubtool.assets import writer
 from hubtool.assets.fetcher import Fetcher
+from hubtool.assets.hashing import CHUNK
 from hubtool.assets.mirror import AssetResult, AssetTask
 from hubtool.assets.report import render_assets
 from hubtool.assets.retrying import MAX_RETRY_AFTER, retry_after
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
-from hubtool.assets.writer import CHUNK
 from hubtool.config import Mirror, Policy
 from hubtool.errors import IntegrityError, OfflineError, PolicyError, TransferError
 

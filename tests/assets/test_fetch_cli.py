@@ -15,8 +15,8 @@ import pytest
 from faultserver import FaultServer, random_bytes
 
 from helpers import card_text, run_cli
+from hubtool.assets.hashing import hash_regular
 from hubtool.assets.store import DirectoryStore
-from hubtool.assets.writer import hash_file
 
 BIG = random_bytes(6 * 1024 * 1024, seed=3)
 BIG_SHA = hashlib.sha256(BIG).hexdigest()
@@ -45,7 +45,7 @@ def hubtool(*args: str, cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
 def verify_store(store: Path) -> None:
     blobs = DirectoryStore(store)
     for info in blobs.iter_blobs():
-        assert hash_file(Path(info.location)) == info.digest
+        assert hash_regular(Path(info.location))[0] == info.digest
 
 
 def test_fetch_table_and_exit_codes(tmp_path: Path, server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:

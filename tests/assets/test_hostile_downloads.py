@@ -22,10 +22,11 @@ from faultserver import FaultServer, random_bytes
 
 from helpers import assert_store_invariant
 from hubtool.assets.fetcher import Fetcher
+from hubtool.assets.hashing import CHUNK
 from hubtool.assets.http import HttpDownloader
 from hubtool.assets.sources import build_fetcher
 from hubtool.assets.store import DirectoryStore
-from hubtool.assets.writer import CHUNK, copy_stream
+from hubtool.assets.writer import copy_stream
 from hubtool.config import Mirror, Policy
 from hubtool.errors import IntegrityError, PolicyError, TransferError
 from hubtool.progress import Silent

@@ -64,7 +64,7 @@ def test_a_blob_that_cannot_be_read_is_said_so(tmp_path: Path, monkeypatch: pyte
     def unreadable(path: Path, on_bytes: object) -> tuple[str, os.stat_result]:
         raise StoreError(f"blob {digest[:12]}… in the store cannot be read: Input/output error")
 
-    monkeypatch.setattr(proofs, "_hash", unreadable)
+    monkeypatch.setattr(proofs, "hash_blob", unreadable)
     monkeypatch.setattr(proofs, "_VOUCHED", {})
     assert blob_problem(digest, store) == (f"cannot be read (blob {digest[:12]}… in the store cannot be read: "
                                            "Input/output error)")

@@ -39,6 +39,26 @@ def test_an_index_that_cannot_be_read_is_a_store_error(tmp_path: Path, alarm: No
         target.latest()
 
 
+@pytest.mark.parametrize("damage", [os.mkfifo, lambda p: p.symlink_to("/dev/zero"), os.mkdir,
+                                    lambda p: p.symlink_to(p.parent / "missing")],
+                         ids=["fifo", "link-to-dev-zero", "folder", "dangling-link"])
+def test_a_replay_neither_waits_on_nor_reads_without_end_an_index_that_is_not_a_file(
+        tmp_path: Path, alarm: None, damage: Callable[[Path], object]) -> None:
+    """What stands for the current index's bytes, asked by a replay: an index that is not a regular file was
+    hashed through its name, and a FIFO there was waited on forever, a link to /dev/zero read without end."""
+    target, index = generation(tmp_path)
+    damage(index)
+    assert target.state() is None  # nothing to compare: the pipeline writes a new generation
+
+
+def test_an_index_linked_to_a_file_stands_by_that_file_s_bytes(tmp_path: Path) -> None:
+    target, index = generation(tmp_path)
+    (index.parent / "real.json").write_text('{"cards": []}')
+    index.symlink_to("real.json")
+    found = target.state()
+    assert found is not None and found.digest == hashlib.sha256(b'{"cards": []}').hexdigest()
+
+
 def test_a_whole_index_is_read(tmp_path: Path) -> None:
     target, index = generation(tmp_path)
     index.write_text('{"cards": []}')

@@ -27,10 +27,11 @@ from ..errors import IntegrityError, PolicyError, TransferError
 from ..progress import SILENT, Progress
 from .connect import Guard, GuardedAdapter
 from .fetcher import FetchOutcome, TransferStats
+from .hashing import CHUNK
 from .retrying import Budget, Retry, retry_after
 from .store import DirectoryStore
 from .urlpolicy import check_url, redirect_target
-from .writer import CHUNK, BlobWriter, HashingPipeline
+from .writer import BlobWriter, HashingPipeline
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _REDIRECTS = (301, 302, 303, 307, 308)

@@ -18,7 +18,6 @@ nothing, and costs one more hash.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
@@ -29,13 +28,13 @@ from typing import NamedTuple
 from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
 from ..progress import SILENT, Progress
-from ..textdecode import open_regular, read_intact
+from ..textdecode import read_intact
+from .hashing import hash_regular
 from .layout import HEX64, blob_rel
 
 PROOFS = "proofs"
 #: an identity is ~60 bytes: anything much larger in a proof's place is not one
 MAX_PROOF_BYTES = 256
-_READ = 1 << 20  # bytes per read while hashing (the writer's chunk)
 #: the blobs this process stored or hashed, by path: the status they had then (`vouch`)
 _VOUCHED: dict[str, str] = {}
 
@@ -66,7 +65,7 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
     progress.transfer_started(digest, f"checking {digest[:12]}… in the store")
     progress.transfer_sized(digest, found.st_size, 0)
     try:
-        actual, hashed = _hash(path, lambda n: progress.transferred(digest, n))
+        actual, hashed = hash_blob(path, lambda n: progress.transferred(digest, n))
     finally:
         progress.transfer_done(digest)
     if actual != digest:
@@ -174,19 +173,14 @@ def _proof(path: Path) -> str | None:
         return None
 
 
-def _hash(path: Path, on_bytes: Callable[[int], None]) -> tuple[str, os.stat_result]:
-    """The SHA-256 of the regular file at `path`, and its status as it was opened."""
-    digest = hashlib.sha256()
+def hash_blob(path: Path, on_bytes: Callable[[int], None] | None = None) -> tuple[str, os.stat_result]:
+    """`hashing.hash_regular` of a blob, with what keeps it from being hashed said as a StoreError: it is no longer a
+    regular file, or it cannot be read (EIO: the caller fails that blob alone)."""
     try:
-        with open_regular(path) as fh:
-            found = os.fstat(fh.fileno())
-            while chunk := fh.read(_READ):
-                digest.update(chunk)
-                on_bytes(len(chunk))
+        return hash_regular(path, on_bytes)
     except SpecialFile as exc:
         raise StoreError(f"{path} is {exc.what}, not a blob", hint="`hubtool store verify` lists such entries; "
                          "remove it by hand") from exc
     except OSError as exc:
         raise StoreError(f"blob {path.name[:12]}… in the store cannot be read: {exc.strerror or exc}",
                          hint="check the disk; `hubtool store verify` re-hashes every blob") from exc
-    return digest.hexdigest(), found

@@ -35,7 +35,8 @@ from ..progress import SILENT, Progress
 from ..textdecode import open_regular
 from . import layout, proofs
 from .blobstore import BlobInfo, Stored
-from .writer import CHUNK, BlobWriter, HashingPipeline, copy_stream, hash_file
+from .hashing import CHUNK
+from .writer import BlobWriter, HashingPipeline, copy_stream
 
 _PREFIX = re.compile(r"[0-9a-f]{2}")
 _PART = re.compile(r"(?P<digest>[0-9a-f]{64})\.(?P<pid>[0-9]+)\.[0-9a-f]+\.part")
@@ -145,12 +146,11 @@ class DirectoryStore:
                 yield path, _why_not_a_blob(path, sub.name)
 
     def verify(self, digest: str, on_bytes: Callable[[int], None] | None = None) -> str | None:
-        """Re-hash a blob; returns the actual digest when it does not match its name."""
+        """Re-hash a blob; returns the actual digest when it does not match its name.  StoreError when it cannot
+        be read, or is no longer a regular file (swapped since it was listed)."""
         path = self.blob_path(digest)
         taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
-        actual = hash_file(path)
-        if on_bytes is not None:
-            on_bytes(path.stat().st_size)  # a local file hashes at disk speed: one report is enough
+        actual, _ = proofs.hash_blob(path, on_bytes)
         if actual == digest:
             proofs.keep_proof(self.root, digest, path, taken_at)  # the next fetch need not hash it again
         return None if actual == digest else actual

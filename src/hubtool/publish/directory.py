@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..assets import layout
-from ..assets.writer import hash_file
+from ..assets.hashing import hash_regular
 from ..durable import fsync_dir, fsync_tree, parse_json, pid_alive
 from ..errors import SpecialFile, StoreError
 from ..filestatus import identity, settled
@@ -115,8 +115,8 @@ class DirectoryTarget:
         try:
             found = os.lstat(index)
             regular = stat.S_ISREG(found.st_mode)
-            digest = f"status {identity(found)}" if regular else hash_file(index)  # a link: what it names
-        except OSError:
+            digest = f"status {identity(found)}" if regular else hash_regular(index)[0]  # a link: what it names
+        except (OSError, SpecialFile):  # a link to a FIFO or a device is not waited on, nor read
             return None  # no readable index: a publish writes a new generation
         catalog = (current / "index.html").is_file()
         return PublishedState(str(current), f"{digest}{' catalog' if catalog else ''}",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ...errors import IntegrityError, StoreError
 from .. import layout
 from ..blobstore import BlobInfo, Stored
-from ..writer import CHUNK
+from ..hashing import CHUNK
 from .client import S3Location, error_code, is_not_found, translated
 from .upload import PartUploader, Uploaded, bare_etag, local_md5s, multipart_etag, probe_md5_etags
 
