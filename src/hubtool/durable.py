@@ -34,6 +34,18 @@ def parse_json(text: str | bytes | bytearray) -> JSON:
     return value
 
 
+def json_object(data: str | bytes | bytearray | None) -> JSONObject | None:
+    """The JSON object in `data` from outside this process (a record, a server's body); None for no data, for
+    malformed or too deeply nested JSON, and for any other JSON value (a list, a number): not a record."""
+    if data is None:
+        return None
+    try:
+        doc = parse_json(data)
+    except ValueError:  # UnicodeDecodeError among them: bytes json cannot decode
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def canonical(doc: object) -> bytes:
     """Sorted keys, compact separators, UTF-8, one trailing newline: equal input, equal bytes.
 

@@ -397,3 +397,21 @@ def test_a_commit_that_landed_but_was_answered_500_says_it_made_the_generation(k
         assert target.publish(_snapshot(2)).unchanged  # and a real re-run is still "unchanged"
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[" * 100_000, b"[]", b'{"index_sha256": 7}', b"\xff\xfe"])
+def test_a_damaged_newest_generation_ref_is_a_store_error_to_read_and_to_publish_on(moto: Server,
+                                                                                  body: bytes) -> None:
+    """The newest ref is what a reader and the next publish read first: one that is not JSON was a JSONDecodeError
+    out of the target (an internal error), where the ref that is JSON of the wrong shape was a StoreError."""
+    client, bucket = moto.bucket()
+    target = S3Target(S3Location(bucket, ""), client)
+    for i in range(2):
+        target.publish(_snapshot(i))
+    newest = sorted(target.refs.list("refs/index/"))[-1]
+    client.put_object(Bucket=bucket, Key=newest, Body=body)
+    with pytest.raises(StoreError, match="is not a generation record"):
+        target.latest()
+    with pytest.raises(StoreError, match="is not a generation record"):
+        target.publish(_snapshot(3))
+    assert client.get_object(Bucket=bucket, Key=newest)["Body"].read() == body  # left for a person to look at

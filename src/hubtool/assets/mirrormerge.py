@@ -20,7 +20,7 @@ from ..cards.places import hub_path
 from ..cards.report import first_few
 from ..cards.shard import Shard
 from ..config import HubConfig
-from ..durable import JSON, JSONObject, canonical, objects_in, parse_json, pretty_json, write_atomic
+from ..durable import JSON, JSONObject, canonical, json_object, objects_in, pretty_json, write_atomic
 from ..errors import StoreError, UsageError
 from ..textdecode import read_intact
 from .mirror import MANIFEST, manifest
@@ -84,11 +84,8 @@ def _read_manifests(to: str, refs: S3RefStore | None) -> list[JSONObject]:
             raise StoreError(f"cannot read the shard manifests in {to}: {exc.strerror}") from exc
     docs = []
     for body in bodies:
-        try:
-            doc = parse_json(body)
-        except ValueError:
-            continue  # a damaged manifest covers nothing: its cards are named as missing
-        if isinstance(doc, dict) and doc.get("format") == "hubtool-mirror/1":
+        doc = json_object(body)  # a damaged manifest covers nothing: its cards are named as missing
+        if doc is not None and doc.get("format") == "hubtool-mirror/1":
             docs.append(doc)
     return docs
 

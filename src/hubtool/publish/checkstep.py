@@ -21,7 +21,7 @@ from ..cards.crosscard import CardFacts
 from ..cards.places import card_places
 from ..cards.validate import CardChecker, CardVerdict, Run, cross_findings, finish
 from ..diagnostics import Diagnostic, Severity
-from ..durable import JSON, JSONObject, parse_json
+from ..durable import JSON, JSONObject, json_object
 from ..textdecode import utf8_name
 from .carddigests import CardDigests, Keyed
 from .fingerprint import check_fingerprint
@@ -199,10 +199,7 @@ def _restore(run: CardRun, cached: JSONObject) -> bool:
 
 def _is_object(text: str) -> bool:
     """Whether a record's metadata text decodes to an object (a shared record is anyone's writing)."""
-    try:
-        return isinstance(parse_json(text), dict)
-    except ValueError:
-        return False
+    return json_object(text) is not None
 
 
 def _suppression(stored: JSON) -> suppress.Suppression:

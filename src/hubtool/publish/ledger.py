@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
-from ..durable import JSON, JSONObject, parse_json
+from ..durable import JSON, JSONObject, json_object
 from ..errors import StoreError
 from ..progress import SILENT, Progress
 from ..textdecode import is_utf8
@@ -267,8 +267,4 @@ def _index_steps(db: sqlite3.Connection) -> None:
 
 
 def _detail(text: object) -> JSONObject | None:
-    try:
-        doc = parse_json(text) if isinstance(text, (str, bytes)) else None
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
+    return json_object(text) if isinstance(text, (str, bytes)) else None

@@ -25,7 +25,7 @@ from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location
 from ..assets.s3.refs import S3RefStore, capabilities
-from ..durable import parse_json
+from ..durable import json_object
 from ..errors import IntegrityError, StoreError
 from .index import Snapshot
 from .s3gc import CATALOG, REFS, Collector, Lease, generation_number, referenced_by
@@ -143,8 +143,8 @@ class S3Target:
         found = self.refs.read(name)
         if found is None:
             raise StoreError(f"generation ref {name} was listed but cannot be read")
-        ref = parse_json(found)  # a server's body: any JSON at all
-        if not isinstance(ref, dict) or not isinstance(ref.get("index_sha256"), str):
+        ref = json_object(found)  # a server's body: any bytes at all
+        if ref is None or not isinstance(ref.get("index_sha256"), str):
             raise StoreError(f"generation ref {name} is not a generation record")
         return number, ref
 
@@ -160,8 +160,8 @@ class S3Target:
         actual = hashlib.sha256(found).hexdigest()
         if actual != ref["index_sha256"]:
             raise IntegrityError(f"index of generation {number} hashes to {actual}, not {ref['index_sha256']}")
-        index = parse_json(found)
-        if not isinstance(index, dict):
+        index = json_object(found)
+        if index is None:
             raise IntegrityError(f"index of generation {number} is not a JSON object")
         return Published(self.location.url(f"{REFS}{number:010d}.json"), index)
 

@@ -38,7 +38,7 @@ from ..assets import layout
 from ..assets.s3.blobs import S3BlobStore
 from ..assets.s3.client import S3Location, translated
 from ..assets.s3.refs import S3RefStore
-from ..durable import JSONObject, parse_json
+from ..durable import JSONObject, json_object
 from ..errors import HubtoolError, StoreError
 from .target import Collected
 
@@ -66,11 +66,8 @@ def _record(name: str, body: bytes | None) -> JSONObject:
     """A ref, lease or index the bucket holds, as an object ({} when it is gone); a damaged one stops the gc."""
     if body is None:
         return {}
-    try:
-        doc = parse_json(body)
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict):
+    doc = json_object(body)
+    if doc is None:
         raise _unreadable(name)
     return doc
 

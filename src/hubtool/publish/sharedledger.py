@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..durable import JSONObject, parse_json
+from ..durable import JSONObject, json_object
 from ..errors import StoreError
 from ..progress import SILENT, Progress
 from ..textdecode import read_intact
@@ -172,25 +172,16 @@ class SharedLedger(Ledger):
         found: dict[str, JSONObject] = {}
         for key in keys:
             latest = newest.get(key)
-            body = self.shared.read(latest) if latest else None
-            try:
-                doc = parse_json(body) if body is not None else None
-            except ValueError:
-                doc = None
-            if isinstance(doc, dict):
+            doc = json_object(self.shared.read(latest)) if latest else None
+            if doc is not None:
                 found[key] = doc
         return found
 
 
 def _passed(body: bytes | None) -> tuple[str, JSONObject] | None:
     """(step, detail) of a passed record, or None for anything else."""
-    if body is None:
-        return None
-    try:
-        doc = parse_json(body)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict) or doc.get("status") != "passed":
+    doc = json_object(body)
+    if doc is None or doc.get("status") != "passed":
         return None
     step, detail = doc.get("step"), doc.get("detail")
     return (step, detail) if isinstance(step, str) and isinstance(detail, dict) else None
