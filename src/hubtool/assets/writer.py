@@ -280,4 +280,3 @@ def copy_stream(src: BinaryIO, sink: Callable[[bytes], None], *, max_bytes: int 
         sink(chunk)
         total += len(chunk)
     return total
-
