@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from hubtool.config import load_config
 from hubtool.errors import NetworkSourceError
+from hubtool.golden import network
 from hubtool.golden.network import folder_digest, resolve_network, split_repo_link
 
 
@@ -105,3 +108,30 @@ def test_a_hostile_repo_link_splits_in_one_pass() -> None:
     """100,000 `/tree/x`: the regex this replaced backtracked for hours on such a link (11 s at 8,000)."""
     link = "https://h/o" + "/tree/x" * 100_000
     assert split_repo_link(link) == ("https://h/o", "/".join(["tree", "x"] * 99_999))
+
+
+def test_the_digest_reads_a_large_file_in_chunks_not_whole(tmp_path: Path) -> None:
+    """A weights file in a network's folder was read whole into memory to be hashed."""
+    hub(tmp_path)
+    folder = tmp_path / "hub" / "networks" / "net"
+    with open(folder / "weights.ckpt", "wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of zeros, nothing on disk
+    tracemalloc.start()
+    try:
+        folder_digest(folder)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, peak
+
+
+def test_a_file_swapped_for_a_fifo_after_the_listing_is_not_waited_on(tmp_path: Path, alarm: None,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    hub(tmp_path)
+    folder = tmp_path / "hub" / "networks" / "net"
+    listed = network._listing(folder)
+    (folder / "mindspore_hub_conf.py").unlink()
+    os.mkfifo(folder / "mindspore_hub_conf.py")  # what the listing saw as a file is now a FIFO
+    monkeypatch.setattr(network, "_listing", lambda _folder: listed)
+    with pytest.raises(NetworkSourceError, match="is a FIFO, not a file of its code"):
+        folder_digest(folder)

@@ -19,10 +19,11 @@ import re
 from pathlib import Path
 
 from ..assets.gitcode import checkout
+from ..assets.hashing import hash_regular
 from ..assets.store import DirectoryStore
 from ..config import HubConfig, Policy, repository_key
 from ..durable import JSON, JSONObject
-from ..errors import NetworkSourceError
+from ..errors import NetworkSourceError, SpecialFile
 from ..runtimes.protocol import Network, PinnedRepository
 
 CONVENTION = ("mindspore_hub_conf", "create_network")
@@ -207,13 +208,18 @@ def _listing(folder: Path) -> list[tuple[str, int, int, int, bool]]:
 
 
 def _digest(folder: Path, listing: tuple[tuple[str, int, int, int, bool], ...]) -> str:
+    """Each file by its SHA-256, read in chunks as a regular file only: a weights file of gigabytes in the folder
+    was read whole into memory, and a name swapped for a FIFO after the listing would have blocked the read."""
     digest = hashlib.sha256()
     for relative, _, _, _, is_link in listing:
         path = folder / relative
         name = relative.encode("utf-8", "surrogateescape") + b"\0"
         if is_link:
             digest.update(b"L" + name + str(path.readlink()).encode("utf-8", "surrogateescape") + b"\0")
-        else:
-            data = path.read_bytes()
-            digest.update(b"F" + name + str(len(data)).encode() + b"\0" + data)
+            continue
+        try:
+            content, found = hash_regular(path)
+        except SpecialFile as exc:
+            raise NetworkSourceError(f"{path} in the network's folder is {exc.what}, not a file of its code") from exc
+        digest.update(b"F" + name + str(found.st_size).encode() + b"\0" + content.encode() + b"\0")
     return digest.hexdigest()

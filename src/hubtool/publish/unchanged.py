@@ -46,7 +46,7 @@ from ..cards.places import card_places
 from ..codeidentity import code_identity
 from ..config import HubConfig
 from ..durable import JSON, JSONObject
-from ..errors import GoldenSetError
+from ..errors import GoldenSetError, NetworkSourceError
 from ..filestatus import identity, settled
 from ..golden.sets import GoldenSets
 from ..legacy import TRANSLATOR_VERSION
@@ -239,7 +239,7 @@ def _same_golden(golden: dict[str, Any], sets: GoldenSets) -> bool:
 
             try:
                 found = folder_digest(Path(what))
-            except OSError:
+            except (OSError, NetworkSourceError):  # gone, or no longer code: the pipeline says which
                 return False
         else:
             return False
