@@ -367,3 +367,26 @@ def test_a_blob_swapped_for_a_fifo_after_the_listing_is_not_waited_on(tmp_path: 
     os.mkfifo(blob)
     with pytest.raises(StoreError, match="is a FIFO"):
         store.verify(listed[0].digest)
+
+
+def test_a_blob_that_cannot_be_looked_at_is_not_taken_for_missing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An lstat that fails other than "no such file" (EACCES on its folder, EIO) was a raw OSError out of the fetch's
+    look at the store, and "is missing" to publish's blob check."""
+    from hubtool.publish.blobcheck import blob_problem
+
+    store, blob = stored(tmp_path)
+    real = os.lstat
+
+    def refused(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path) == str(blob):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "lstat", refused)
+    with pytest.raises(StoreError, match="cannot be looked at: Permission denied"):
+        store.proven(DIGEST)
+    assert blob_problem(DIGEST, store) == (f"cannot be read (blob {DIGEST[:12]}… in the store cannot be looked at: "
+                                           "Permission denied)")
+    monkeypatch.setattr(os, "lstat", real)
+    assert blob.read_bytes() == BODY  # nothing removed or fetched over it

@@ -77,6 +77,22 @@ def prove(root: Path, digest: str, path: Path, found: os.stat_result, *,
     return None
 
 
+def examine(root: Path, digest: str, path: Path, *,
+            progress: Progress = SILENT) -> tuple[os.stat_result, Rotten | None] | None:
+    """The blob at `path`: None when no regular file holds its name (a folder or a FIFO there is a stranger, not
+    a blob), else its status and what `prove` says of it.  StoreError when it cannot be looked at or read."""
+    try:
+        found = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:  # EACCES on its folder, EIO: not "missing", which would fetch it over what is there
+        raise StoreError(f"blob {digest[:12]}… in the store cannot be looked at: {exc.strerror or exc}",
+                         hint="check the store's permissions and disk") from exc
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    return found, prove(root, digest, path, found, progress=progress)
+
+
 def vouch(path: Path) -> None:
     """The blob at `path` was just stored by this process, its bytes hashed on their way in: for the rest of the
     run its status stands for them, though no proof can be kept yet (a run that fetches a model and then runs it

@@ -93,13 +93,10 @@ class DirectoryStore:
         and the blob is not there: a fetch brings the right bytes back.  StoreError when it cannot be read, or
         cannot be removed.  `progress` hears a hash's bytes."""
         path = self.blob_path(digest)
-        try:
-            found = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
+        looked = proofs.examine(self.root, digest, path, progress=progress)
+        if looked is None:
             return None
-        if not stat.S_ISREG(found.st_mode):
-            return None
-        rotten = proofs.prove(self.root, digest, path, found, progress=progress)
+        found, rotten = looked
         if rotten is None:
             return BlobInfo(digest, found.st_size, str(path))
         try:

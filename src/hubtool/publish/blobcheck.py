@@ -14,11 +14,8 @@ is held back, and `store verify --repair` is named.
 
 from __future__ import annotations
 
-import os
-import stat
-
 from ..assets import layout
-from ..assets.proofs import prove
+from ..assets.proofs import examine
 from ..assets.store import DirectoryStore
 from ..durable import JSONObject
 from ..errors import StoreError
@@ -69,15 +66,11 @@ def _digests(run: CardRun) -> list[str]:
 def blob_problem(digest: str, store: DirectoryStore) -> str | None:
     """Why the store's blob cannot be published (missing, changed, unreadable), or None when it holds the bytes
     of its name."""
-    path = store.blob_path(digest)
     try:
-        found = os.lstat(path)
-    except OSError:
-        return "is missing"
-    if not stat.S_ISREG(found.st_mode):
-        return "is missing"
-    try:
-        rotten = prove(store.root, digest, path, found)
+        looked = examine(store.root, digest, store.blob_path(digest))
     except StoreError as exc:
         return f"cannot be read ({exc.message})"
+    if looked is None:
+        return "is missing"
+    rotten = looked[1]
     return None if rotten is None else f"hashes to {rotten.actual[:12]}… (changed on disk since it was verified)"
