@@ -100,9 +100,9 @@ def test_progress_in_a_log_is_a_line_every_few_seconds(tmp_path: Path, server: F
     done = subprocess.run([HUBTOOL, "fetch", "--store", str(root / "s")], cwd=root, capture_output=True,
                           text=True, timeout=60, env={**os.environ, "HUBTOOL_PROGRESS_SECONDS": "0.5"})
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if "received" in line]
+    lines = [line for line in done.stderr.splitlines() if " done, " in line]
     assert len(lines) >= 2, done.stderr  # ~3 s of download: a line each 0.5 s, not one per chunk
-    assert len(lines) < 20 and all(" of 4.2 MB received, " in line and "MB/s" in line for line in lines)
+    assert len(lines) < 20 and all(" of 4.2 MB done, " in line and "MB/s" in line for line in lines)
     quiet = subprocess.run([HUBTOOL, "-q", "fetch", "--store", str(root / "q")], cwd=root, capture_output=True,
                            text=True, timeout=60, env={**os.environ, "HUBTOOL_PROGRESS_SECONDS": "0.5"})
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

@@ -88,7 +88,7 @@ class TerminalProgress:
         if self._moved:
             total = sum(self._sizes.values())
             of = f" of {_mb(total)}" if total else ""
-            parts.append(f"{_mb(self._moved)}{of} received, {_mb(rate)}/s")
+            parts.append(f"{_mb(self._moved)}{of} done, {_mb(rate)}/s")  # downloaded, or hashed in the store
         typer.echo(f"hubtool: {'; '.join(parts)} ({now - self._started:.0f} s)", err=True)
 
     @contextmanager
