@@ -219,6 +219,20 @@ def test_destinations_in_the_way_are_clear_errors(tmp_path: Path, server: FaultS
     assert "internal error" not in output
 
 
+@pytest.mark.parametrize("obstacle", ["/dev/null", "a-file"])
+def test_a_store_that_is_not_a_folder_says_so(tmp_path: Path, server: FaultServer, obstacle: str) -> None:
+    """`store: /dev/null` said "cannot create the ledger /dev/null/ledger.sqlite: File exists"."""
+    root = make_hub(tmp_path, server, ("a",))
+    store = Path(obstacle) if obstacle.startswith("/") else root / "store"
+    if not obstacle.startswith("/"):
+        store.write_text("a file")
+    proc = run_cli("publish", "--to", str(root / "dist" / "hub"), "--store", str(store),
+                   "--config", str(root / "hub" / "hub.yaml"), str(root / "cards"))
+    assert proc.exit_code == 2, proc.output
+    assert f"cannot create the ledger {store}/ledger.sqlite: {store} is not a folder" in proc.output
+    assert "give a folder" in proc.output and "internal error" not in proc.output
+
+
 def test_an_outage_keeps_the_last_entry_and_a_real_failure_drops_it(tmp_path: Path, server: FaultServer) -> None:
     root = make_hub(tmp_path, server, ("a", "b", "c"))
     assert publish(root)[0] == 0

@@ -87,6 +87,10 @@ class Ledger:
                 self.db = self._open()
             except sqlite3.DatabaseError as again:
                 raise _store_error(path, again) from again
+        except (FileExistsError, NotADirectoryError) as exc:  # `store: /dev/null`: "File exists" said nothing
+            raise StoreError(f"cannot create the ledger {path}: {exc.filename or path.parent} is not a folder",
+                             hint="the ledger lives in the store's folder: give a folder (--store, hub.yaml store:)"
+                             ) from exc
         except OSError as exc:
             raise StoreError(f"cannot create the ledger {path}: {exc.strerror}") from exc
 
