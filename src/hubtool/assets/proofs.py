@@ -105,14 +105,12 @@ def vouch(path: Path) -> None:
         pass
 
 
-def keep_proof(root: Path, digest: str, path: Path, taken_at_ns: int) -> None:
-    """Keep a proof for the blob at `path`, whose bytes hashed to `digest` from `taken_at_ns` on (store verify)."""
-    try:
-        found = os.lstat(path)
-    except OSError:
-        return
-    if stat.S_ISREG(found.st_mode) and settled(found, taken_at_ns):
-        _write_proof(proof_path(root, digest), identity(found))
+def keep_proof(root: Path, digest: str, hashed: os.stat_result, taken_at_ns: int) -> None:
+    """Keep a proof for a blob whose bytes hashed to `digest` from `taken_at_ns` on (store verify), under the status
+    of the very file that was hashed (`hash_blob`'s): a file put in its place since has another status, and is
+    hashed at its next use."""
+    if settled(hashed, taken_at_ns):
+        _write_proof(proof_path(root, digest), identity(hashed))
 
 
 def forget_proof(root: Path, digest: str) -> None:

@@ -147,9 +147,9 @@ class DirectoryStore:
         be read, or is no longer a regular file (swapped since it was listed)."""
         path = self.blob_path(digest)
         taken_at = time.time_ns()  # before the hash: a write after this cannot pass for settled
-        actual, _ = proofs.hash_blob(path, on_bytes)
+        actual, hashed = proofs.hash_blob(path, on_bytes)
         if actual == digest:
-            proofs.keep_proof(self.root, digest, path, taken_at)  # the next fetch need not hash it again
+            proofs.keep_proof(self.root, digest, hashed, taken_at)  # the next fetch need not hash it again
         return None if actual == digest else actual
 
     def open_range(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
